@@ -1,0 +1,5 @@
+//! Library side of the `dsomm-audit` binary: configuration and the ingest path,
+//! shared with the benchmark. Glue only: parsing lives in `collect`, storage in `ledger`.
+
+pub mod config;
+pub mod ingest;

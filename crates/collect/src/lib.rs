@@ -1,0 +1,142 @@
+//! Collectors: one module per evidence source. Each turns the bytes of one input
+//! into evidence records plus diagnostics; one bad record never loses the rest.
+//! Collectors never score and never write: the ledger is the only writer.
+
+pub mod ndjson;
+pub mod registry;
+pub mod sarif;
+
+use jiff::Timestamp;
+use model::{Diagnostic, NewEvidence, OccurredAtSource};
+
+pub use registry::{Collector, detect, parse_document};
+
+/// What the operator and the file system tell a collector about one input.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// The path, URL or delivery id the bytes came from.
+    pub origin: String,
+    /// SHA-256 (hex) of the original bytes.
+    pub sha256: String,
+    /// `--repo`: the repository the input belongs to, when the input does not say.
+    pub repo: Option<String>,
+    /// `--commit`: the commit the input was produced at, when the input does not say.
+    pub commit: Option<String>,
+    /// `--ref`: the branch or tag, when the input does not say.
+    pub git_ref: Option<String>,
+    /// `--occurred-at`: the time to use when the input states none.
+    pub occurred_at: Option<Timestamp>,
+}
+
+impl Context {
+    /// The time for a record: the input's own time when it has one, else the
+    /// operator's `--occurred-at`, else none (the ledger then stamps the ingest
+    /// time and the record says `occurred_at_source: "ingested"`).
+    pub fn time(&self, from_input: Option<Timestamp>) -> (Option<Timestamp>, OccurredAtSource) {
+        match (from_input, self.occurred_at) {
+            (Some(time), _) => (Some(time), OccurredAtSource::Source),
+            (None, Some(time)) => (Some(time), OccurredAtSource::Flag),
+            (None, None) => (None, OccurredAtSource::Ingested),
+        }
+    }
+
+    /// A diagnostic about this input.
+    pub fn diagnostic(&self, line: Option<u64>, pointer: Option<String>, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            file: self.origin.clone(),
+            line,
+            pointer,
+            message: message.into(),
+        }
+    }
+}
+
+/// Size and depth limits every collector honours (documented in docs/sources.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest whole-document input (SARIF, YAML, JSON documents), in bytes.
+    pub max_document_bytes: u64,
+    /// Longest single line of a line-oriented input, in bytes.
+    pub max_line_bytes: usize,
+    /// Deepest JSON/YAML nesting accepted.
+    pub max_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_document_bytes: 256 * 1024 * 1024,
+            max_line_bytes: 16 * 1024 * 1024,
+            max_depth: 64,
+        }
+    }
+}
+
+/// Records and diagnostics from one whole-document input.
+#[derive(Debug, Clone, Default)]
+pub struct Parsed {
+    /// The records found.
+    pub evidence: Vec<NewEvidence>,
+    /// Problems found; each names its position.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Depth of the deepest nesting of `[`/`{` in a JSON text, counted without
+/// parsing (strings skipped), so hostile nesting is refused before any parser
+/// recurses. Returns the byte offset where `limit` was first exceeded.
+pub fn json_depth_exceeds(bytes: &[u8], limit: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for (offset, &byte) in bytes.iter().enumerate() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if byte == b'\\' {
+                escaped = true;
+            } else if byte == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return Some(offset);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// 1-based line and column of byte `offset` in `bytes`.
+pub fn line_column(bytes: &[u8], offset: usize) -> (u64, u64) {
+    let end = offset.min(bytes.len());
+    let before = &bytes[..end];
+    let line = memchr::memchr_iter(b'\n', before).count() as u64 + 1;
+    let line_start = memchr::memrchr(b'\n', before).map_or(0, |index| index + 1);
+    (line, (end - line_start) as u64 + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn depth_counter_skips_strings() {
+        assert_eq!(json_depth_exceeds(br#"{"a":"[[[[[["}"#, 2), None);
+        assert_eq!(json_depth_exceeds(b"[[[1]]]", 2), Some(2));
+        assert_eq!(json_depth_exceeds(br#"["\"[[[["]"#, 1), None);
+    }
+
+    #[test]
+    fn line_column_counts_from_one() {
+        assert_eq!(line_column(b"ab\ncd", 0), (1, 1));
+        assert_eq!(line_column(b"ab\ncd", 4), (2, 2));
+    }
+}

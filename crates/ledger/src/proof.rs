@@ -1,0 +1,193 @@
+//! Inclusion proofs: produced from the ledger, verified offline with only the
+//! proof file and the ledger's public verifier key.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use model::SourceRef;
+use model::evidence::{SourceParts, canonical_content, content_sha256, leaf_encoding};
+use serde::{Deserialize, Serialize};
+
+use crate::checkpoint::{Checkpoint, NoteVerifier};
+use crate::merkle::{self, Hash};
+use crate::{Ledger, LedgerError, Result};
+
+/// A self-contained inclusion proof for one record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InclusionProof {
+    /// Proof format marker.
+    pub format: String,
+    /// The record id, which is its leaf index.
+    pub leaf_index: u64,
+    /// Size of the tree the proof is against.
+    pub tree_size: u64,
+    /// The record's stored fields, from which the leaf is recomputed.
+    pub record: ProofRecord,
+    /// Leaf hash (hex).
+    pub leaf_hash: String,
+    /// Audit path, leaf to root (base64 hashes, RFC 6962 order).
+    pub audit_path: Vec<String>,
+    /// The signed checkpoint (C2SP signed note) the path leads to.
+    pub checkpoint: String,
+}
+
+/// The parts of a record that determine its leaf.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProofRecord {
+    /// Kind name.
+    pub kind: String,
+    /// Stored occurred-at time.
+    pub occurred_at: String,
+    /// Where that time came from.
+    pub occurred_at_source: String,
+    /// Ingest time.
+    pub ingested_at: String,
+    /// Canonical subject JSON text.
+    pub subject: String,
+    /// Canonical source JSON text.
+    pub source: String,
+    /// Canonical attributes JSON text.
+    pub attrs: String,
+}
+
+/// Why a proof does not verify.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProofError {
+    /// The proof file is not a proof.
+    #[error("not an inclusion proof: {0}")]
+    Malformed(String),
+    /// The recorded fields do not hash to the stated leaf.
+    #[error("the record's fields do not hash to the stated leaf hash (the record was altered)")]
+    LeafMismatch,
+    /// The path does not lead to the checkpoint's root.
+    #[error("the audit path does not lead to the checkpoint's root hash")]
+    RootMismatch,
+    /// The checkpoint signature is bad or from another key.
+    #[error("checkpoint: {0}")]
+    Checkpoint(String),
+    /// The checkpoint is for another tree size.
+    #[error("the checkpoint is for tree size {checkpoint}, the proof for {proof}")]
+    SizeMismatch {
+        /// Size in the checkpoint.
+        checkpoint: u64,
+        /// Size in the proof.
+        proof: u64,
+    },
+}
+
+/// Recompute a record's leaf hash from its stored fields; `None` when the
+/// source is not a valid source object.
+pub fn leaf_of(id: u64, record: &ProofRecord) -> Option<Hash> {
+    let source: SourceRef = serde_json::from_str(&record.source).ok()?;
+    let mut content = Vec::with_capacity(512);
+    let content_time = (record.occurred_at_source != "ingested").then_some(record.occurred_at.as_str());
+    canonical_content(
+        &record.kind,
+        content_time,
+        &record.occurred_at_source,
+        source.parts(),
+        &record.subject,
+        &record.attrs,
+        &mut content,
+    );
+    let digest = content_sha256(&content);
+    let mut leaf = Vec::with_capacity(192);
+    leaf_encoding(&digest, id, &record.ingested_at, &record.occurred_at, &mut leaf);
+    Some(merkle::leaf_hash(&leaf))
+}
+
+impl Ledger {
+    /// An inclusion proof for record `id` against the latest checkpoint.
+    pub fn prove(&self, id: u64) -> Result<InclusionProof> {
+        let (checkpoint, note) = self.latest_checkpoint()?.ok_or_else(|| LedgerError::NoSuchRecord(id))?;
+        if id >= checkpoint.size {
+            return Err(LedgerError::NoSuchRecord(id));
+        }
+        let (record, leaf_hash) = self
+            .conn
+            .query_row(
+                "SELECT e.kind, e.occurred_at, e.occurred_at_source, e.ingested_at, e.subject, s.collector, \
+                 s.origin, s.sha256, e.source_line, e.source_pointer, e.attrs, e.leaf_hash \
+                 FROM evidence e JOIN source_file s ON s.id = e.source_id WHERE e.id = ?1",
+                [id],
+                |row| {
+                    let (collector, origin, sha256): (String, String, String) = (row.get(5)?, row.get(6)?, row.get(7)?);
+                    let pointer: Option<String> = row.get(9)?;
+                    let mut source = Vec::with_capacity(256);
+                    SourceParts {
+                        collector: &collector,
+                        origin: &origin,
+                        sha256: &sha256,
+                        line: row.get(8)?,
+                        pointer: pointer.as_deref(),
+                    }
+                    .write_canonical(&mut source);
+                    Ok((
+                        ProofRecord {
+                            kind: row.get(0)?,
+                            occurred_at: row.get(1)?,
+                            occurred_at_source: row.get(2)?,
+                            ingested_at: row.get(3)?,
+                            subject: row.get(4)?,
+                            source: String::from_utf8_lossy(&source).into_owned(),
+                            attrs: row.get(10)?,
+                        },
+                        row.get::<_, Vec<u8>>(11)?,
+                    ))
+                },
+            )
+            .map_err(|error| match error {
+                rusqlite::Error::QueryReturnedNoRows => LedgerError::NoSuchRecord(id),
+                source => LedgerError::Sqlite {
+                    path: self.path.clone(),
+                    source,
+                },
+            })?;
+        let path = merkle::inclusion_path(id, 0, checkpoint.size, &mut |start, len| self.range_hash(start, len))?;
+        Ok(InclusionProof {
+            format: "dsomm-audit-inclusion-proof/v1".into(),
+            leaf_index: id,
+            tree_size: checkpoint.size,
+            record,
+            leaf_hash: hex::encode(leaf_hash),
+            audit_path: path.iter().map(|hash| STANDARD.encode(hash)).collect(),
+            checkpoint: note,
+        })
+    }
+}
+
+impl InclusionProof {
+    /// Verify offline: the record hashes to the leaf, the path leads to the
+    /// checkpoint's root, and the checkpoint is signed by `verifier`.
+    pub fn verify(&self, verifier: &NoteVerifier) -> Result<Checkpoint, ProofError> {
+        let body = verifier
+            .verify_note(&self.checkpoint)
+            .map_err(|error| ProofError::Checkpoint(error.to_string()))?;
+        let checkpoint = Checkpoint::parse_body(body).map_err(|error| ProofError::Checkpoint(error.to_string()))?;
+        if checkpoint.size != self.tree_size {
+            return Err(ProofError::SizeMismatch {
+                checkpoint: checkpoint.size,
+                proof: self.tree_size,
+            });
+        }
+        let stated: Hash = hex::decode(&self.leaf_hash)
+            .ok()
+            .and_then(|bytes| bytes.try_into().ok())
+            .ok_or_else(|| ProofError::Malformed("leaf_hash is not 32 hex-encoded bytes".into()))?;
+        if leaf_of(self.leaf_index, &self.record) != Some(stated) {
+            return Err(ProofError::LeafMismatch);
+        }
+        let mut path = Vec::with_capacity(self.audit_path.len());
+        for (position, text) in self.audit_path.iter().enumerate() {
+            let hash: Hash = STANDARD
+                .decode(text)
+                .ok()
+                .and_then(|bytes| bytes.try_into().ok())
+                .ok_or_else(|| ProofError::Malformed(format!("audit_path[{position}] is not a base64 hash")))?;
+            path.push(hash);
+        }
+        match merkle::root_from_inclusion(self.leaf_index, self.tree_size, stated, &path) {
+            Some(root) if root == checkpoint.root => Ok(checkpoint),
+            _ => Err(ProofError::RootMismatch),
+        }
+    }
+}
