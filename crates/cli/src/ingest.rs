@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use collect::{Collector, Context, Limits};
 use jiff::Timestamp;
+use ledger::blob::{BlobPacker, PackedBlob, PackedChunk};
 use ledger::{AppendSummary, Ledger};
 use model::{CanonicalRecord, Diagnostic};
 use serde::Serialize;
@@ -29,7 +30,7 @@ pub struct IngestOptions {
     pub occurred_at: Option<Timestamp>,
     /// Input limits.
     pub limits: Limits,
-    /// Records per atomic batch (0 = the default, 50,000).
+    /// Records per atomic batch (0 = the default, 20,000).
     pub batch_size: usize,
 }
 
@@ -44,7 +45,8 @@ pub struct IngestSummary {
     pub duplicates: u64,
     /// Inputs (records, runs or files) rejected.
     pub rejected: u64,
-    /// What was rejected and why.
+    /// What was rejected and why, and warnings (`"warning": true`) about input
+    /// that still landed.
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -70,6 +72,7 @@ pub fn expand_paths(paths: &[PathBuf], diagnostics: &mut Vec<Diagnostic>) -> Vec
                 line: None,
                 pointer: None,
                 message: format!("cannot read: {error}"),
+                warning: false,
             }),
         }
     }
@@ -87,6 +90,7 @@ fn walk(directory: &Path, files: &mut Vec<PathBuf>, diagnostics: &mut Vec<Diagno
                 line: None,
                 pointer: None,
                 message: format!("cannot list directory: {error}"),
+                warning: false,
             });
             return;
         }
@@ -99,6 +103,7 @@ fn walk(directory: &Path, files: &mut Vec<PathBuf>, diagnostics: &mut Vec<Diagno
                 line: None,
                 pointer: None,
                 message: format!("more than {MAX_FILES} files; the rest were not read"),
+                warning: false,
             });
             return;
         }
@@ -106,9 +111,24 @@ fn walk(directory: &Path, files: &mut Vec<PathBuf>, diagnostics: &mut Vec<Diagno
             continue;
         };
         if metadata.file_type().is_symlink() {
-            // Follow links to files, never to directories (no loops).
-            if std::fs::metadata(&entry).is_ok_and(|target| target.is_file()) {
-                files.push(entry);
+            // Follow links to files, never to directories (no loops); say what was not read.
+            let skipped = match std::fs::metadata(&entry) {
+                Ok(target) if target.is_file() => {
+                    files.push(entry.clone());
+                    None
+                }
+                Ok(target) if target.is_dir() => Some("symbolic link to a directory: not followed".to_string()),
+                Ok(_) => Some("symbolic link to something that is not a regular file: skipped".to_string()),
+                Err(error) => Some(format!("broken or looping symbolic link: {error}")),
+            };
+            if let Some(message) = skipped {
+                diagnostics.push(Diagnostic {
+                    file: entry.display().to_string(),
+                    line: None,
+                    pointer: None,
+                    message,
+                    warning: false,
+                });
             }
         } else if metadata.is_dir() {
             let name = entry.file_name().and_then(|name| name.to_str()).unwrap_or_default();
@@ -156,7 +176,23 @@ pub fn ingest_paths(
     for file in files {
         ingest_file(ledger, &file, options, batch_size, &mut summary, &mut on_batch)?;
     }
+    // Fold the write-ahead log into the database file, as closing would.
+    ledger.checkpoint_wal()?;
     Ok(summary)
+}
+
+fn append_batch(
+    ledger: &mut Ledger,
+    batch: &mut Vec<CanonicalRecord>,
+    summary: &mut IngestSummary,
+    on_batch: &mut impl FnMut(&AppendSummary),
+) -> Result<(), ledger::LedgerError> {
+    let appended = ledger.append(batch)?;
+    batch.clear();
+    summary.added += appended.added;
+    summary.duplicates += appended.duplicates;
+    on_batch(&appended);
+    Ok(())
 }
 
 fn reject(summary: &mut IngestSummary, file: &Path, message: String) {
@@ -166,6 +202,7 @@ fn reject(summary: &mut IngestSummary, file: &Path, message: String) {
         line: None,
         pointer: None,
         message,
+        warning: false,
     });
 }
 
@@ -210,8 +247,12 @@ fn ingest_file(
         }
     };
     summary.files += 1;
+    // The same file named differently (`./a.json`, `a.json`) is the same input:
+    // records name it by its resolved absolute path.
+    let resolved = std::fs::canonicalize(path).map_or_else(|_| origin.clone(), |full| full.display().to_string());
     let context = Context {
-        origin: origin.clone(),
+        origin: resolved,
+        shown_as: origin.clone(),
         sha256: hex::encode(digest),
         repo: options.repo.clone(),
         commit: options.commit.clone(),
@@ -245,7 +286,11 @@ fn ingest_file(
             return Ok(());
         }
         let parsed = collect::parse_document(collector, &bytes, &context, &options.limits);
-        summary.rejected += parsed.diagnostics.len() as u64;
+        summary.rejected += parsed
+            .diagnostics
+            .iter()
+            .filter(|diagnostic| !diagnostic.warning)
+            .count() as u64;
         summary.diagnostics.extend(parsed.diagnostics);
         if parsed.evidence.is_empty() {
             return Ok(());
@@ -278,10 +323,63 @@ fn read_up_to(file: &mut File, buffer: &mut [u8]) -> std::io::Result<usize> {
     Ok(filled)
 }
 
-enum Message {
-    Batch(Vec<CanonicalRecord>),
-    Diagnostics(Vec<Diagnostic>, u64),
+/// Records parsed from one block, in line order.
+struct ParsedBlock {
+    sequence: u64,
+    records: Vec<CanonicalRecord>,
+    errors: Vec<(u64, String)>,
 }
+
+/// What the reader thread sends about the raw blob it packs while reading.
+enum BlobMessage {
+    Chunks(Vec<PackedChunk>),
+    Done(Result<PackedBlob, String>),
+}
+
+/// Reads the input once for two purposes: the parser's lines, and the packed
+/// raw blob (compressed on the reading thread, off the writer's path).
+struct TeeReader {
+    inner: File,
+    packer: Option<BlobPacker>,
+    blob: crossbeam_channel::Sender<BlobMessage>,
+}
+
+impl Read for TeeReader {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buffer)?;
+        if read == 0 {
+            if let Some(packer) = self.packer.take() {
+                let message = match packer.finish() {
+                    Ok((last, manifest)) => {
+                        let _ = self.blob.send(BlobMessage::Chunks(last));
+                        BlobMessage::Done(Ok(manifest))
+                    }
+                    Err(error) => BlobMessage::Done(Err(error.to_string())),
+                };
+                let _ = self.blob.send(message);
+            }
+        } else if let Some(packer) = self.packer.as_mut() {
+            match packer.update(&buffer[..read]) {
+                Ok(chunks) if chunks.is_empty() => {}
+                Ok(chunks) => {
+                    let _ = self.blob.send(BlobMessage::Chunks(chunks));
+                }
+                Err(error) => {
+                    self.packer = None;
+                    let _ = self.blob.send(BlobMessage::Done(Err(error.to_string())));
+                }
+            }
+        }
+        Ok(read)
+    }
+}
+
+/// Parser threads (besides the reader and the writer).
+const PARSERS: usize = 2;
+
+/// Parsed blocks that may wait for the writer (about 2,500 records each), so
+/// that parsing runs ahead while the writer works.
+const PARSED_BLOCKS: usize = 4;
 
 #[allow(clippy::too_many_arguments)]
 fn ingest_streamed(
@@ -294,113 +392,127 @@ fn ingest_streamed(
     summary: &mut IngestSummary,
     on_batch: &mut impl FnMut(&AppendSummary),
 ) -> Result<(), IngestError> {
-    let (sender, receiver) = crossbeam_channel::bounded::<Message>(4);
+    // A reader thread cuts the file into blocks of whole lines (packing the raw
+    // blob as it reads), parser threads turn blocks into canonical records, and
+    // this thread puts them back in file order and appends them, so ids follow
+    // the file whatever the timing.
     let limits = options.limits;
-    let reader_path = path.to_path_buf();
-    let parser = std::thread::spawn(move || {
-        let file = match File::open(&reader_path) {
-            Ok(file) => file,
-            Err(error) => {
-                let diagnostic = Diagnostic {
-                    file: reader_path.display().to_string(),
-                    line: None,
-                    pointer: None,
-                    message: format!("cannot read: {error}"),
-                };
-                let _ = sender.send(Message::Diagnostics(vec![diagnostic], 1));
-                return;
-            }
-        };
-        let mut batch = Vec::with_capacity(batch_size);
-        let mut diagnostics = Vec::new();
-        let mut errors = 0u64;
-        let mut closed = false;
-        collect::ndjson::stream(
-            BufReader::with_capacity(1 << 20, file),
-            &context,
-            &limits,
-            |record| {
-                if closed {
-                    return;
-                }
-                batch.push(record);
-                if batch.len() >= batch_size {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
-                    closed = sender.send(Message::Batch(full)).is_err();
-                }
-            },
-            |line, message| {
-                errors += 1;
-                if diagnostics.len() < 10_000 {
-                    diagnostics.push(context.diagnostic(Some(line), None, message));
-                }
-            },
-        );
-        if !batch.is_empty() && !closed {
-            let _ = sender.send(Message::Batch(batch));
-        }
-        let _ = sender.send(Message::Diagnostics(diagnostics, errors));
-    });
-    // The raw blob is stored in steps whenever no parsed batch is waiting, so
-    // that compressing it overlaps with parsing instead of delaying appends.
     let origin = path.display().to_string();
-    let mut blob = match File::open(path) {
-        Ok(file) => ledger.begin_blob(digest, &origin, BufReader::with_capacity(1 << 20, file)),
-        Err(source) => Err(ledger::LedgerError::Io {
-            path: origin.clone(),
-            source,
-        }),
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(error) => {
+            reject(summary, path, format!("cannot read: {error}"));
+            return Ok(());
+        }
     };
-    let mut failure = None;
-    loop {
-        let message = match &mut blob {
-            Ok(Some(writer)) => match receiver.try_recv() {
-                Ok(message) => message,
-                Err(crossbeam_channel::TryRecvError::Empty) => {
-                    match ledger.blob_step(writer, 1) {
-                        Ok(true) => blob = Ok(None),
-                        Ok(false) => {}
-                        Err(error) => blob = Err(error),
-                    }
-                    continue;
-                }
-                Err(crossbeam_channel::TryRecvError::Disconnected) => {
-                    match ledger.blob_step(writer, u64::MAX) {
-                        Ok(_) => blob = Ok(None),
-                        Err(error) => blob = Err(error),
-                    }
-                    continue;
-                }
-            },
-            Ok(None) => match receiver.recv() {
-                Ok(message) => message,
-                Err(_) => break,
-            },
-            Err(_) => break,
+    let store_blob = !ledger.has_blob(digest)?;
+    let (blob_sender, blob_receiver) = crossbeam_channel::unbounded::<BlobMessage>();
+    let (block_sender, block_receiver) = crossbeam_channel::bounded::<collect::ndjson::Block>(PARSERS * 2);
+    let (parsed_sender, parsed_receiver) = crossbeam_channel::bounded::<ParsedBlock>(PARSED_BLOCKS);
+    let reader = std::thread::spawn(move || {
+        let tee = TeeReader {
+            inner: file,
+            packer: store_blob.then(BlobPacker::new),
+            blob: blob_sender,
         };
-        match message {
-            Message::Batch(batch) => match ledger.append(&batch) {
-                Ok(appended) => {
-                    summary.added += appended.added;
-                    summary.duplicates += appended.duplicates;
-                    on_batch(&appended);
+        collect::ndjson::read_blocks(
+            BufReader::with_capacity(1 << 20, tee),
+            &limits,
+            collect::ndjson::BLOCK_BYTES,
+            |block| block_sender.send(block).is_ok(),
+        );
+    });
+    let context = std::sync::Arc::new(context);
+    let parsers: Vec<_> = (0..PARSERS)
+        .map(|_| {
+            let blocks = block_receiver.clone();
+            let parsed = parsed_sender.clone();
+            let context = context.clone();
+            std::thread::spawn(move || {
+                for block in blocks {
+                    let (records, errors) = collect::ndjson::parse_block(&block, &context, &limits);
+                    let result = ParsedBlock {
+                        sequence: block.sequence,
+                        records,
+                        errors,
+                    };
+                    if parsed.send(result).is_err() {
+                        break;
+                    }
                 }
-                Err(error) => {
-                    failure = Some(error);
-                    break;
+            })
+        })
+        .collect();
+    drop(block_receiver);
+    drop(parsed_sender);
+
+    let mut waiting: std::collections::BTreeMap<u64, ParsedBlock> = std::collections::BTreeMap::new();
+    let mut next_sequence = 0u64;
+    let mut batch: Vec<CanonicalRecord> = Vec::with_capacity(batch_size);
+    let mut failure: Option<ledger::LedgerError> = None;
+    let mut blob_open = store_blob;
+    let mut parsed_open = true;
+    while (parsed_open || blob_open) && failure.is_none() {
+        crossbeam_channel::select! {
+            recv(parsed_receiver) -> message => match message {
+                Ok(message) => {
+                    waiting.insert(message.sequence, message);
+                    while failure.is_none() && let Some(ready) = waiting.remove(&next_sequence) {
+                        next_sequence += 1;
+                        summary.rejected += ready.errors.len() as u64;
+                        for (line, message) in ready.errors {
+                            if summary.diagnostics.len() < 10_000 {
+                                summary.diagnostics.push(context.diagnostic(Some(line), None, message));
+                            }
+                        }
+                        for record in ready.records {
+                            batch.push(record);
+                            if batch.len() >= batch_size
+                                && let Err(error) = append_batch(ledger, &mut batch, summary, on_batch)
+                            {
+                                failure = Some(error);
+                                break;
+                            }
+                        }
+                    }
                 }
+                Err(_) => parsed_open = false,
             },
-            Message::Diagnostics(diagnostics, errors) => {
-                summary.rejected += errors;
-                summary.diagnostics.extend(diagnostics);
-            }
+            recv(blob_receiver) -> message => match message {
+                Ok(BlobMessage::Chunks(chunks)) => {
+                    if let Err(error) = ledger.put_blob_chunks(digest, &chunks) {
+                        failure = Some(error);
+                    }
+                }
+                Ok(BlobMessage::Done(Ok(manifest))) => {
+                    blob_open = false;
+                    if let Err(error) = ledger.finish_blob(digest, &origin, &manifest) {
+                        failure = Some(error);
+                    }
+                }
+                Ok(BlobMessage::Done(Err(message))) => {
+                    blob_open = false;
+                    failure = Some(ledger::LedgerError::Io {
+                        path: origin.clone(),
+                        source: std::io::Error::other(message),
+                    });
+                }
+                Err(_) => blob_open = false,
+            },
         }
     }
-    if let Err(error) = blob {
-        failure.get_or_insert(error);
+    if failure.is_none()
+        && !batch.is_empty()
+        && let Err(error) = append_batch(ledger, &mut batch, summary, on_batch)
+    {
+        failure = Some(error);
     }
-    drop(receiver);
-    let _ = parser.join();
+    drop(parsed_receiver);
+    drop(blob_receiver);
+    let _ = reader.join();
+    for parser in parsers {
+        let _ = parser.join();
+    }
     match failure {
         Some(error) => Err(IngestError(error)),
         None => Ok(()),

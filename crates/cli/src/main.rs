@@ -14,6 +14,11 @@ use dsomm_audit::config::{Config, DEFAULT_CONFIG};
 use dsomm_audit::ingest::{IngestOptions, ingest_paths};
 use ledger::{InclusionProof, Ledger, NoteSigner, NoteVerifier};
 
+/// mimalloc: records are allocated on parser threads and freed on the writer
+/// thread, a pattern the system allocator handles poorly.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// dsomm-audit: grade every DSOMM activity by what the evidence shows.
 #[derive(Parser)]
 #[command(name = "dsomm-audit", version, about, long_about = None)]
@@ -76,6 +81,10 @@ enum Command {
         /// Verifier key text or file (default: the config's public_key file).
         #[arg(long, value_name = "KEY|FILE")]
         public_key: Option<String>,
+        /// Also decompress every raw blob and re-hash its original bytes
+        /// (by default the signed hash of the stored compressed bytes is checked).
+        #[arg(long)]
+        deep: bool,
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
@@ -104,6 +113,31 @@ enum Command {
 enum KeyAction {
     /// Print the ledger's public verifier key.
     Public,
+}
+
+/// Write a line to standard output. A closed pipe (`| head`) ends the program
+/// quietly instead of panicking; other write errors are reported.
+macro_rules! outln {
+    ($($argument:tt)*) => {
+        write_stdout(&format!($($argument)*))
+    };
+}
+
+fn write_stdout(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.write_all(b"\n"))
+        .and_then(|()| stdout.flush());
+    match written {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(error) => {
+            eprintln!("error: cannot write to standard output: {error}");
+            std::process::exit(2);
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -171,15 +205,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
             };
             ingest(&config, &paths, &options, format)
         }
-        Command::Verify { public_key, format } => {
+        Command::Verify {
+            public_key,
+            deep,
+            format,
+        } => {
             let config = Config::find(cli.config.as_deref())?;
-            verify(&config, public_key.as_deref(), format)
+            verify(&config, public_key.as_deref(), deep, format)
         }
         Command::Prove { id } => {
             let config = Config::find(cli.config.as_deref())?;
             let ledger = Ledger::open(&config.ledger_path)?;
             let proof = ledger.prove(id)?;
-            println!("{}", serde_json::to_string_pretty(&proof)?);
+            outln!("{}", serde_json::to_string_pretty(&proof)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::VerifyProof { file, public_key } => {
@@ -189,7 +227,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 serde_json::from_str(&text).with_context(|| format!("{} is not an inclusion proof", file.display()))?;
             match proof.verify(&verifier) {
                 Ok(checkpoint) => {
-                    println!(
+                    outln!(
                         "ok: record {} is included in the tree of size {} signed by {}",
                         proof.leaf_index,
                         checkpoint.size,
@@ -198,7 +236,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(error) => {
-                    println!("FAILED: record {}: {error}", proof.leaf_index);
+                    outln!("FAILED: record {}: {error}", proof.leaf_index);
                     Ok(ExitCode::from(1))
                 }
             }
@@ -208,7 +246,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let config = Config::find(cli.config.as_deref())?;
             let ledger = Ledger::open(&config.ledger_path)?;
-            println!("{}", ledger.recorded_verifier().to_text());
+            outln!("{}", ledger.recorded_verifier().to_text());
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -230,14 +268,14 @@ fn init(dir: &Path) -> Result<ExitCode> {
         .with_context(|| format!("cannot write {}", config.public_key_path.display()))?;
     let verifier = signer.verifier();
     Ledger::create(&config.ledger_path, signer)?;
-    println!("created {}", config_path.display());
-    println!("created {} (empty ledger)", config.ledger_path.display());
-    println!(
+    outln!("created {}", config_path.display());
+    outln!("created {} (empty ledger)", config.ledger_path.display());
+    outln!(
         "created {} (signing key, mode 0600: keep it secret)",
         config.key_path.display()
     );
-    println!("created {}", config.public_key_path.display());
-    println!("verifier key: {}", verifier.to_text());
+    outln!("created {}", config.public_key_path.display());
+    outln!("verifier key: {}", verifier.to_text());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -286,14 +324,17 @@ fn ingest(config: &Config, paths: &[PathBuf], options: &IngestOptions, format: F
         bar.finish_and_clear();
     }
     match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&summary)?),
         Format::Table => {
             for diagnostic in &summary.diagnostics {
                 eprintln!("rejected: {diagnostic}");
             }
-            println!(
+            outln!(
                 "{} files: {} added, {} duplicates, {} rejected",
-                summary.files, summary.added, summary.duplicates, summary.rejected
+                summary.files,
+                summary.added,
+                summary.duplicates,
+                summary.rejected
             );
         }
     }
@@ -313,7 +354,7 @@ fn read_verifier(text_or_file: &str) -> Result<NoteVerifier> {
     NoteVerifier::parse(text.trim()).with_context(|| format!("bad verifier key `{}`", text.trim()))
 }
 
-fn verify(config: &Config, public_key: Option<&str>, format: Format) -> Result<ExitCode> {
+fn verify(config: &Config, public_key: Option<&str>, deep: bool, format: Format) -> Result<ExitCode> {
     let ledger = Ledger::open(&config.ledger_path)?;
     let verifier = match public_key {
         Some(key) => read_verifier(key)?,
@@ -326,19 +367,26 @@ fn verify(config: &Config, public_key: Option<&str>, format: Format) -> Result<E
             ledger.recorded_verifier().clone()
         }
     };
-    let report = ledger.verify(&verifier)?;
+    let report = ledger.verify_with(&verifier, deep)?;
     match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&report)?),
         Format::Table => {
+            for warning in &report.warnings {
+                outln!("warning: {}: {}", warning.what, warning.message);
+            }
             if report.ok {
-                println!(
+                outln!(
                     "ok: {} records, {} checkpoints, {} raw blobs verified; tree size {}, root {}",
-                    report.records, report.checkpoints, report.blobs, report.tree_size, report.root
+                    report.records,
+                    report.checkpoints,
+                    report.blobs,
+                    report.tree_size,
+                    report.root
                 );
             } else {
                 for failure in &report.failures {
                     let at = failure.id.map(|id| format!(" {id}")).unwrap_or_default();
-                    println!("FAILED {}{at}: {}", failure.what, failure.message);
+                    outln!("FAILED {}{at}: {}", failure.what, failure.message);
                 }
             }
         }
@@ -368,8 +416,8 @@ fn describe_model(config: Option<&Path>, model_path: Option<PathBuf>, format: Fo
     };
     let report = model::catalogue::describe(&catalogue, loaded.as_ref());
     match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        Format::Table => print!("{}", report.render_table()),
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Table => outln!("{}", report.render_table().trim_end()),
     }
     Ok(ExitCode::SUCCESS)
 }

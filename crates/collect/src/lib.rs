@@ -14,8 +14,11 @@ pub use registry::{Collector, detect, parse_document};
 /// What the operator and the file system tell a collector about one input.
 #[derive(Debug, Clone, Default)]
 pub struct Context {
-    /// The path, URL or delivery id the bytes came from.
+    /// The path (absolute, resolved), URL or delivery id the bytes came from;
+    /// recorded in each record's source.
     pub origin: String,
+    /// The input as the operator named it, for diagnostics (empty: `origin`).
+    pub shown_as: String,
     /// SHA-256 (hex) of the original bytes.
     pub sha256: String,
     /// `--repo`: the repository the input belongs to, when the input does not say.
@@ -43,10 +46,15 @@ impl Context {
     /// A diagnostic about this input.
     pub fn diagnostic(&self, line: Option<u64>, pointer: Option<String>, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
-            file: self.origin.clone(),
+            file: if self.shown_as.is_empty() {
+                self.origin.clone()
+            } else {
+                self.shown_as.clone()
+            },
             line,
             pointer,
             message: message.into(),
+            warning: false,
         }
     }
 }

@@ -19,7 +19,7 @@ use model::{CanonicalRecord, EvidenceKind, SourceRef, Subject};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::{Context, Limits, json_depth_exceeds};
+use crate::{Context, Limits};
 
 /// One line as written. `attrs` stays raw text and is canonicalised directly.
 #[derive(Deserialize)]
@@ -125,13 +125,9 @@ pub fn parse_line(
     limits: &Limits,
     scratch: &mut Vec<u8>,
 ) -> Result<CanonicalRecord, String> {
-    if let Some(offset) = json_depth_exceeds(line, limits.max_depth) {
-        return Err(format!(
-            "column {}: nesting deeper than {} levels",
-            offset + 1,
-            limits.max_depth
-        ));
-    }
+    // Nesting needs no separate scan: serde_json refuses more than 128 levels
+    // in the typed fields and skips the raw attributes without recursing, and
+    // the attributes' canonicaliser enforces `max_depth`.
     let parsed: Line = serde_json::from_slice(line).map_err(|error| {
         let message = error.to_string();
         match message.rfind(" at line ") {
@@ -154,7 +150,7 @@ pub fn parse_line(
         return Err("`attrs` must be a JSON object".into());
     }
     scratch.clear();
-    model::canonical::canonicalize_text(parsed.attrs.get().as_bytes(), limits.max_depth, scratch)
+    model::canonical::canonicalize_text(parsed.attrs.get(), limits.max_depth, scratch)
         .map_err(|error| format!("attrs: {error}"))?;
     let attrs = model::canonical::into_string(scratch.clone());
     let from_input = match parsed.occurred_at.as_deref() {
@@ -190,6 +186,97 @@ pub fn parse_line(
     ))
 }
 
+/// Lines gathered for parsing elsewhere (another thread): complete lines, each
+/// ending in `\n`, the first of which is line `first_line`. An over-long or
+/// unreadable line is kept as an empty line (so numbering holds) and reported
+/// in `problems`.
+#[derive(Debug, Default)]
+pub struct Block {
+    /// Position of the block in the input (0, 1, 2, ...).
+    pub sequence: u64,
+    /// 1-based number of the first line.
+    pub first_line: u64,
+    /// The lines.
+    pub bytes: Vec<u8>,
+    /// (line, message) for lines that could not be kept.
+    pub problems: Vec<(u64, String)>,
+    /// Whether reading stopped here on an I/O error.
+    pub truncated: bool,
+}
+
+/// Read `reader` into blocks of about `block_bytes`, calling `on_block` for
+/// each (stop early by returning `false`). Memory stays bounded by the block
+/// size plus the longest accepted line.
+pub fn read_blocks(reader: impl BufRead, limits: &Limits, block_bytes: usize, mut on_block: impl FnMut(Block) -> bool) {
+    let mut lines = LineReader::new(reader, limits.max_line_bytes);
+    let mut buffer = Vec::with_capacity(4096);
+    let mut block = Block {
+        first_line: 1,
+        bytes: Vec::with_capacity(block_bytes + 4096),
+        ..Block::default()
+    };
+    while let Some((line_number, read)) = lines.next_line(&mut buffer) {
+        match read {
+            Ok(()) => block.bytes.extend_from_slice(&buffer),
+            Err(LineError::TooLong { length }) => block.problems.push((
+                line_number,
+                format!(
+                    "line of {length} bytes exceeds the limit of {} bytes; skipped",
+                    limits.max_line_bytes
+                ),
+            )),
+            Err(LineError::Io(error)) => {
+                block.problems.push((
+                    line_number,
+                    format!("read error: {error}; the rest of the file was not read"),
+                ));
+                block.truncated = true;
+                on_block(block);
+                return;
+            }
+        }
+        block.bytes.push(b'\n');
+        if block.bytes.len() >= block_bytes {
+            let next = Block {
+                sequence: block.sequence + 1,
+                first_line: line_number + 1,
+                bytes: Vec::with_capacity(block_bytes + 4096),
+                ..Block::default()
+            };
+            if !on_block(std::mem::replace(&mut block, next)) {
+                return;
+            }
+        }
+    }
+    if !block.bytes.is_empty() || !block.problems.is_empty() {
+        on_block(block);
+    }
+}
+
+/// Parse the lines of a block: records in line order, and (line, message) for
+/// every line that was refused (including the block's own problems).
+pub fn parse_block(block: &Block, context: &Context, limits: &Limits) -> (Vec<CanonicalRecord>, Vec<(u64, String)>) {
+    let mut records = Vec::with_capacity(block.bytes.len() / 256);
+    let mut errors = block.problems.clone();
+    let mut scratch = Vec::with_capacity(4096);
+    for (line_number, line) in (block.first_line..).zip(block.bytes.split(|byte| *byte == b'\n')) {
+        // A UTF-8 byte order mark may start the file.
+        let line = if line_number == 1 {
+            line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line)
+        } else {
+            line
+        };
+        if !line.iter().all(u8::is_ascii_whitespace) {
+            match parse_line(line, line_number, context, limits, &mut scratch) {
+                Ok(record) => records.push(record),
+                Err(message) => errors.push((line_number, message)),
+            }
+        }
+    }
+    errors.sort_by_key(|(line, _)| *line);
+    (records, errors)
+}
+
 /// Stream records from `reader`, calling `on_record` for each good line and
 /// `on_error` with (line, message) for each bad one.
 pub fn stream(
@@ -199,37 +286,16 @@ pub fn stream(
     mut on_record: impl FnMut(CanonicalRecord),
     mut on_error: impl FnMut(u64, String),
 ) {
-    let mut lines = LineReader::new(reader, limits.max_line_bytes);
-    let mut buffer = Vec::with_capacity(4096);
-    let mut scratch = Vec::with_capacity(4096);
-    while let Some((line_number, read)) = lines.next_line(&mut buffer) {
-        match read {
-            Err(LineError::TooLong { length }) => on_error(
-                line_number,
-                format!(
-                    "line of {length} bytes exceeds the limit of {} bytes; skipped",
-                    limits.max_line_bytes
-                ),
-            ),
-            Err(LineError::Io(error)) => {
-                on_error(
-                    line_number,
-                    format!("read error: {error}; the rest of the file was not read"),
-                );
-                return;
-            }
-            Ok(()) => {
-                if buffer.iter().all(u8::is_ascii_whitespace) {
-                    continue;
-                }
-                match parse_line(&buffer, line_number, context, limits, &mut scratch) {
-                    Ok(record) => on_record(record),
-                    Err(message) => on_error(line_number, message),
-                }
-            }
-        }
-    }
+    read_blocks(reader, limits, BLOCK_BYTES, |block| {
+        let (records, errors) = parse_block(&block, context, limits);
+        records.into_iter().for_each(&mut on_record);
+        errors.into_iter().for_each(|(line, message)| on_error(line, message));
+        true
+    });
 }
+
+/// Default block size for [`read_blocks`].
+pub const BLOCK_BYTES: usize = 1 << 20;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
@@ -343,6 +409,12 @@ mod tests {
         };
         assert_eq!(fast, CanonicalRecord::from_evidence(&evidence, &mut Vec::new()));
         assert_eq!(fast.attrs, r#"{"a":{"x":[100],"y":"é"},"z":1}"#);
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_the_first_line_is_ignored() {
+        let (records, errors) = run(b"\xEF\xBB\xBF{\"kind\":\"deploy\",\"attrs\":{}}\n", Limits::default());
+        assert_eq!((records.len(), errors.len()), (1, 0));
     }
 
     #[test]

@@ -154,7 +154,7 @@ pub fn parse(bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
     let sarif_version = match &header.version {
         Some(Value::String(version)) => {
             if version.trim() != SARIF_VERSION {
-                state.report(
+                state.warn(
                     Some("/version".into()),
                     format!(
                         "SARIF version `{}` is not {SARIF_VERSION}; read as {SARIF_VERSION}",
@@ -165,7 +165,7 @@ pub fn parse(bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
             Some(bounded(version))
         }
         Some(other) => {
-            state.report(
+            state.warn(
                 Some("/version".into()),
                 format!(
                     "`version` is {}, not a string; read as {SARIF_VERSION}",
@@ -175,17 +175,17 @@ pub fn parse(bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
             None
         }
         None => {
-            state.report(None, format!("no `version`; read as SARIF {SARIF_VERSION}"));
+            state.warn(None, format!("no `version`; read as SARIF {SARIF_VERSION}"));
             None
         }
     };
     match header.runs {
         RunsField::Missing => state.report(None, "not a SARIF log: no `runs` array; nothing recorded".into()),
-        RunsField::Null => state.report(
+        RunsField::Null => state.warn(
             Some("/runs".into()),
             "`runs` is null: the tool did not run (SARIF 3.13.4); nothing recorded".into(),
         ),
-        RunsField::Array(0) => state.report(Some("/runs".into()), "`runs` is empty; nothing recorded".into()),
+        RunsField::Array(0) => state.warn(Some("/runs".into()), "`runs` is empty; nothing recorded".into()),
         RunsField::Array(_) => {}
     }
 
@@ -197,7 +197,13 @@ pub fn parse(bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
     parsed.diagnostics = state
         .problems
         .into_iter()
-        .map(|problem| context.diagnostic(None, problem.pointer, problem.message))
+        .map(|reported| {
+            let diagnostic = context.diagnostic(None, reported.problem.pointer, reported.problem.message);
+            model::Diagnostic {
+                warning: reported.warning,
+                ..diagnostic
+            }
+        })
         .collect();
     if state.dropped_problems > 0 {
         parsed.diagnostics.push(context.diagnostic(
@@ -412,6 +418,13 @@ struct Problem {
     message: String,
 }
 
+/// A problem and whether the input it concerns still landed (a warning).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Reported {
+    problem: Problem,
+    warning: bool,
+}
+
 impl Problem {
     fn at(pointer: &str, message: impl Into<String>) -> Problem {
         Problem {
@@ -425,17 +438,30 @@ impl Problem {
 #[derive(Default)]
 struct FileState {
     runs: Vec<RunSummary>,
-    problems: Vec<Problem>,
+    problems: Vec<Reported>,
     dropped_problems: u64,
 }
 
 impl FileState {
-    fn report(&mut self, pointer: Option<String>, message: String) {
+    fn push(&mut self, pointer: Option<String>, message: String, warning: bool) {
         if self.problems.len() < MAX_DIAGNOSTICS {
-            self.problems.push(Problem { pointer, message });
+            self.problems.push(Reported {
+                problem: Problem { pointer, message },
+                warning,
+            });
         } else {
             self.dropped_problems += 1;
         }
+    }
+
+    /// Something was refused: it did not land.
+    fn report(&mut self, pointer: Option<String>, message: String) {
+        self.push(pointer, message, false);
+    }
+
+    /// Something odd about input that still landed.
+    fn warn(&mut self, pointer: Option<String>, message: String) {
+        self.push(pointer, message, true);
     }
 
     fn report_problem(&mut self, problem: Problem) {
@@ -537,7 +563,7 @@ impl<'de> Visitor<'de> for RunsSeed<'_> {
             match seq.next_element_seed(RunSeed { index })? {
                 Some(Ok(summary)) => {
                     for problem in &summary.problems {
-                        state.report_problem(problem.clone());
+                        state.warn(problem.pointer.clone(), problem.message.clone());
                     }
                     state.runs.push(summary);
                 }

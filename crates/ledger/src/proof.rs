@@ -4,7 +4,8 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use model::SourceRef;
-use model::evidence::{SourceParts, canonical_content, content_sha256, leaf_encoding};
+use model::evidence::{LeafState, SourceParts, canonical_content};
+use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{Checkpoint, NoteVerifier};
@@ -28,6 +29,13 @@ pub struct InclusionProof {
     pub audit_path: Vec<String>,
     /// The signed checkpoint (C2SP signed note) the path leads to.
     pub checkpoint: String,
+    /// The signed checkpoint of the batch that added the record; its `time`
+    /// line is the record's ingest time.
+    pub batch_checkpoint: String,
+    /// The signed checkpoint just before that batch (absent for the first
+    /// batch), which shows the batch is the one that added the record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_checkpoint: Option<String>,
 }
 
 /// The parts of a record that determine its leaf.
@@ -64,6 +72,9 @@ pub enum ProofError {
     /// The checkpoint signature is bad or from another key.
     #[error("checkpoint: {0}")]
     Checkpoint(String),
+    /// The batch checkpoint does not account for the record's ingest time.
+    #[error("batch checkpoint: {0}")]
+    Batch(String),
     /// The checkpoint is for another tree size.
     #[error("the checkpoint is for tree size {checkpoint}, the proof for {proof}")]
     SizeMismatch {
@@ -85,14 +96,11 @@ pub fn leaf_of(id: u64, record: &ProofRecord) -> Option<Hash> {
         content_time,
         &record.occurred_at_source,
         source.parts(),
-        &record.subject,
-        &record.attrs,
+        record.subject.as_bytes(),
+        record.attrs.as_bytes(),
         &mut content,
     );
-    let digest = content_sha256(&content);
-    let mut leaf = Vec::with_capacity(192);
-    leaf_encoding(&digest, id, &record.ingested_at, &record.occurred_at, &mut leaf);
-    Some(merkle::leaf_hash(&leaf))
+    Some(LeafState::new(&content).leaf_hash(id))
 }
 
 impl Ledger {
@@ -143,6 +151,23 @@ impl Ledger {
                 },
             })?;
         let path = merkle::inclusion_path(id, 0, checkpoint.size, &mut |start, len| self.range_hash(start, len))?;
+        let batch_checkpoint: String = self
+            .conn
+            .query_row(
+                "SELECT note FROM checkpoint WHERE tree_size > ?1 ORDER BY tree_size LIMIT 1",
+                [id],
+                |row| row.get(0),
+            )
+            .map_err(self.sql())?;
+        let previous_checkpoint: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT note FROM checkpoint WHERE tree_size <= ?1 ORDER BY tree_size DESC LIMIT 1",
+                [id],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(self.sql())?;
         Ok(InclusionProof {
             format: "dsomm-audit-inclusion-proof/v1".into(),
             leaf_index: id,
@@ -151,6 +176,8 @@ impl Ledger {
             leaf_hash: hex::encode(leaf_hash),
             audit_path: path.iter().map(|hash| STANDARD.encode(hash)).collect(),
             checkpoint: note,
+            batch_checkpoint,
+            previous_checkpoint,
         })
     }
 }
@@ -186,8 +213,42 @@ impl InclusionProof {
             path.push(hash);
         }
         match merkle::root_from_inclusion(self.leaf_index, self.tree_size, stated, &path) {
-            Some(root) if root == checkpoint.root => Ok(checkpoint),
-            _ => Err(ProofError::RootMismatch),
+            Some(root) if root == checkpoint.root => {}
+            _ => return Err(ProofError::RootMismatch),
         }
+        let batch = verifier
+            .verify_note(&self.batch_checkpoint)
+            .map_err(|error| ProofError::Batch(error.to_string()))
+            .and_then(|body| Checkpoint::parse_body(body).map_err(|error| ProofError::Batch(error.to_string())))?;
+        let previous_size = match &self.previous_checkpoint {
+            None => 0,
+            Some(note) => {
+                verifier
+                    .verify_note(note)
+                    .map_err(|error| ProofError::Batch(error.to_string()))
+                    .and_then(|body| {
+                        Checkpoint::parse_body(body).map_err(|error| ProofError::Batch(error.to_string()))
+                    })?
+                    .size
+            }
+        };
+        if previous_size > self.leaf_index || batch.size <= self.leaf_index || batch.size > self.tree_size {
+            return Err(ProofError::Batch(format!(
+                "batch {}..{} does not contain record {}",
+                previous_size, batch.size, self.leaf_index
+            )));
+        }
+        if batch.time != self.record.ingested_at {
+            return Err(ProofError::Batch(format!(
+                "time {} differs from the record's ingested_at {}",
+                batch.time, self.record.ingested_at
+            )));
+        }
+        if self.record.occurred_at_source == "ingested" && self.record.occurred_at != self.record.ingested_at {
+            return Err(ProofError::Batch(
+                "occurred_at differs from ingested_at for a record without a time".into(),
+            ));
+        }
+        Ok(checkpoint)
     }
 }

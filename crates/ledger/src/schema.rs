@@ -56,10 +56,12 @@ CREATE TABLE checkpoint (
     note       TEXT NOT NULL
 );
 CREATE TABLE blob (
-    sha256      BLOB PRIMARY KEY,
-    size        INTEGER NOT NULL,
-    compression TEXT NOT NULL,
-    chunks      INTEGER NOT NULL
+    sha256        BLOB PRIMARY KEY,
+    size          INTEGER NOT NULL,
+    compression   TEXT NOT NULL,
+    chunks        INTEGER NOT NULL,
+    stored_sha256 BLOB NOT NULL,
+    note          TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE blob_chunk (
     sha256 BLOB NOT NULL,

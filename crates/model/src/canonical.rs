@@ -125,8 +125,12 @@ pub fn write_string(text: &str, out: &mut Vec<u8>) {
 /// the same bytes as [`write_canonical`] of the parsed value. The text must
 /// already be valid JSON (callers parse it first); anything unexpected is an
 /// error, never a panic. Nesting depth is bounded by `max_depth`.
-pub fn canonicalize_text(text: &[u8], max_depth: usize, out: &mut Vec<u8>) -> Result<(), String> {
-    let mut reader = TextReader { text, position: 0 };
+pub fn canonicalize_text(text: &str, max_depth: usize, out: &mut Vec<u8>) -> Result<(), String> {
+    let mut reader = TextReader {
+        source: text,
+        text: text.as_bytes(),
+        position: 0,
+    };
     reader.value(out, max_depth)?;
     reader.skip_whitespace();
     if reader.position != text.len() {
@@ -136,6 +140,7 @@ pub fn canonicalize_text(text: &[u8], max_depth: usize, out: &mut Vec<u8>) -> Re
 }
 
 struct TextReader<'a> {
+    source: &'a str,
     text: &'a [u8],
     position: usize,
 }
@@ -237,8 +242,10 @@ impl<'a> TextReader<'a> {
             }
             self.position += 1;
         }
-        let literal =
-            std::str::from_utf8(&self.text[start..self.position]).map_err(|_| format!("bad number at byte {start}"))?;
+        let literal = self
+            .source
+            .get(start..self.position)
+            .ok_or_else(|| format!("bad number at byte {start}"))?;
         if integer {
             if let Ok(value) = literal.parse::<i64>() {
                 out.extend_from_slice(value.to_string().as_bytes());
@@ -274,15 +281,16 @@ impl<'a> TextReader<'a> {
                 Some(_) => index += 1,
             }
         }
-        let raw = self
-            .text
+        // The quotes and backslashes that delimit pieces are ASCII, so every
+        // slice below falls on character boundaries of the (valid) input text.
+        let raw_text = self
+            .source
             .get(start..index)
             .ok_or_else(|| format!("bad string at byte {start}"))?;
+        let raw = raw_text.as_bytes();
         self.position = index + 1;
         if !escaped {
-            return std::str::from_utf8(raw)
-                .map(std::borrow::Cow::Borrowed)
-                .map_err(|_| format!("invalid UTF-8 in string at byte {start}"));
+            return Ok(std::borrow::Cow::Borrowed(raw_text));
         }
         let mut decoded = String::with_capacity(raw.len());
         let mut chunk_start = 0;
@@ -293,8 +301,9 @@ impl<'a> TextReader<'a> {
                 continue;
             }
             decoded.push_str(
-                std::str::from_utf8(&raw[chunk_start..at])
-                    .map_err(|_| format!("invalid UTF-8 at byte {}", start + at))?,
+                raw_text
+                    .get(chunk_start..at)
+                    .ok_or_else(|| format!("invalid text at byte {}", start + at))?,
             );
             let code = raw
                 .get(at + 1)
@@ -336,8 +345,11 @@ impl<'a> TextReader<'a> {
             }
             chunk_start = at;
         }
-        decoded
-            .push_str(std::str::from_utf8(&raw[chunk_start..]).map_err(|_| format!("invalid UTF-8 at byte {start}"))?);
+        decoded.push_str(
+            raw_text
+                .get(chunk_start..)
+                .ok_or_else(|| format!("invalid text at byte {start}"))?,
+        );
         Ok(std::borrow::Cow::Owned(decoded))
     }
 
@@ -469,7 +481,7 @@ mod tests {
         for sample in samples {
             let value: Value = serde_json::from_str(sample).unwrap_or(Value::Null);
             let mut out = Vec::new();
-            assert_eq!(canonicalize_text(sample.as_bytes(), 64, &mut out), Ok(()), "{sample}");
+            assert_eq!(canonicalize_text(sample, 64, &mut out), Ok(()), "{sample}");
             assert_eq!(String::from_utf8_lossy(&out), to_canonical_string(&value), "{sample}");
         }
     }
@@ -487,7 +499,7 @@ mod tests {
             "[[[]]]",
         ] {
             let mut out = Vec::new();
-            assert!(canonicalize_text(sample.as_bytes(), 2, &mut out).is_err(), "{sample}");
+            assert!(canonicalize_text(sample, 2, &mut out).is_err(), "{sample}");
         }
     }
 
@@ -496,7 +508,7 @@ mod tests {
         fn text_and_value_paths_agree(value in json_values()) {
             let text = value.to_string();
             let mut out = Vec::new();
-            proptest::prop_assert_eq!(canonicalize_text(text.as_bytes(), 64, &mut out), Ok(()));
+            proptest::prop_assert_eq!(canonicalize_text(&text, 64, &mut out), Ok(()));
             proptest::prop_assert_eq!(out, to_canonical_vec(&value));
         }
     }

@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+#[cfg(test)]
+use crate::canonical::to_canonical_vec;
 use crate::canonical::{to_canonical_string, write_string};
 
 macro_rules! evidence_kinds {
@@ -306,9 +308,59 @@ pub struct CanonicalRecord {
     pub source: SourceRef,
     /// RFC 8785 text of the attributes.
     pub attrs: String,
-    /// SHA-256 of the canonical content (the dedup key).
-    pub content_sha256: [u8; 32],
+    /// SHA-256 state over the leaf's id-independent prefix (see
+    /// [`LeafState`]): its content key is the dedup key, and the writer
+    /// finishes the leaf hash with one more block once it knows the id.
+    pub leaf_state: LeafState,
 }
+
+/// SHA-256 state over `0x00 || {"content":<content>` (see [`leaf_encoding`]).
+#[derive(Clone)]
+pub struct LeafState(Sha256);
+
+impl LeafState {
+    /// Hash the id-independent prefix of a record's leaf.
+    pub fn new(content: &[u8]) -> LeafState {
+        let mut hasher = Sha256::new();
+        hasher.update([0u8]);
+        hasher.update(LEAF_PREFIX);
+        hasher.update(content);
+        LeafState(hasher)
+    }
+
+    /// The content key: SHA-256 of `0x00 || {"content":<content>` — a hash of
+    /// the canonical content alone (no id, no ingest time), used to deduplicate.
+    pub fn content_key(&self) -> [u8; 32] {
+        self.0.clone().finalize().into()
+    }
+
+    /// The RFC 6962 leaf hash of the record at `id`: `SHA-256(0x00 || leaf_encoding)`.
+    pub fn leaf_hash(&self, id: u64) -> [u8; 32] {
+        let mut hasher = self.0.clone();
+        hasher.update(b",\"id\":");
+        hasher.update(id.to_string().as_bytes());
+        hasher.update(b"}");
+        hasher.finalize().into()
+    }
+}
+
+impl std::fmt::Debug for LeafState {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("LeafState")
+    }
+}
+
+/// Leaf states are equal when they hash the same bytes, which their content
+/// keys show.
+impl PartialEq for LeafState {
+    fn eq(&self, other: &LeafState) -> bool {
+        self.content_key() == other.content_key()
+    }
+}
+
+impl Eq for LeafState {}
+
+const LEAF_PREFIX: &[u8] = b"{\"content\":";
 
 impl CanonicalRecord {
     /// Assemble a record from canonical parts, computing its content hash.
@@ -337,8 +389,8 @@ impl CanonicalRecord {
             occurred_at.as_deref(),
             occurred_at_source.as_str(),
             source.parts(),
-            &subject,
-            &attrs,
+            subject.as_bytes(),
+            attrs.as_bytes(),
             scratch,
         );
         CanonicalRecord {
@@ -348,8 +400,15 @@ impl CanonicalRecord {
             subject,
             source,
             attrs,
-            content_sha256: content_sha256(scratch),
+            leaf_state: LeafState::new(scratch),
         }
+    }
+
+    /// The SHA-256 state over the leaf's id-independent prefix: its
+    /// [`LeafState::content_key`] is the dedup key, and
+    /// [`LeafState::leaf_hash`] finishes the leaf once the id is known.
+    pub fn leaf_state(&self) -> LeafState {
+        self.leaf_state.clone()
     }
 
     /// The record as a collector's record again (parses the canonical texts).
@@ -419,12 +478,12 @@ pub fn canonical_content(
     occurred_at: Option<&str>,
     occurred_at_source: &str,
     source: SourceParts<'_>,
-    subject_json: &str,
-    attrs_json: &str,
+    subject_json: &[u8],
+    attrs_json: &[u8],
     out: &mut Vec<u8>,
 ) {
     out.extend_from_slice(b"{\"attrs\":");
-    out.extend_from_slice(attrs_json.as_bytes());
+    out.extend_from_slice(attrs_json);
     out.extend_from_slice(b",\"kind\":");
     write_string(kind, out);
     out.extend_from_slice(b",\"occurred_at\":");
@@ -437,32 +496,28 @@ pub fn canonical_content(
     out.extend_from_slice(b",\"source\":");
     source.write_canonical(out);
     out.extend_from_slice(b",\"subject\":");
-    out.extend_from_slice(subject_json.as_bytes());
+    out.extend_from_slice(subject_json);
     out.push(b'}');
 }
 
-/// SHA-256 of canonical content.
+/// The content key of canonical content (see [`LeafState::content_key`]).
 pub fn content_sha256(content: &[u8]) -> [u8; 32] {
-    Sha256::digest(content).into()
+    LeafState::new(content).content_key()
 }
 
-/// The leaf of a record: RFC 8785 JSON of
-/// `{"content_sha256", "id", "ingested_at", "occurred_at"}`, binding the content
-/// to its position and times. The Merkle leaf hash is `SHA-256(0x00 || leaf)`.
-pub fn leaf_encoding(content: &[u8; 32], id: u64, ingested_at: &str, occurred_at: &str, out: &mut Vec<u8>) {
+/// The leaf of a record: RFC 8785 JSON of `{"content": <canonical content>,
+/// "id": <leaf index>}`, binding the content to its position; the Merkle leaf
+/// hash is `SHA-256(0x00 || leaf)`. The prefix before `,"id"` does not depend on
+/// the id, so one pass over the content yields both the content key and (with
+/// one more block) the leaf hash. The ingest time is bound by the signed
+/// checkpoint of the batch that added the record (its `time` line), and a
+/// record without a time of its own has the ingest time as `occurred_at`.
+pub fn leaf_encoding(content: &[u8], id: u64, out: &mut Vec<u8>) {
     out.clear();
-    out.extend_from_slice(b"{\"content_sha256\":\"");
-    let mut hex_buffer = [0u8; 64];
-    // The buffer is exactly twice the input length, so encoding cannot fail.
-    if hex::encode_to_slice(content, &mut hex_buffer).is_ok() {
-        out.extend_from_slice(&hex_buffer);
-    }
-    out.extend_from_slice(b"\",\"id\":");
+    out.extend_from_slice(LEAF_PREFIX);
+    out.extend_from_slice(content);
+    out.extend_from_slice(b",\"id\":");
     out.extend_from_slice(id.to_string().as_bytes());
-    out.extend_from_slice(b",\"ingested_at\":");
-    write_string(ingested_at, out);
-    out.extend_from_slice(b",\"occurred_at\":");
-    write_string(occurred_at, out);
     out.push(b'}');
 }
 
@@ -479,6 +534,9 @@ pub struct Diagnostic {
     pub pointer: Option<String>,
     /// What was wrong.
     pub message: String,
+    /// The input concerned still landed: a note, not a rejection.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub warning: bool,
 }
 
 impl std::fmt::Display for Diagnostic {
@@ -489,6 +547,9 @@ impl std::fmt::Display for Diagnostic {
         }
         if let Some(pointer) = &self.pointer {
             write!(formatter, " at {pointer}")?;
+        }
+        if self.warning {
+            write!(formatter, ": warning")?;
         }
         write!(formatter, ": {}", self.message)
     }
@@ -530,7 +591,7 @@ mod tests {
         };
         let mut built = Vec::new();
         let record = CanonicalRecord::from_evidence(&evidence, &mut built);
-        assert_eq!(record.content_sha256, content_sha256(&built));
+        assert_eq!(record.leaf_state().content_key(), content_sha256(&built));
         let whole = json!({
             "attrs": evidence.attrs,
             "kind": "scan_report",
@@ -576,17 +637,17 @@ mod tests {
     }
 
     #[test]
-    fn leaf_encoding_is_canonical_json() {
+    fn leaf_encoding_is_canonical_json_and_matches_the_leaf_state() {
+        let content = to_canonical_vec(&json!({"attrs": {"a": 1}, "kind": "deploy", "occurred_at": null}));
         let mut out = Vec::new();
-        leaf_encoding(
-            &[0xab; 32],
-            7,
-            "2025-01-01T00:00:00.000000000Z",
-            "2024-12-31T00:00:00.000000000Z",
-            &mut out,
-        );
+        leaf_encoding(&content, 7, &mut out);
         let parsed: Value = serde_json::from_slice(&out).unwrap_or(Value::Null);
         assert_eq!(parsed["id"], json!(7));
         assert_eq!(to_canonical_string(&parsed).into_bytes(), out);
+        let mut preimage = vec![0u8];
+        preimage.extend_from_slice(&out);
+        let expected: [u8; 32] = Sha256::digest(&preimage).into();
+        assert_eq!(LeafState::new(&content).leaf_hash(7), expected);
+        assert_ne!(LeafState::new(&content).leaf_hash(8), expected);
     }
 }
