@@ -142,7 +142,15 @@ fn walk(directory: &Path, files: &mut Vec<PathBuf>, diagnostics: &mut Vec<Diagno
 }
 
 fn hash_file(path: &Path) -> std::io::Result<([u8; 32], u64)> {
-    let mut file = File::open(path)?;
+    let file = File::open(path)?;
+    hash_reader_sized(file)
+}
+
+fn hash_reader(file: File) -> std::io::Result<[u8; 32]> {
+    hash_reader_sized(file).map(|(digest, _)| digest)
+}
+
+fn hash_reader_sized(mut file: File) -> std::io::Result<([u8; 32], u64)> {
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 1 << 20];
     let mut total = 0u64;
@@ -179,6 +187,50 @@ pub fn ingest_paths(
     // Fold the write-ahead log into the database file, as closing would.
     ledger.checkpoint_wal()?;
     Ok(summary)
+}
+
+/// Append every block that is next in file order, completing records parsed
+/// before the file's digest was known (`digest` must be known for those).
+#[allow(clippy::too_many_arguments)]
+fn drain(
+    waiting: &mut std::collections::BTreeMap<u64, ParsedBlock>,
+    next_sequence: &mut u64,
+    digest: Option<[u8; 32]>,
+    context: &Context,
+    ledger: &mut Ledger,
+    batch: &mut Vec<CanonicalRecord>,
+    batch_size: usize,
+    summary: &mut IngestSummary,
+    on_batch: &mut impl FnMut(&AppendSummary),
+) -> Result<(), ledger::LedgerError> {
+    let digest_text = digest.map(hex::encode);
+    while let Some(block) = waiting.get(next_sequence) {
+        if block.pending && digest_text.is_none() {
+            break;
+        }
+        let Some(ready) = waiting.remove(next_sequence) else {
+            break;
+        };
+        *next_sequence += 1;
+        summary.rejected += ready.errors.len() as u64;
+        for (line, message) in ready.errors {
+            if summary.diagnostics.len() < 10_000 {
+                summary.diagnostics.push(context.diagnostic(Some(line), None, message));
+            }
+        }
+        let mut scratch = Vec::new();
+        for record in ready.records {
+            let record = match (&digest_text, ready.pending) {
+                (Some(text), true) => record.with_source_sha256(text, &mut scratch),
+                _ => record,
+            };
+            batch.push(record);
+            if batch.len() >= batch_size {
+                append_batch(ledger, batch, summary, on_batch)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn append_batch(
@@ -239,6 +291,22 @@ fn ingest_file(
             }
         }
     };
+    // The same file named differently (`./a.json`, `a.json`) is the same input:
+    // records name it by its resolved absolute path.
+    let resolved = std::fs::canonicalize(path).map_or_else(|_| origin.clone(), |full| full.display().to_string());
+    let mut context = Context {
+        origin: resolved,
+        shown_as: origin.clone(),
+        sha256: String::new(),
+        repo: options.repo.clone(),
+        commit: options.commit.clone(),
+        git_ref: options.git_ref.clone(),
+        occurred_at: options.occurred_at,
+    };
+    if collector.is_streamed() {
+        summary.files += 1;
+        return ingest_streamed(ledger, path, context, options, batch_size, summary, on_batch);
+    }
     let (digest, size) = match hash_file(path) {
         Ok(hashed) => hashed,
         Err(error) => {
@@ -247,21 +315,7 @@ fn ingest_file(
         }
     };
     summary.files += 1;
-    // The same file named differently (`./a.json`, `a.json`) is the same input:
-    // records name it by its resolved absolute path.
-    let resolved = std::fs::canonicalize(path).map_or_else(|_| origin.clone(), |full| full.display().to_string());
-    let context = Context {
-        origin: resolved,
-        shown_as: origin.clone(),
-        sha256: hex::encode(digest),
-        repo: options.repo.clone(),
-        commit: options.commit.clone(),
-        git_ref: options.git_ref.clone(),
-        occurred_at: options.occurred_at,
-    };
-    if collector.is_streamed() {
-        return ingest_streamed(ledger, path, &digest, context, options, batch_size, summary, on_batch);
-    }
+    context.sha256 = hex::encode(digest);
     {
         if size > options.limits.max_document_bytes {
             reject(
@@ -326,6 +380,9 @@ fn read_up_to(file: &mut File, buffer: &mut [u8]) -> std::io::Result<usize> {
 /// Records parsed from one block, in line order.
 struct ParsedBlock {
     sequence: u64,
+    /// Parsed before the file's digest was known: the records name no digest
+    /// yet and are completed by the writer.
+    pending: bool,
     records: Vec<CanonicalRecord>,
     errors: Vec<(u64, String)>,
 }
@@ -341,12 +398,17 @@ enum BlobMessage {
 struct TeeReader {
     inner: File,
     packer: Option<BlobPacker>,
+    /// Set when the blob turns out to be stored already.
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     blob: crossbeam_channel::Sender<BlobMessage>,
 }
 
 impl Read for TeeReader {
     fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
         let read = self.inner.read(buffer)?;
+        if self.stop.load(std::sync::atomic::Ordering::Relaxed) {
+            self.packer = None;
+        }
         if read == 0 {
             if let Some(packer) = self.packer.take() {
                 let message = match packer.finish() {
@@ -375,64 +437,95 @@ impl Read for TeeReader {
 }
 
 /// Parser threads (besides the reader and the writer).
-const PARSERS: usize = 2;
+const PARSERS: usize = 1;
 
-/// Parsed blocks that may wait for the writer (about 2,500 records each), so
-/// that parsing runs ahead while the writer works.
+/// Parsed blocks that may wait for the writer.
 const PARSED_BLOCKS: usize = 4;
 
 #[allow(clippy::too_many_arguments)]
 fn ingest_streamed(
     ledger: &mut Ledger,
     path: &Path,
-    digest: &[u8; 32],
     context: Context,
     options: &IngestOptions,
     batch_size: usize,
     summary: &mut IngestSummary,
     on_batch: &mut impl FnMut(&AppendSummary),
 ) -> Result<(), IngestError> {
-    // A reader thread cuts the file into blocks of whole lines (packing the raw
-    // blob as it reads), parser threads turn blocks into canonical records, and
-    // this thread puts them back in file order and appends them, so ids follow
-    // the file whatever the timing.
+    // Four activities overlap:
+    // - a hash thread computes the SHA-256 of the whole file, which every
+    //   record names in its source;
+    // - a reader thread cuts the file into blocks of whole lines and packs the
+    //   raw blob as it reads;
+    // - parser threads turn blocks into canonical records; blocks parsed before
+    //   the file's digest is known are completed by the writer once it is;
+    // - this thread, the writer, puts blocks back in file order and appends
+    //   them, so ids follow the file whatever the timing.
     let limits = options.limits;
     let origin = path.display().to_string();
-    let file = match File::open(path) {
-        Ok(file) => file,
+    let (file, hashed_file) = match File::open(path).and_then(|file| Ok((file, File::open(path)?))) {
+        Ok(files) => files,
         Err(error) => {
             reject(summary, path, format!("cannot read: {error}"));
             return Ok(());
         }
     };
-    let store_blob = !ledger.has_blob(digest)?;
+    let digest_cell = std::sync::Arc::new(std::sync::OnceLock::<String>::new());
+    let (digest_sender, digest_receiver) = crossbeam_channel::bounded::<std::io::Result<[u8; 32]>>(1);
+    let hasher = {
+        let digest_cell = digest_cell.clone();
+        std::thread::spawn(move || {
+            let result = hash_reader(hashed_file);
+            if let Ok(digest) = &result {
+                let _ = digest_cell.set(hex::encode(digest));
+            }
+            let _ = digest_sender.send(result);
+        })
+    };
+    let stop_packing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (blob_sender, blob_receiver) = crossbeam_channel::unbounded::<BlobMessage>();
     let (block_sender, block_receiver) = crossbeam_channel::bounded::<collect::ndjson::Block>(PARSERS * 2);
     let (parsed_sender, parsed_receiver) = crossbeam_channel::bounded::<ParsedBlock>(PARSED_BLOCKS);
-    let reader = std::thread::spawn(move || {
-        let tee = TeeReader {
-            inner: file,
-            packer: store_blob.then(BlobPacker::new),
-            blob: blob_sender,
-        };
-        collect::ndjson::read_blocks(
-            BufReader::with_capacity(1 << 20, tee),
-            &limits,
-            collect::ndjson::BLOCK_BYTES,
-            |block| block_sender.send(block).is_ok(),
-        );
-    });
-    let context = std::sync::Arc::new(context);
+    let reader = {
+        let stop_packing = stop_packing.clone();
+        std::thread::spawn(move || {
+            let tee = TeeReader {
+                inner: file,
+                packer: Some(BlobPacker::new()),
+                stop: stop_packing,
+                blob: blob_sender,
+            };
+            collect::ndjson::read_blocks(
+                BufReader::with_capacity(1 << 20, tee),
+                &limits,
+                collect::ndjson::BLOCK_BYTES,
+                |block| block_sender.send(block).is_ok(),
+            );
+        })
+    };
+    let pending_context = std::sync::Arc::new(context.clone());
     let parsers: Vec<_> = (0..PARSERS)
         .map(|_| {
             let blocks = block_receiver.clone();
             let parsed = parsed_sender.clone();
-            let context = context.clone();
+            let pending_context = pending_context.clone();
+            let digest_cell = digest_cell.clone();
             std::thread::spawn(move || {
+                let mut known: Option<Context> = None;
                 for block in blocks {
-                    let (records, errors) = collect::ndjson::parse_block(&block, &context, &limits);
+                    if known.is_none()
+                        && let Some(digest) = digest_cell.get()
+                    {
+                        known = Some(Context {
+                            sha256: digest.clone(),
+                            ..(*pending_context).clone()
+                        });
+                    }
+                    let (records, errors) =
+                        collect::ndjson::parse_block(&block, known.as_ref().unwrap_or(&pending_context), &limits);
                     let result = ParsedBlock {
                         sequence: block.sequence,
+                        pending: known.is_none(),
                         records,
                         errors,
                     };
@@ -446,72 +539,151 @@ fn ingest_streamed(
     drop(block_receiver);
     drop(parsed_sender);
 
+    let mut digest: Option<[u8; 32]> = None;
+    let mut blob_decided = false;
+    let mut early_chunks: Vec<PackedChunk> = Vec::new();
+    let mut early_manifest: Option<Result<PackedBlob, String>> = None;
     let mut waiting: std::collections::BTreeMap<u64, ParsedBlock> = std::collections::BTreeMap::new();
     let mut next_sequence = 0u64;
     let mut batch: Vec<CanonicalRecord> = Vec::with_capacity(batch_size);
     let mut failure: Option<ledger::LedgerError> = None;
-    let mut blob_open = store_blob;
+    let mut rejected_file: Option<String> = None;
+    let mut blob_open = true;
     let mut parsed_open = true;
-    while (parsed_open || blob_open) && failure.is_none() {
+    let mut digest_open = true;
+    // A channel that has closed is replaced by one that never delivers, so the
+    // select below waits on the others instead of spinning.
+    let (mut digest_channel, mut parsed_channel, mut blob_channel) = (digest_receiver, parsed_receiver, blob_receiver);
+    while (parsed_open || blob_open || digest_open) && failure.is_none() && rejected_file.is_none() {
         crossbeam_channel::select! {
-            recv(parsed_receiver) -> message => match message {
-                Ok(message) => {
-                    waiting.insert(message.sequence, message);
-                    while failure.is_none() && let Some(ready) = waiting.remove(&next_sequence) {
-                        next_sequence += 1;
-                        summary.rejected += ready.errors.len() as u64;
-                        for (line, message) in ready.errors {
-                            if summary.diagnostics.len() < 10_000 {
-                                summary.diagnostics.push(context.diagnostic(Some(line), None, message));
+            recv(digest_channel) -> message => {
+                digest_open = false;
+                digest_channel = crossbeam_channel::never();
+                match message {
+                    Ok(Ok(value)) => {
+                        digest = Some(value);
+                        // Decide whether the raw blob is needed, now that its name is known.
+                        match ledger.has_blob(&value) {
+                            Ok(true) => {
+                                stop_packing.store(true, std::sync::atomic::Ordering::Relaxed);
+                                early_chunks.clear();
                             }
-                        }
-                        for record in ready.records {
-                            batch.push(record);
-                            if batch.len() >= batch_size
-                                && let Err(error) = append_batch(ledger, &mut batch, summary, on_batch)
-                            {
-                                failure = Some(error);
-                                break;
+                            Ok(false) => {
+                                if let Err(error) = ledger.put_blob_chunks(&value, &early_chunks) {
+                                    failure = Some(error);
+                                }
+                                early_chunks.clear();
+                                if let Some(Ok(manifest)) = &early_manifest
+                                    && let Err(error) = ledger.finish_blob(&value, &origin, manifest)
+                                {
+                                    failure = Some(error);
+                                }
                             }
+                            Err(error) => failure = Some(error),
+                        }
+                        blob_decided = true;
+                        if let Some(Err(message)) = early_manifest.take() {
+                            rejected_file = Some(message);
                         }
                     }
+                    Ok(Err(error)) => rejected_file = Some(format!("cannot read: {error}")),
+                    Err(_) => rejected_file = Some("cannot read: the hashing thread stopped".into()),
                 }
-                Err(_) => parsed_open = false,
-            },
-            recv(blob_receiver) -> message => match message {
-                Ok(BlobMessage::Chunks(chunks)) => {
-                    if let Err(error) = ledger.put_blob_chunks(digest, &chunks) {
-                        failure = Some(error);
-                    }
-                }
-                Ok(BlobMessage::Done(Ok(manifest))) => {
-                    blob_open = false;
-                    if let Err(error) = ledger.finish_blob(digest, &origin, &manifest) {
-                        failure = Some(error);
-                    }
-                }
-                Ok(BlobMessage::Done(Err(message))) => {
-                    blob_open = false;
-                    failure = Some(ledger::LedgerError::Io {
-                        path: origin.clone(),
-                        source: std::io::Error::other(message),
+                // Blocks parsed before the digest was known wait in `waiting`.
+                if digest.is_some() {
+                    failure = failure.or_else(|| {
+                        drain(&mut waiting, &mut next_sequence, digest, &context, ledger, &mut batch, batch_size, summary, on_batch).err()
                     });
                 }
-                Err(_) => blob_open = false,
+            },
+            recv(parsed_channel) -> message => match message {
+                Ok(message) => {
+                    waiting.insert(message.sequence, message);
+                    if (digest.is_some() || waiting.get(&next_sequence).is_some_and(|block| !block.pending))
+                        && let Err(error) = drain(
+                            &mut waiting,
+                            &mut next_sequence,
+                            digest,
+                            &context,
+                            ledger,
+                            &mut batch,
+                            batch_size,
+                            summary,
+                            on_batch,
+                        )
+                    {
+                        failure = Some(error);
+                    }
+                }
+                Err(_) => {
+                    parsed_open = false;
+                    parsed_channel = crossbeam_channel::never();
+                }
+            },
+            recv(blob_channel) -> message => match message {
+                Ok(BlobMessage::Chunks(chunks)) => {
+                    if !blob_decided {
+                        early_chunks.extend(chunks);
+                    } else if let Some(value) = digest.filter(|_| !stop_packing.load(std::sync::atomic::Ordering::Relaxed))
+                        && let Err(error) = ledger.put_blob_chunks(&value, &chunks)
+                    {
+                        failure = Some(error);
+                    }
+                }
+                Ok(BlobMessage::Done(result)) => {
+                    blob_open = false;
+                    blob_channel = crossbeam_channel::never();
+                    match (blob_decided, digest) {
+                        (false, _) => early_manifest = Some(result),
+                        (true, Some(value)) if !stop_packing.load(std::sync::atomic::Ordering::Relaxed) => match result {
+                            Ok(manifest) => {
+                                if let Err(error) = ledger.finish_blob(&value, &origin, &manifest) {
+                                    failure = Some(error);
+                                }
+                            }
+                            Err(message) => rejected_file = Some(message),
+                        },
+                        _ => {}
+                    }
+                }
+                Err(_) => {
+                    blob_open = false;
+                    blob_channel = crossbeam_channel::never();
+                }
             },
         }
     }
+    if failure.is_none() && rejected_file.is_none() && !waiting.is_empty() {
+        failure = drain(
+            &mut waiting,
+            &mut next_sequence,
+            digest,
+            &context,
+            ledger,
+            &mut batch,
+            batch_size,
+            summary,
+            on_batch,
+        )
+        .err();
+    }
     if failure.is_none()
+        && rejected_file.is_none()
         && !batch.is_empty()
         && let Err(error) = append_batch(ledger, &mut batch, summary, on_batch)
     {
         failure = Some(error);
     }
-    drop(parsed_receiver);
-    drop(blob_receiver);
+    drop(parsed_channel);
+    drop(blob_channel);
+    drop(digest_channel);
+    let _ = hasher.join();
     let _ = reader.join();
     for parser in parsers {
         let _ = parser.join();
+    }
+    if let Some(message) = rejected_file {
+        reject(summary, path, message);
     }
     match failure {
         Some(error) => Err(IngestError(error)),

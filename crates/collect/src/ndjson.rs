@@ -412,6 +412,27 @@ mod tests {
     }
 
     #[test]
+    fn a_record_parsed_before_its_digest_was_known_completes_to_the_same_record() {
+        let line =
+            br#"{"kind":"deploy","occurred_at":"2025-03-02T10:00:00Z","subject":{"repo":"a/b"},"attrs":{"x":1}}"#;
+        let known = Context {
+            origin: "/data/e.ndjson".into(),
+            sha256: "ab".repeat(32),
+            ..Context::default()
+        };
+        let pending = Context {
+            sha256: String::new(),
+            ..known.clone()
+        };
+        let direct = parse_line(line, 3, &known, &Limits::default(), &mut Vec::new()).unwrap();
+        let completed = parse_line(line, 3, &pending, &Limits::default(), &mut Vec::new())
+            .unwrap()
+            .with_source_sha256(&"ab".repeat(32), &mut Vec::new());
+        assert_eq!(completed, direct);
+        assert_eq!(completed.leaf_state().leaf_hash(9), direct.leaf_state().leaf_hash(9));
+    }
+
+    #[test]
     fn a_byte_order_mark_before_the_first_line_is_ignored() {
         let (records, errors) = run(b"\xEF\xBB\xBF{\"kind\":\"deploy\",\"attrs\":{}}\n", Limits::default());
         assert_eq!((records.len(), errors.len()), (1, 0));

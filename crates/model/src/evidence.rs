@@ -411,6 +411,25 @@ impl CanonicalRecord {
         self.leaf_state.clone()
     }
 
+    /// The same record naming another SHA-256 for its source (for records
+    /// parsed before their input's digest was known); the content is rebuilt
+    /// and re-hashed.
+    pub fn with_source_sha256(mut self, sha256: &str, scratch: &mut Vec<u8>) -> CanonicalRecord {
+        self.source.sha256 = sha256.to_string();
+        scratch.clear();
+        canonical_content(
+            self.kind.as_str(),
+            self.occurred_at.as_deref(),
+            self.occurred_at_source.as_str(),
+            self.source.parts(),
+            self.subject.as_bytes(),
+            self.attrs.as_bytes(),
+            scratch,
+        );
+        self.leaf_state = LeafState::new(scratch);
+        self
+    }
+
     /// The record as a collector's record again (parses the canonical texts).
     pub fn to_evidence(&self) -> Result<NewEvidence, String> {
         let occurred_at = match &self.occurred_at {
