@@ -1,7 +1,8 @@
 //! The ingest path: find input files, detect their format, keep their raw
 //! bytes, parse them into evidence and append it to the ledger in atomic
-//! batches. Parsing and hashing run on a second thread, pipelined against the
-//! SQLite writer. Shared by the CLI and the benchmark.
+//! batches. For line-oriented input, hashing, reading, parsing and writing run
+//! on their own threads (see `ingest_streamed`). Shared by the CLI and the
+//! benchmark.
 
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -189,48 +190,54 @@ pub fn ingest_paths(
     Ok(summary)
 }
 
-/// Append every block that is next in file order, completing records parsed
-/// before the file's digest was known (`digest` must be known for those).
-#[allow(clippy::too_many_arguments)]
-fn drain(
-    waiting: &mut std::collections::BTreeMap<u64, ParsedBlock>,
-    next_sequence: &mut u64,
-    digest: Option<[u8; 32]>,
-    context: &Context,
-    ledger: &mut Ledger,
-    batch: &mut Vec<CanonicalRecord>,
+/// Parsed blocks waiting to be appended in file order, and the batch being filled.
+struct InOrder {
+    waiting: std::collections::BTreeMap<u64, ParsedBlock>,
+    next_sequence: u64,
+    batch: Vec<CanonicalRecord>,
     batch_size: usize,
-    summary: &mut IngestSummary,
-    on_batch: &mut impl FnMut(&AppendSummary),
-) -> Result<(), ledger::LedgerError> {
-    let digest_text = digest.map(hex::encode);
-    while let Some(block) = waiting.get(next_sequence) {
-        if block.pending && digest_text.is_none() {
-            break;
-        }
-        let Some(ready) = waiting.remove(next_sequence) else {
-            break;
-        };
-        *next_sequence += 1;
-        summary.rejected += ready.errors.len() as u64;
-        for (line, message) in ready.errors {
-            if summary.diagnostics.len() < 10_000 {
-                summary.diagnostics.push(context.diagnostic(Some(line), None, message));
-            }
-        }
+}
+
+impl InOrder {
+    /// Append every block that is next in file order, completing records
+    /// parsed before the file's digest was known (which wait until it is).
+    fn drain(
+        &mut self,
+        digest: Option<[u8; 32]>,
+        context: &Context,
+        ledger: &mut Ledger,
+        summary: &mut IngestSummary,
+        on_batch: &mut impl FnMut(&AppendSummary),
+    ) -> Result<(), ledger::LedgerError> {
+        let digest_text = digest.map(hex::encode);
         let mut scratch = Vec::new();
-        for record in ready.records {
-            let record = match (&digest_text, ready.pending) {
-                (Some(text), true) => record.with_source_sha256(text, &mut scratch),
-                _ => record,
+        while let Some(block) = self.waiting.get(&self.next_sequence) {
+            if block.pending && digest_text.is_none() {
+                break;
+            }
+            let Some(ready) = self.waiting.remove(&self.next_sequence) else {
+                break;
             };
-            batch.push(record);
-            if batch.len() >= batch_size {
-                append_batch(ledger, batch, summary, on_batch)?;
+            self.next_sequence += 1;
+            summary.rejected += ready.errors.len() as u64;
+            for (line, message) in ready.errors {
+                if summary.diagnostics.len() < 10_000 {
+                    summary.diagnostics.push(context.diagnostic(Some(line), None, message));
+                }
+            }
+            for record in ready.records {
+                let record = match (&digest_text, ready.pending) {
+                    (Some(text), true) => record.with_source_sha256(text, &mut scratch),
+                    _ => record,
+                };
+                self.batch.push(record);
+                if self.batch.len() >= self.batch_size {
+                    append_batch(ledger, &mut self.batch, summary, on_batch)?;
+                }
             }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 fn append_batch(
@@ -442,6 +449,10 @@ const PARSERS: usize = 1;
 /// Parsed blocks that may wait for the writer.
 const PARSED_BLOCKS: usize = 4;
 
+/// Parsed blocks (about 1 MiB of input each) that may wait for the file's
+/// digest before the writer stops taking more.
+const MAX_PENDING_BLOCKS: usize = 64;
+
 #[allow(clippy::too_many_arguments)]
 fn ingest_streamed(
     ledger: &mut Ledger,
@@ -483,7 +494,7 @@ fn ingest_streamed(
         })
     };
     let stop_packing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let (blob_sender, blob_receiver) = crossbeam_channel::unbounded::<BlobMessage>();
+    let (blob_sender, blob_receiver) = crossbeam_channel::bounded::<BlobMessage>(16);
     let (block_sender, block_receiver) = crossbeam_channel::bounded::<collect::ndjson::Block>(PARSERS * 2);
     let (parsed_sender, parsed_receiver) = crossbeam_channel::bounded::<ParsedBlock>(PARSED_BLOCKS);
     let reader = {
@@ -540,21 +551,33 @@ fn ingest_streamed(
     drop(parsed_sender);
 
     let mut digest: Option<[u8; 32]> = None;
-    let mut blob_decided = false;
-    let mut early_chunks: Vec<PackedChunk> = Vec::new();
-    let mut early_manifest: Option<Result<PackedBlob, String>> = None;
-    let mut waiting: std::collections::BTreeMap<u64, ParsedBlock> = std::collections::BTreeMap::new();
-    let mut next_sequence = 0u64;
-    let mut batch: Vec<CanonicalRecord> = Vec::with_capacity(batch_size);
+    let mut in_order = InOrder {
+        waiting: std::collections::BTreeMap::new(),
+        next_sequence: 0,
+        batch: Vec::with_capacity(batch_size),
+        batch_size,
+    };
     let mut failure: Option<ledger::LedgerError> = None;
     let mut rejected_file: Option<String> = None;
-    let mut blob_open = true;
-    let mut parsed_open = true;
-    let mut digest_open = true;
+    let (mut blob_open, mut parsed_open, mut digest_open) = (true, true, true);
     // A channel that has closed is replaced by one that never delivers, so the
-    // select below waits on the others instead of spinning.
+    // select below waits on the others instead of spinning. Until the digest is
+    // known, raw blob chunks are not taken (the bounded channel holds the reader
+    // back) and at most MAX_PENDING_BLOCKS parsed blocks wait: memory stays
+    // bounded however slowly the hash thread runs.
     let (mut digest_channel, mut parsed_channel, mut blob_channel) = (digest_receiver, parsed_receiver, blob_receiver);
+    let (idle_parsed, idle_blob) = (
+        crossbeam_channel::never::<ParsedBlock>(),
+        crossbeam_channel::never::<BlobMessage>(),
+    );
+    let packing_stopped = || stop_packing.load(std::sync::atomic::Ordering::Relaxed);
     while (parsed_open || blob_open || digest_open) && failure.is_none() && rejected_file.is_none() {
+        let parsed_now = if digest.is_none() && in_order.waiting.len() >= MAX_PENDING_BLOCKS {
+            &idle_parsed
+        } else {
+            &parsed_channel
+        };
+        let blob_now = if digest.is_none() { &idle_blob } else { &blob_channel };
         crossbeam_channel::select! {
             recv(digest_channel) -> message => {
                 digest_open = false;
@@ -562,115 +585,63 @@ fn ingest_streamed(
                 match message {
                     Ok(Ok(value)) => {
                         digest = Some(value);
-                        // Decide whether the raw blob is needed, now that its name is known.
+                        // Now that the blob's name is known: is it stored already?
                         match ledger.has_blob(&value) {
-                            Ok(true) => {
-                                stop_packing.store(true, std::sync::atomic::Ordering::Relaxed);
-                                early_chunks.clear();
-                            }
-                            Ok(false) => {
-                                if let Err(error) = ledger.put_blob_chunks(&value, &early_chunks) {
-                                    failure = Some(error);
-                                }
-                                early_chunks.clear();
-                                if let Some(Ok(manifest)) = &early_manifest
-                                    && let Err(error) = ledger.finish_blob(&value, &origin, manifest)
-                                {
-                                    failure = Some(error);
-                                }
-                            }
+                            Ok(true) => stop_packing.store(true, std::sync::atomic::Ordering::Relaxed),
+                            Ok(false) => {}
                             Err(error) => failure = Some(error),
                         }
-                        blob_decided = true;
-                        if let Some(Err(message)) = early_manifest.take() {
-                            rejected_file = Some(message);
+                        if failure.is_none() {
+                            failure = in_order.drain(digest, &context, ledger, summary, on_batch)
+                            .err();
                         }
                     }
                     Ok(Err(error)) => rejected_file = Some(format!("cannot read: {error}")),
                     Err(_) => rejected_file = Some("cannot read: the hashing thread stopped".into()),
                 }
-                // Blocks parsed before the digest was known wait in `waiting`.
-                if digest.is_some() {
-                    failure = failure.or_else(|| {
-                        drain(&mut waiting, &mut next_sequence, digest, &context, ledger, &mut batch, batch_size, summary, on_batch).err()
-                    });
-                }
             },
-            recv(parsed_channel) -> message => match message {
+            recv(parsed_now) -> message => match message {
                 Ok(message) => {
-                    waiting.insert(message.sequence, message);
-                    if (digest.is_some() || waiting.get(&next_sequence).is_some_and(|block| !block.pending))
-                        && let Err(error) = drain(
-                            &mut waiting,
-                            &mut next_sequence,
-                            digest,
-                            &context,
-                            ledger,
-                            &mut batch,
-                            batch_size,
-                            summary,
-                            on_batch,
-                        )
-                    {
-                        failure = Some(error);
-                    }
+                    in_order.waiting.insert(message.sequence, message);
+                    failure = in_order.drain(digest, &context, ledger, summary, on_batch)
+                    .err();
                 }
                 Err(_) => {
                     parsed_open = false;
                     parsed_channel = crossbeam_channel::never();
                 }
             },
-            recv(blob_channel) -> message => match message {
-                Ok(BlobMessage::Chunks(chunks)) => {
-                    if !blob_decided {
-                        early_chunks.extend(chunks);
-                    } else if let Some(value) = digest.filter(|_| !stop_packing.load(std::sync::atomic::Ordering::Relaxed))
-                        && let Err(error) = ledger.put_blob_chunks(&value, &chunks)
-                    {
-                        failure = Some(error);
+            recv(blob_now) -> message => match (message, digest) {
+                (Ok(BlobMessage::Chunks(chunks)), Some(value)) => {
+                    if !packing_stopped() {
+                        failure = ledger.put_blob_chunks(&value, &chunks).err();
                     }
                 }
-                Ok(BlobMessage::Done(result)) => {
+                (Ok(BlobMessage::Done(result)), Some(value)) => {
                     blob_open = false;
                     blob_channel = crossbeam_channel::never();
-                    match (blob_decided, digest) {
-                        (false, _) => early_manifest = Some(result),
-                        (true, Some(value)) if !stop_packing.load(std::sync::atomic::Ordering::Relaxed) => match result {
-                            Ok(manifest) => {
-                                if let Err(error) = ledger.finish_blob(&value, &origin, &manifest) {
-                                    failure = Some(error);
-                                }
-                            }
+                    if !packing_stopped() {
+                        match result {
+                            Ok(manifest) => failure = ledger.finish_blob(&value, &origin, &manifest).err(),
                             Err(message) => rejected_file = Some(message),
-                        },
-                        _ => {}
+                        }
                     }
                 }
-                Err(_) => {
+                (Ok(_), None) => {}
+                (Err(_), _) => {
                     blob_open = false;
                     blob_channel = crossbeam_channel::never();
                 }
             },
         }
     }
-    if failure.is_none() && rejected_file.is_none() && !waiting.is_empty() {
-        failure = drain(
-            &mut waiting,
-            &mut next_sequence,
-            digest,
-            &context,
-            ledger,
-            &mut batch,
-            batch_size,
-            summary,
-            on_batch,
-        )
-        .err();
+    if failure.is_none() && rejected_file.is_none() && !in_order.waiting.is_empty() {
+        failure = in_order.drain(digest, &context, ledger, summary, on_batch).err();
     }
     if failure.is_none()
         && rejected_file.is_none()
-        && !batch.is_empty()
-        && let Err(error) = append_batch(ledger, &mut batch, summary, on_batch)
+        && !in_order.batch.is_empty()
+        && let Err(error) = append_batch(ledger, &mut in_order.batch, summary, on_batch)
     {
         failure = Some(error);
     }

@@ -54,7 +54,8 @@ enum Command {
     },
     /// Parse evidence files and append them to the ledger.
     Ingest {
-        /// Collector to use instead of detection (evidence-ndjson, sarif).
+        /// Collector to use instead of detection: evidence-ndjson, sarif, trivy,
+        /// grype, cyclonedx, spdx (see docs/sources.md).
         #[arg(long, value_name = "NAME")]
         source: Option<String>,
         /// Repository the input belongs to, when it does not say.

@@ -1,4 +1,5 @@
-//! Corpus test: the real SARIF files in `../shared/fixtures/sarif/` ingest
+//! Corpus tests: the real SARIF files in `../shared/fixtures/sarif/` and the
+//! scanner reports and SBOMs in `../shared/fixtures/sbom-vulns/` ingest
 //! through the real binary into the expected number of `scan_report` records,
 //! a second ingest adds nothing, and the ledger verifies.
 //!
@@ -13,7 +14,13 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 fn fixtures() -> Option<PathBuf> {
-    let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/sarif");
+    fixture_folder("sarif")
+}
+
+fn fixture_folder(name: &str) -> Option<PathBuf> {
+    let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures")
+        .join(name);
     if folder.is_dir() {
         return Some(folder);
     }
@@ -72,4 +79,29 @@ fn shared_sarif_fixtures_ingest_once_and_verify() {
     assert_eq!(report["ok"], true);
     assert_eq!(report["records"], expected_runs);
     assert_eq!(report["blobs"], files);
+}
+
+#[test]
+fn shared_scanner_and_sbom_fixtures_ingest_once_and_verify() {
+    let Some(folder) = fixture_folder("sbom-vulns") else {
+        return;
+    };
+    let files = std::fs::read_dir(&folder).unwrap().count() as u64;
+    let directory = tempfile::tempdir().unwrap();
+    binary(directory.path()).args(["init", "."]).assert().success();
+    // One record per file, plus a scan_report for each of the two CycloneDX
+    // documents with vulnerabilities (see crates/collect/tests/corpus_scanners.rs).
+    let expected = files + 2;
+    let first = ingest_json(directory.path(), &folder);
+    assert_eq!(first["files"], files);
+    assert_eq!(first["added"], expected, "{first}");
+    assert_eq!(first["rejected"], 0, "{first}");
+    let second = ingest_json(directory.path(), &folder);
+    assert_eq!(second["added"], 0);
+    assert_eq!(second["duplicates"], expected);
+    let verify = binary(directory.path())
+        .args(["verify", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
 }

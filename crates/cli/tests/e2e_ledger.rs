@@ -7,56 +7,14 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-/// What one run of the binary did.
-#[derive(Debug)]
-struct Outcome {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+mod common;
 
-impl Outcome {
-    /// The standard output as JSON (panics with the whole outcome when it is not).
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|error| panic!("stdout is not JSON ({error}): {self:#?}"))
-    }
-}
-
-/// A directory initialised with `dsomm-audit init`; every command runs inside it.
-struct Workspace {
-    dir: TempDir,
-}
+use common::{Outcome, Workspace, run_in};
 
 impl Workspace {
-    fn new() -> Workspace {
-        let workspace = Workspace {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        let outcome = workspace.run(&["init"]);
-        assert_eq!(outcome.code, 0, "init: {outcome:#?}");
-        workspace
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn write(&self, name: &str, contents: impl AsRef<[u8]>) {
-        let path = self.path(name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).unwrap();
-        }
-        std::fs::write(path, contents).unwrap();
-    }
-
-    fn run(&self, args: &[&str]) -> Outcome {
-        run_in(self.dir.path(), args)
-    }
-
     /// Open the ledger database directly (for reading and tampering); close it by dropping it.
     fn database(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(self.path("ledger.db")).unwrap()
@@ -80,29 +38,6 @@ impl Workspace {
         assert_eq!(outcome.code, 0, "prove {id}: {outcome:#?}");
         outcome.json()
     }
-}
-
-/// Run the binary in `dir` with `args`, without any model from the environment.
-fn run_in(dir: &Path, args: &[&str]) -> Outcome {
-    let output = Command::cargo_bin("dsomm-audit")
-        .unwrap()
-        .current_dir(dir)
-        .env_remove("DSOMM_MODEL")
-        .args(args)
-        .timeout(std::time::Duration::from_secs(300))
-        .output()
-        .unwrap();
-    let outcome = Outcome {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
-    assert_ne!(outcome.code, 101, "the binary panicked: {outcome:#?}");
-    assert!(
-        !outcome.stderr.contains("panicked"),
-        "the binary panicked: {outcome:#?}"
-    );
-    outcome
 }
 
 /// A small evidence-ndjson file: several kinds, with and without a time, and one bad line (3).

@@ -7,70 +7,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use assert_cmd::Command;
 use serde_json::Value;
-use tempfile::TempDir;
 
-/// What one run of the binary did.
-#[derive(Debug)]
-struct Outcome {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+mod common;
 
-impl Outcome {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|error| panic!("stdout is not JSON ({error}): {self:#?}"))
-    }
-}
-
-/// An initialised directory; every command runs inside it.
-struct Workspace {
-    dir: TempDir,
-}
+use common::{Outcome, Workspace};
 
 impl Workspace {
-    fn new() -> Workspace {
-        let workspace = Workspace {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        let outcome = workspace.run(&["init"]);
-        assert_eq!(outcome.code, 0, "init: {outcome:#?}");
-        workspace
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn write(&self, name: &str, contents: impl AsRef<[u8]>) {
-        let path = self.path(name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).unwrap();
-        }
-        std::fs::write(path, contents).unwrap();
-    }
-
-    fn run(&self, args: &[&str]) -> Outcome {
-        let output = Command::cargo_bin("dsomm-audit")
-            .unwrap()
-            .current_dir(self.dir.path())
-            .env_remove("DSOMM_MODEL")
-            .args(args)
-            .timeout(Duration::from_secs(600))
-            .output()
-            .unwrap();
-        Outcome {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-
     /// `ingest --format json FILE`: the outcome (checked for panics) and the summary.
     fn ingest(&self, file: &str) -> (Outcome, Value) {
         let outcome = self.run(&["ingest", "--format", "json", file]);

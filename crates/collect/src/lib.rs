@@ -2,9 +2,12 @@
 //! into evidence records plus diagnostics; one bad record never loses the rest.
 //! Collectors never score and never write: the ledger is the only writer.
 
+pub mod grype;
 pub mod ndjson;
 pub mod registry;
 pub mod sarif;
+pub mod sbom;
+pub mod trivy;
 
 use jiff::Timestamp;
 use model::{Diagnostic, NewEvidence, OccurredAtSource};
@@ -40,6 +43,34 @@ impl Context {
             (Some(time), _) => (Some(time), OccurredAtSource::Source),
             (None, Some(time)) => (Some(time), OccurredAtSource::Flag),
             (None, None) => (None, OccurredAtSource::Ingested),
+        }
+    }
+
+    /// A record about this whole input, or the part of it at `pointer`; the
+    /// time follows [`Context::time`].
+    pub fn record(
+        &self,
+        collector: &str,
+        kind: model::EvidenceKind,
+        time: Option<Timestamp>,
+        subject: model::Subject,
+        pointer: Option<String>,
+        attrs: serde_json::Value,
+    ) -> NewEvidence {
+        let (occurred_at, occurred_at_source) = self.time(time);
+        NewEvidence {
+            kind,
+            occurred_at,
+            occurred_at_source,
+            subject,
+            source: model::SourceRef {
+                collector: collector.to_string(),
+                origin: self.origin.clone(),
+                sha256: self.sha256.clone(),
+                line: None,
+                pointer,
+            },
+            attrs,
         }
     }
 

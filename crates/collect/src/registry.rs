@@ -9,17 +9,36 @@ pub enum Collector {
     EvidenceNdjson,
     /// SARIF 2.1.0 from any scanner.
     Sarif,
+    /// Trivy JSON reports (SchemaVersion 2 and the older list of results).
+    Trivy,
+    /// Grype JSON reports.
+    Grype,
+    /// CycloneDX JSON SBOMs, VEX and vulnerability reports.
+    CycloneDx,
+    /// SPDX 2.x JSON SBOMs.
+    Spdx,
 }
 
 impl Collector {
     /// Every collector (one registration line each).
-    pub const ALL: &'static [Collector] = &[Collector::EvidenceNdjson, Collector::Sarif];
+    pub const ALL: &'static [Collector] = &[
+        Collector::EvidenceNdjson,
+        Collector::Sarif,
+        Collector::Trivy,
+        Collector::Grype,
+        Collector::CycloneDx,
+        Collector::Spdx,
+    ];
 
     /// The name used by `--source` and recorded in each record's source.
     pub fn name(self) -> &'static str {
         match self {
             Collector::EvidenceNdjson => "evidence-ndjson",
             Collector::Sarif => "sarif",
+            Collector::Trivy => "trivy",
+            Collector::Grype => "grype",
+            Collector::CycloneDx => "cyclonedx",
+            Collector::Spdx => "spdx",
         }
     }
 
@@ -43,6 +62,10 @@ impl Collector {
 pub fn parse_document(collector: Collector, bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
     match collector {
         Collector::Sarif => crate::sarif::parse(bytes, context, limits),
+        Collector::Trivy => crate::trivy::parse(bytes, context, limits),
+        Collector::Grype => crate::grype::parse(bytes, context, limits),
+        Collector::CycloneDx => crate::sbom::parse_cyclonedx(bytes, context, limits),
+        Collector::Spdx => crate::sbom::parse_spdx(bytes, context, limits),
         Collector::EvidenceNdjson => {
             let mut records = Vec::new();
             let mut errors = Vec::new();
@@ -78,6 +101,12 @@ pub fn detect(path: &str, head: &[u8]) -> Option<Collector> {
     if lower.ends_with(".ndjson") || lower.ends_with(".evidence.jsonl") {
         return Some(Collector::EvidenceNdjson);
     }
+    if lower.ends_with(".cdx.json") {
+        return Some(Collector::CycloneDx);
+    }
+    if lower.ends_with(".spdx.json") {
+        return Some(Collector::Spdx);
+    }
     let text = String::from_utf8_lossy(&head[..head.len().min(4096)]);
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
     if trimmed.starts_with('{') {
@@ -90,6 +119,31 @@ pub fn detect(path: &str, head: &[u8]) -> Option<Collector> {
         let first_line = trimmed.lines().next().unwrap_or_default();
         if first_line.contains("\"kind\"") && first_line.contains("\"attrs\"") {
             return Some(Collector::EvidenceNdjson);
+        }
+        if compact.contains("\"bomFormat\":\"CycloneDX\"") {
+            return Some(Collector::CycloneDx);
+        }
+        if compact.contains("\"spdxVersion\":\"SPDX-") {
+            return Some(Collector::Spdx);
+        }
+        if compact.contains("\"SchemaVersion\":")
+            && (compact.contains("\"Results\"") || compact.contains("\"ArtifactName\""))
+        {
+            return Some(Collector::Trivy);
+        }
+        // Grype writes `matches` first and its `descriptor` last, so a large
+        // report shows only its first match in the head.
+        if compact.contains("\"matches\":[")
+            && (compact.contains("\"descriptor\":{\"name\":\"grype\"")
+                || compact.contains("\"matches\":[{\"vulnerability\":{"))
+        {
+            return Some(Collector::Grype);
+        }
+    } else if trimmed.starts_with('[') {
+        // Trivy's older JSON: a list of results.
+        let compact: String = trimmed.chars().filter(|character| !character.is_whitespace()).collect();
+        if compact.starts_with("[{\"Target\":") {
+            return Some(Collector::Trivy);
         }
     }
     None
@@ -114,6 +168,58 @@ mod tests {
             Some(Collector::EvidenceNdjson)
         );
         assert_eq!(detect("x.txt", b"hello"), None);
+    }
+
+    #[test]
+    fn detects_scanner_reports_and_sboms() {
+        let cases: [(&str, &[u8], Option<Collector>); 11] = [
+            (
+                "r.json",
+                b"{\n  \"SchemaVersion\": 2,\n  \"ArtifactName\": \".\"",
+                Some(Collector::Trivy),
+            ),
+            (
+                "r.json",
+                b"{\"SchemaVersion\":2,\"Results\":[]}",
+                Some(Collector::Trivy),
+            ),
+            (
+                "r.json",
+                b"[\n {\n  \"Target\": \"a\",\"Vulnerabilities\": null}]",
+                Some(Collector::Trivy),
+            ),
+            (
+                "r.json",
+                b"{\"matches\": [ {\"vulnerability\": {\"id\": \"CVE-1\"",
+                Some(Collector::Grype),
+            ),
+            (
+                "r.json",
+                b"{\"matches\":[],\"source\":{},\"descriptor\":{\"name\":\"grype\",\"version\":\"0.80.0\"}}",
+                Some(Collector::Grype),
+            ),
+            ("r.json", b"{\"matches\":[]}", None),
+            (
+                "b.json",
+                b"{\"bomFormat\": \"CycloneDX\", \"specVersion\": \"1.6\"}",
+                Some(Collector::CycloneDx),
+            ),
+            ("b.cdx.json", b"", Some(Collector::CycloneDx)),
+            ("b.json", b"{\"spdxVersion\": \"SPDX-2.3\"}", Some(Collector::Spdx)),
+            ("b.spdx.json", b"", Some(Collector::Spdx)),
+            ("b.json", b"[1, 2]", None),
+        ];
+        for (path, head, expected) in cases {
+            assert_eq!(detect(path, head), expected, "{}", String::from_utf8_lossy(head));
+        }
+        for collector in [
+            Collector::Trivy,
+            Collector::Grype,
+            Collector::CycloneDx,
+            Collector::Spdx,
+        ] {
+            assert!(!collector.is_streamed());
+        }
     }
 
     #[test]

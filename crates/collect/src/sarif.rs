@@ -18,7 +18,7 @@ use std::fmt;
 
 use jiff::Timestamp;
 use model::time::parse_time;
-use model::{EvidenceKind, NewEvidence, Severity, SourceRef, Subject};
+use model::{EvidenceKind, NewEvidence, Severity, Subject};
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value, json};
@@ -272,26 +272,21 @@ fn evidence(summary: &RunSummary, sarif_version: Option<&str>, context: &Context
         }
     }
 
-    let (occurred_at, occurred_at_source) = context.time(summary.time);
-    NewEvidence {
-        kind: EvidenceKind::ScanReport,
-        occurred_at,
-        occurred_at_source,
-        subject: Subject {
-            repo: summary.repo.clone().or_else(|| context.repo.clone()),
-            commit: summary.commit.clone().or_else(|| context.commit.clone()),
-            git_ref: summary.git_ref.clone().or_else(|| context.git_ref.clone()),
-            ..Subject::default()
-        },
-        source: SourceRef {
-            collector: COLLECTOR.into(),
-            origin: context.origin.clone(),
-            sha256: context.sha256.clone(),
-            line: None,
-            pointer: Some(format!("/runs/{}", summary.index)),
-        },
-        attrs: Value::Object(attrs),
-    }
+    let subject = Subject {
+        repo: summary.repo.clone().or_else(|| context.repo.clone()),
+        commit: summary.commit.clone().or_else(|| context.commit.clone()),
+        git_ref: summary.git_ref.clone().or_else(|| context.git_ref.clone()),
+        ..Subject::default()
+    };
+    let pointer = Some(format!("/runs/{}", summary.index));
+    context.record(
+        COLLECTOR,
+        EvidenceKind::ScanReport,
+        summary.time,
+        subject,
+        pointer,
+        Value::Object(attrs),
+    )
 }
 
 fn severity_json(counts: &[u64; 6]) -> Value {

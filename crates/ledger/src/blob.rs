@@ -117,7 +117,9 @@ impl BlobPacker {
     }
 
     fn pack(&mut self) -> std::io::Result<PackedChunk> {
-        let data = zstd::bulk::compress(&self.buffer, LEVEL)?;
+        let mut data = zstd::bulk::compress(&self.buffer, LEVEL)?;
+        // zstd allocates for the worst case; keep only what was written.
+        data.shrink_to_fit();
         self.stored.update(&data);
         self.buffer.clear();
         let chunk = PackedChunk {

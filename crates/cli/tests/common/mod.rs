@@ -1,0 +1,79 @@
+//! Helpers shared by the tests that run the real `dsomm-audit` binary: a workspace
+//! initialised with `init`, and the outcome of one run.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// What one run of the binary did.
+#[derive(Debug)]
+pub struct Outcome {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Outcome {
+    /// The standard output as JSON (panics with the whole outcome when it is not).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|error| panic!("stdout is not JSON ({error}): {self:#?}"))
+    }
+}
+
+/// A directory initialised with `dsomm-audit init`; every command runs inside it.
+pub struct Workspace {
+    pub dir: TempDir,
+}
+
+impl Workspace {
+    pub fn new() -> Workspace {
+        let workspace = Workspace {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        let outcome = workspace.run(&["init"]);
+        assert_eq!(outcome.code, 0, "init: {outcome:#?}");
+        workspace
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) {
+        let path = self.path(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(path, contents).unwrap();
+    }
+
+    pub fn run(&self, args: &[&str]) -> Outcome {
+        run_in(self.dir.path(), args)
+    }
+}
+
+/// Run the binary in `dir` with `args`, without any model from the environment; fails
+/// the test when the binary panicked.
+pub fn run_in(dir: &Path, args: &[&str]) -> Outcome {
+    let output = Command::cargo_bin("dsomm-audit")
+        .unwrap()
+        .current_dir(dir)
+        .env_remove("DSOMM_MODEL")
+        .args(args)
+        .timeout(std::time::Duration::from_secs(600))
+        .output()
+        .unwrap();
+    let outcome = Outcome {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    assert_ne!(outcome.code, 101, "the binary panicked: {outcome:#?}");
+    assert!(
+        !outcome.stderr.contains("panicked"),
+        "the binary panicked: {outcome:#?}"
+    );
+    outcome
+}
