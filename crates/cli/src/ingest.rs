@@ -182,10 +182,20 @@ pub fn ingest_paths(
     } else {
         options.batch_size
     };
+    // Copying the write-ahead log into the database runs on its own thread,
+    // off the appending thread's path.
+    let checkpointer = ledger.background_checkpoints()?;
+    let mut outcome = Ok(());
     for file in files {
-        ingest_file(ledger, &file, options, batch_size, &mut summary, &mut on_batch)?;
+        outcome = ingest_file(ledger, &file, options, batch_size, &mut summary, &mut on_batch);
+        if outcome.is_err() {
+            break;
+        }
     }
-    // Fold the write-ahead log into the database file, as closing would.
+    ledger.stop_background_checkpoints();
+    checkpointer.finish();
+    outcome?;
+    // Fold the rest of the write-ahead log into the database file, as closing would.
     ledger.checkpoint_wal()?;
     Ok(summary)
 }

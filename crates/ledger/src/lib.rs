@@ -16,7 +16,7 @@ pub mod verify;
 pub use checkpoint::{Checkpoint, NoteError, NoteSigner, NoteVerifier};
 pub use proof::InclusionProof;
 pub use query::Query;
-pub use store::{AppendSummary, Ledger};
+pub use store::{AppendSummary, BackgroundCheckpoints, Ledger};
 pub use verify::{VerifyFailure, VerifyReport};
 
 /// Everything that can go wrong inside the ledger.

@@ -34,6 +34,7 @@ pub struct Ledger {
     frontier: Option<Frontier>,
     source_ids: HashMap<(String, String, String), i64>,
     unsynced_pages: u64,
+    background_checkpoints: Option<crossbeam_channel::Sender<()>>,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -104,6 +105,7 @@ impl Ledger {
             frontier: Some(Frontier::new()),
             source_ids: HashMap::new(),
             unsynced_pages: 0,
+            background_checkpoints: None,
         })
     }
 
@@ -164,6 +166,7 @@ impl Ledger {
             frontier: None,
             source_ids: HashMap::new(),
             unsynced_pages: 0,
+            background_checkpoints: None,
         })
     }
 
@@ -387,10 +390,49 @@ impl Ledger {
         summary.tree_size = frontier.size();
         self.frontier = Some(frontier);
         self.unsynced_pages += bytes / 4096 + 1;
-        if self.unsynced_pages >= CHECKPOINT_PAGES {
+        if let Some(signal) = &self.background_checkpoints {
+            // A background checkpointer copies the log; just tell it there is work.
+            let _ = signal.try_send(());
+        } else if self.unsynced_pages >= CHECKPOINT_PAGES {
             self.checkpoint_wal()?;
         }
         Ok(summary)
+    }
+
+    /// Run write-ahead-log checkpoints on a thread of their own (with its own
+    /// connection) while this handle appends, instead of on the appending
+    /// thread. The returned guard stops the thread when dropped; call
+    /// [`Ledger::checkpoint_wal`] afterwards to fold in what remains.
+    pub fn background_checkpoints(&mut self) -> Result<BackgroundCheckpoints> {
+        let conn = Connection::open(&self.path).map_err(self.sql())?;
+        conn.busy_timeout(std::time::Duration::from_secs(120))
+            .map_err(self.sql())?;
+        let (signal, signals) = crossbeam_channel::bounded::<()>(1);
+        let thread = std::thread::spawn(move || {
+            for () in signals {
+                // PASSIVE copies the log while the writer goes on appending.
+                // Once most of it is copied, RESTART copies the rest and lets
+                // the next transaction write the log from its start again
+                // (the writer waits only for that short tail), so the log
+                // stays small instead of growing through the whole ingest.
+                let passive = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+                    Ok((row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
+                });
+                if let Ok((log, copied)) = passive
+                    && log >= RESTART_FRAMES
+                    && log - copied < RESTART_FRAMES / 4
+                {
+                    let _ = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()));
+                }
+            }
+        });
+        self.background_checkpoints = Some(signal);
+        Ok(BackgroundCheckpoints { thread: Some(thread) })
+    }
+
+    /// Stop using a background checkpointer (its guard ends the thread).
+    pub fn stop_background_checkpoints(&mut self) {
+        self.background_checkpoints = None;
     }
 
     /// Copy the write-ahead log into the database file (a passive SQLite
@@ -407,6 +449,29 @@ impl Drop for Ledger {
     fn drop(&mut self) {
         if self.unsynced_pages > 0 {
             let _ = self.checkpoint_wal();
+        }
+    }
+}
+
+/// Log frames (pages) after which the background checkpointer restarts the log.
+const RESTART_FRAMES: i64 = 2_048;
+
+/// A background checkpoint thread (see [`Ledger::background_checkpoints`]).
+pub struct BackgroundCheckpoints {
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for BackgroundCheckpoints {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("BackgroundCheckpoints")
+    }
+}
+
+impl BackgroundCheckpoints {
+    /// Wait for the thread to finish (after the ledger stopped signalling it).
+    pub fn finish(mut self) {
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
         }
     }
 }
