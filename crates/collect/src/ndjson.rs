@@ -11,7 +11,7 @@
 //! skipped; a bad line becomes a diagnostic with its line number and the rest
 //! of the file still lands.
 
-use std::io::BufRead;
+use std::io::Read;
 
 use std::borrow::Cow;
 
@@ -33,88 +33,6 @@ struct Line<'a> {
     subject: Option<Subject>,
     #[serde(borrow)]
     attrs: &'a RawValue,
-}
-
-/// A line too long to accept, or one that could not be read.
-#[derive(Debug)]
-pub enum LineError {
-    /// The line exceeded the limit; it was skipped without being held in memory.
-    TooLong {
-        /// Bytes in the line.
-        length: u64,
-    },
-    /// The reader failed.
-    Io(std::io::Error),
-}
-
-/// Reads lines with a length limit: an over-long line is skipped in bounded
-/// memory and reported, never loaded whole.
-pub struct LineReader<R> {
-    reader: R,
-    limit: usize,
-    line_number: u64,
-}
-
-impl<R: BufRead> LineReader<R> {
-    /// Wrap `reader`; lines longer than `limit` bytes are refused.
-    pub fn new(reader: R, limit: usize) -> Self {
-        LineReader {
-            reader,
-            limit,
-            line_number: 0,
-        }
-    }
-
-    /// Read the next line into `buffer` (without its line ending). Returns the
-    /// 1-based line number, or `None` at the end of input.
-    pub fn next_line(&mut self, buffer: &mut Vec<u8>) -> Option<(u64, Result<(), LineError>)> {
-        buffer.clear();
-        let mut length = 0u64;
-        let mut too_long = false;
-        let mut any = false;
-        loop {
-            let available = match self.reader.fill_buf() {
-                Ok(available) => available,
-                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(error) => {
-                    self.line_number += 1;
-                    return Some((self.line_number, Err(LineError::Io(error))));
-                }
-            };
-            if available.is_empty() {
-                if !any {
-                    return None;
-                }
-                break;
-            }
-            any = true;
-            let (chunk, consumed, done) = match memchr::memchr(b'\n', available) {
-                Some(end) => (&available[..end], end + 1, true),
-                None => (available, available.len(), false),
-            };
-            length += chunk.len() as u64;
-            if !too_long {
-                if buffer.len() + chunk.len() > self.limit {
-                    too_long = true;
-                    buffer.clear();
-                } else {
-                    buffer.extend_from_slice(chunk);
-                }
-            }
-            self.reader.consume(consumed);
-            if done {
-                break;
-            }
-        }
-        self.line_number += 1;
-        if too_long {
-            return Some((self.line_number, Err(LineError::TooLong { length })));
-        }
-        if buffer.last() == Some(&b'\r') {
-            buffer.pop();
-        }
-        Some((self.line_number, Ok(())))
-    }
 }
 
 /// Parse one line (without its ending) into a canonical record. `scratch` is reused between calls.
@@ -204,53 +122,104 @@ pub struct Block {
     pub truncated: bool,
 }
 
-/// Read `reader` into blocks of about `block_bytes`, calling `on_block` for
-/// each (stop early by returning `false`). Memory stays bounded by the block
-/// size plus the longest accepted line.
-pub fn read_blocks(reader: impl BufRead, limits: &Limits, block_bytes: usize, mut on_block: impl FnMut(Block) -> bool) {
-    let mut lines = LineReader::new(reader, limits.max_line_bytes);
-    let mut buffer = Vec::with_capacity(4096);
+/// Read `reader` into blocks of about `block_bytes` of whole lines, calling
+/// `on_block` for each (stop early by returning `false`). The input is read in
+/// large pieces and cut at line ends, without copying line by line. Memory
+/// stays bounded by the block size plus the longest accepted line: a longer
+/// line is skipped as it streams past, kept as an empty line (so numbering
+/// holds) and reported.
+pub fn read_blocks(
+    mut reader: impl Read,
+    limits: &Limits,
+    block_bytes: usize,
+    mut on_block: impl FnMut(Block) -> bool,
+) {
+    let mut piece = vec![0u8; READ_BYTES];
     let mut block = Block {
         first_line: 1,
-        bytes: Vec::with_capacity(block_bytes + 4096),
+        bytes: Vec::with_capacity(block_bytes + READ_BYTES),
         ..Block::default()
     };
-    while let Some((line_number, read)) = lines.next_line(&mut buffer) {
-        match read {
-            Ok(()) => block.bytes.extend_from_slice(&buffer),
-            Err(LineError::TooLong { length }) => block.problems.push((
-                line_number,
-                format!(
-                    "line of {length} bytes exceeds the limit of {} bytes; skipped",
-                    limits.max_line_bytes
-                ),
-            )),
-            Err(LineError::Io(error)) => {
-                block.problems.push((
-                    line_number,
-                    format!("read error: {error}; the rest of the file was not read"),
-                ));
+    // An over-long line being skipped: its number and the bytes seen so far.
+    let mut skipping: Option<(u64, u64)> = None;
+    loop {
+        let read = match reader.read(&mut piece) {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => {
+                let line = block.first_line + newlines(&block.bytes);
+                block
+                    .problems
+                    .push((line, format!("read error: {error}; the rest of the file was not read")));
                 block.truncated = true;
                 on_block(block);
                 return;
             }
+        };
+        let mut data = &piece[..read];
+        if let Some((line, length)) = skipping {
+            match memchr::memchr(b'\n', data) {
+                None => {
+                    skipping = Some((line, length + data.len() as u64));
+                    continue;
+                }
+                Some(end) => {
+                    block.problems.push((line, too_long(length + end as u64, limits)));
+                    block.bytes.push(b'\n');
+                    data = &data[end + 1..];
+                    skipping = None;
+                }
+            }
         }
-        block.bytes.push(b'\n');
-        if block.bytes.len() >= block_bytes {
-            let next = Block {
+        block.bytes.extend_from_slice(data);
+        let complete = memchr::memrchr(b'\n', &block.bytes).map_or(0, |end| end + 1);
+        let partial = block.bytes.len() - complete;
+        if partial > limits.max_line_bytes {
+            // The unfinished line is already too long: skip the rest of it.
+            let line = block.first_line + newlines(&block.bytes[..complete]);
+            skipping = Some((line, partial as u64));
+            block.bytes.truncate(complete);
+        }
+        if complete >= block_bytes {
+            let tail = block.bytes.split_off(complete);
+            let next_line = block.first_line + newlines(&block.bytes);
+            let mut next = Block {
                 sequence: block.sequence + 1,
-                first_line: line_number + 1,
-                bytes: Vec::with_capacity(block_bytes + 4096),
+                first_line: next_line,
+                bytes: Vec::with_capacity(block_bytes + READ_BYTES),
                 ..Block::default()
             };
+            next.bytes.extend_from_slice(&tail);
+            // A line being skipped belongs to the next block.
             if !on_block(std::mem::replace(&mut block, next)) {
                 return;
             }
         }
     }
+    if let Some((line, length)) = skipping {
+        block.problems.push((line, too_long(length, limits)));
+        block.bytes.push(b'\n');
+    } else if block.bytes.last().is_some_and(|byte| *byte != b'\n') {
+        block.bytes.push(b'\n');
+    }
     if !block.bytes.is_empty() || !block.problems.is_empty() {
         on_block(block);
     }
+}
+
+/// Bytes read from the input at a time.
+const READ_BYTES: usize = 256 * 1024;
+
+fn newlines(bytes: &[u8]) -> u64 {
+    memchr::memchr_iter(b'\n', bytes).count() as u64
+}
+
+fn too_long(length: u64, limits: &Limits) -> String {
+    format!(
+        "line of {length} bytes exceeds the limit of {} bytes; skipped",
+        limits.max_line_bytes
+    )
 }
 
 /// Parse the lines of a block: records in line order, and (line, message) for
@@ -260,13 +229,16 @@ pub fn parse_block(block: &Block, context: &Context, limits: &Limits) -> (Vec<Ca
     let mut errors = block.problems.clone();
     let mut scratch = Vec::with_capacity(4096);
     for (line_number, line) in (block.first_line..).zip(block.bytes.split(|byte| *byte == b'\n')) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
         // A UTF-8 byte order mark may start the file.
         let line = if line_number == 1 {
             line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line)
         } else {
             line
         };
-        if !line.iter().all(u8::is_ascii_whitespace) {
+        if line.len() > limits.max_line_bytes {
+            errors.push((line_number, too_long(line.len() as u64, limits)));
+        } else if !line.iter().all(u8::is_ascii_whitespace) {
             match parse_line(line, line_number, context, limits, &mut scratch) {
                 Ok(record) => records.push(record),
                 Err(message) => errors.push((line_number, message)),
@@ -280,7 +252,7 @@ pub fn parse_block(block: &Block, context: &Context, limits: &Limits) -> (Vec<Ca
 /// Stream records from `reader`, calling `on_record` for each good line and
 /// `on_error` with (line, message) for each bad one.
 pub fn stream(
-    reader: impl BufRead,
+    reader: impl Read,
     context: &Context,
     limits: &Limits,
     mut on_record: impl FnMut(CanonicalRecord),
@@ -348,6 +320,69 @@ mod tests {
         assert!(errors[2].1.contains("planet"));
         assert!(errors[3].1.contains("zone"));
         assert!(errors[4].1.contains("EOF"), "{}", errors[4].1);
+    }
+
+    /// A reader that hands out at most `step` bytes per call.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        step: usize,
+    }
+
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+            let take = self.step.min(buffer.len()).min(self.data.len());
+            buffer[..take].copy_from_slice(&self.data[..take]);
+            self.data = &self.data[take..];
+            Ok(take)
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn blocks_keep_every_line_and_its_number(
+            lengths in proptest::collection::vec(0usize..40, 0..60),
+            step in 1usize..17,
+            block_bytes in 1usize..64,
+            final_newline in proptest::bool::ANY,
+        ) {
+            let limits = Limits { max_line_bytes: 25, ..Limits::default() };
+            let lines: Vec<String> = lengths.iter().enumerate()
+                .map(|(index, length)| format!("{}", index % 10).repeat(*length))
+                .collect();
+            let mut input = lines.join("\n");
+            if final_newline && !lines.is_empty() {
+                input.push('\n');
+            }
+            let mut seen: Vec<(u64, String)> = Vec::new();
+            let mut problems: Vec<u64> = Vec::new();
+            let mut expected_sequence = 0;
+            read_blocks(Trickle { data: input.as_bytes(), step }, &limits, block_bytes, |block| {
+                assert_eq!(block.sequence, expected_sequence);
+                expected_sequence += 1;
+                problems.extend(block.problems.iter().map(|(line, _)| *line));
+                let text = String::from_utf8(block.bytes.clone()).unwrap();
+                assert!(text.is_empty() || text.ends_with('\n'));
+                for (offset, line) in text.split_terminator('\n').enumerate() {
+                    seen.push((block.first_line + offset as u64, line.to_string()));
+                }
+                true
+            });
+            let mut expected_problems = Vec::new();
+            for (index, line) in lines.iter().enumerate() {
+                let number = index as u64 + 1;
+                if line.len() > 25 {
+                    // Kept short or empty: long lines split across reads are skipped as they pass.
+                    let kept = seen.iter().find(|(at, _)| *at == number).map(|(_, text)| text.clone());
+                    if kept.as_deref() != Some(line.as_str()) {
+                        expected_problems.push(number);
+                        proptest::prop_assert_eq!(kept.as_deref(), Some(""));
+                    }
+                } else if !(line.is_empty() && index + 1 == lines.len() && !final_newline) {
+                    proptest::prop_assert!(seen.contains(&(number, line.clone())), "line {} missing", number);
+                }
+            }
+            proptest::prop_assert_eq!(problems, expected_problems);
+        }
     }
 
     #[test]
