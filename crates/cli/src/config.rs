@@ -24,6 +24,10 @@ public_key = "ledger.pub"
 # Without it, the embedded activity catalogue (rubric/catalogue.tsv) is used.
 # path = "/path/to/model.yaml"
 
+[overrides]
+# Longest lifetime of one override review, in days (a sunset further away is refused).
+max_days = 90
+
 [limits]
 # Largest whole-document input (SARIF, YAML, JSON), in bytes.
 max_document_bytes = 268435456
@@ -48,6 +52,8 @@ pub struct Config {
     pub model_path: Option<PathBuf>,
     /// Input limits.
     pub limits: collect::Limits,
+    /// Longest lifetime of one override review, in days.
+    pub override_max_days: i64,
 }
 
 #[derive(Deserialize, Default)]
@@ -59,6 +65,14 @@ struct RawConfig {
     model: RawModel,
     #[serde(default)]
     limits: RawLimits,
+    #[serde(default)]
+    overrides: RawOverrides,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawOverrides {
+    max_days: Option<i64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -108,6 +122,10 @@ impl Config {
         if limits.max_depth == 0 || limits.max_line_bytes == 0 || limits.max_document_bytes == 0 {
             bail!("{}: [limits] values must be greater than zero", file.display());
         }
+        let override_max_days = raw.overrides.max_days.unwrap_or(policy::DEFAULT_MAX_DAYS);
+        if !(1..=3650).contains(&override_max_days) {
+            bail!("{}: [overrides] max_days must be between 1 and 3650", file.display());
+        }
         Ok(Config {
             file: file.to_path_buf(),
             ledger_path: resolve(raw.ledger.path, "ledger.db"),
@@ -115,6 +133,7 @@ impl Config {
             public_key_path: resolve(raw.ledger.public_key, "ledger.pub"),
             model_path: raw.model.path.map(|path| base.join(path)),
             limits,
+            override_max_days,
         })
     }
 

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use dsomm_audit::config::{Config, DEFAULT_CONFIG};
-use dsomm_audit::ingest::{IngestOptions, ingest_paths};
+use dsomm_audit::ingest::{IngestOptions, expand_paths, ingest_paths};
 use ledger::{InclusionProof, Ledger, NoteSigner, NoteVerifier};
 
 /// mimalloc: records are allocated on parser threads and freed on the writer
@@ -103,10 +103,109 @@ enum Command {
         #[arg(long, value_name = "KEY|FILE")]
         public_key: String,
     },
+    /// List inline suppressions and scanner ignore files (undisciplined overrides)
+    /// in files and directories (see docs/suppressions.md).
+    Suppressions {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+        /// Files or directories.
+        #[arg(required = true, value_name = "FILE|DIR")]
+        paths: Vec<PathBuf>,
+    },
     /// Key management.
     Key {
         #[command(subcommand)]
         action: KeyAction,
+    },
+    /// The override registry: documented, time-bound exceptions to a gate.
+    Override {
+        #[command(subcommand)]
+        action: OverrideAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum OverrideAction {
+    /// Record an override. Owner, approver (not the owner), ticket, reason and
+    /// sunset (in the future, within the configured maximum) are all required.
+    Add {
+        /// Rule or vulnerability id it waives.
+        #[arg(long)]
+        rule: String,
+        /// Only for this tool.
+        #[arg(long)]
+        tool: Option<String>,
+        /// Only in this repository.
+        #[arg(long)]
+        repo: Option<String>,
+        /// Only for paths matching this glob.
+        #[arg(long, value_name = "GLOB")]
+        path: Option<String>,
+        /// Only for this finding fingerprint.
+        #[arg(long, value_name = "FP")]
+        fingerprint: Option<String>,
+        /// Who owns the exception.
+        #[arg(long, value_name = "WHO", default_value = "")]
+        owner: String,
+        /// Who approved it (someone other than the owner).
+        #[arg(long, value_name = "WHO", default_value = "")]
+        approver: String,
+        /// The ticket that tracks it.
+        #[arg(long, value_name = "REF", default_value = "")]
+        ticket: String,
+        /// Why it is needed.
+        #[arg(long, value_name = "TEXT", default_value = "")]
+        reason: String,
+        /// When it stops waiving (RFC 3339 or YYYY-MM-DD).
+        #[arg(long, value_name = "DATE")]
+        sunset: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// List overrides (active ones by default).
+    List {
+        /// Only active overrides (the default).
+        #[arg(long, conflicts_with_all = ["expired", "all"])]
+        active: bool,
+        /// Only expired overrides.
+        #[arg(long, conflicts_with = "all")]
+        expired: bool,
+        /// Every override, revoked ones included.
+        #[arg(long)]
+        all: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Revoke override ID.
+    Revoke {
+        /// The override's id (from `override list`).
+        id: u64,
+        /// Why.
+        #[arg(long, value_name = "TEXT", default_value = "")]
+        reason: String,
+    },
+    /// Extend override ID: a new review with a new sunset and approver.
+    Extend {
+        /// The override's id.
+        id: u64,
+        /// The new sunset.
+        #[arg(long, value_name = "DATE")]
+        sunset: Option<String>,
+        /// Who approved the extension (not the owner).
+        #[arg(long, value_name = "WHO", default_value = "")]
+        approver: String,
+    },
+    /// Override volume over time and discipline (registry, suppressions, dismissed alerts).
+    Stats {
+        /// Group by month (the only grouping; accepted for clarity).
+        #[arg(long, value_name = "PERIOD", value_parser = ["month"])]
+        by: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
     },
 }
 
@@ -242,6 +341,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
         }
+        Command::Suppressions { format, paths } => {
+            let limits = match cli.config.as_deref() {
+                Some(path) => Config::load(path)?.limits,
+                None if Path::new("dsomm-audit.toml").is_file() => Config::find(None)?.limits,
+                None => collect::Limits::default(),
+            };
+            suppressions(&paths, &limits, format)
+        }
+        Command::Override { action } => {
+            let config = Config::find(cli.config.as_deref())?;
+            run_override(&config, action)
+        }
         Command::Key {
             action: KeyAction::Public,
         } => {
@@ -251,6 +362,138 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn parse_date(text: Option<&str>, flag: &str) -> Result<Option<jiff::Timestamp>> {
+    text.map(|text| model::time::parse_time(text).with_context(|| flag.to_string()))
+        .transpose()
+}
+
+fn run_override(config: &Config, action: OverrideAction) -> Result<ExitCode> {
+    use dsomm_audit::overrides;
+    let now = jiff::Timestamp::now();
+    let max_days = config.override_max_days;
+    match action {
+        OverrideAction::Add {
+            rule,
+            tool,
+            repo,
+            path,
+            fingerprint,
+            owner,
+            approver,
+            ticket,
+            reason,
+            sunset,
+            format,
+        } => {
+            let request = policy::OverrideRequest {
+                rule,
+                tool,
+                repo,
+                path,
+                fingerprint,
+                owner,
+                approver,
+                ticket,
+                reason,
+                sunset: parse_date(sunset.as_deref(), "--sunset")?,
+            };
+            let mut ledger = open_for_append(config)?;
+            let id = overrides::add(&mut ledger, &request, now, max_days)?;
+            match format {
+                Format::Json => outln!("{}", serde_json::json!({"id": id})),
+                Format::Table => outln!(
+                    "override {id} recorded (rule {}, sunset {})",
+                    request.rule,
+                    request.sunset.map(model::time::format_time).unwrap_or_default()
+                ),
+            }
+        }
+        OverrideAction::List {
+            active: _,
+            expired,
+            all,
+            format,
+        } => {
+            let ledger = Ledger::open(&config.ledger_path)?;
+            let listing = if all {
+                overrides::Listing::All
+            } else if expired {
+                overrides::Listing::Expired
+            } else {
+                overrides::Listing::Active
+            };
+            let states = overrides::list(&ledger, listing, now, max_days)?;
+            match format {
+                Format::Json => outln!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({"overrides": states}))?
+                ),
+                Format::Table => {
+                    if states.is_empty() {
+                        outln!("no overrides");
+                    }
+                    for state in &states {
+                        let discipline = if state.disciplined {
+                            "disciplined".to_string()
+                        } else {
+                            format!("UNDISCIPLINED: {}", state.undisciplined_because.join(", "))
+                        };
+                        outln!(
+                            "{:>6}  {:<8} {}  owner {}  ticket {}  sunset {}  {}",
+                            state.id,
+                            format!("{:?}", state.status).to_lowercase(),
+                            state.rule,
+                            state.owner,
+                            state.ticket,
+                            state.sunset.as_deref().unwrap_or("-"),
+                            discipline
+                        );
+                    }
+                }
+            }
+        }
+        OverrideAction::Revoke { id, reason } => {
+            let mut ledger = open_for_append(config)?;
+            let record = overrides::revoke(&mut ledger, id, &reason, now, max_days)?;
+            outln!("override {id} revoked (record {record})");
+        }
+        OverrideAction::Extend { id, sunset, approver } => {
+            let sunset = parse_date(sunset.as_deref(), "--sunset")?;
+            let mut ledger = open_for_append(config)?;
+            let record = overrides::extend(&mut ledger, id, sunset, &approver, now, max_days)?;
+            outln!("override {id} extended (record {record})");
+        }
+        OverrideAction::Stats { by: _, format } => {
+            let ledger = Ledger::open(&config.ledger_path)?;
+            let stats = overrides::stats(&ledger, now, max_days)?;
+            match format {
+                Format::Json => outln!("{}", serde_json::to_string_pretty(&stats)?),
+                Format::Table => {
+                    outln!("as of {}", stats.as_of);
+                    outln!(
+                        "registry: {:?} ({} undisciplined)",
+                        stats.registry,
+                        stats.registry_undisciplined
+                    );
+                    outln!("suppressions in code and ignore files: {}", stats.suppressions);
+                    outln!("dismissed alerts: {}", stats.alert_dismissals);
+                    outln!("share undisciplined: {:.1}%", stats.share_undisciplined * 100.0);
+                    if !stats.expired_not_revoked.is_empty() {
+                        outln!(
+                            "expired, not revoked (owners should act): {:?}",
+                            stats.expired_not_revoked
+                        );
+                    }
+                    for (month, paths) in &stats.by_month {
+                        outln!("{month}: {paths:?}");
+                    }
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn init(dir: &Path) -> Result<ExitCode> {
@@ -344,6 +587,112 @@ fn ingest(config: &Config, paths: &[PathBuf], options: &IngestOptions, format: F
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn suppressions(paths: &[PathBuf], limits: &collect::Limits, format: Format) -> Result<ExitCode> {
+    use collect::suppressions::scan;
+    for path in paths {
+        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    }
+    let mut diagnostics = Vec::new();
+    let files = expand_paths(paths, &mut diagnostics);
+    let mut found = Vec::new();
+    for file in &files {
+        let shown = file.display().to_string();
+        let too_large = std::fs::metadata(file).is_ok_and(|metadata| metadata.len() > limits.max_document_bytes);
+        if too_large {
+            eprintln!(
+                "warning: {shown}: larger than {} bytes; not searched",
+                limits.max_document_bytes
+            );
+            continue;
+        }
+        match std::fs::read(file) {
+            Ok(bytes) => found.extend(scan(&shown, &bytes, limits)),
+            Err(error) => eprintln!("warning: {shown}: cannot read: {error}"),
+        }
+    }
+    for diagnostic in &diagnostics {
+        eprintln!("warning: {diagnostic}");
+    }
+    let mut by_tool: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    for suppression in &found {
+        *by_tool.entry(suppression.tool).or_default() += 1;
+    }
+    match format {
+        Format::Json => outln!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "suppressions": found,
+                "by_tool": by_tool,
+                "total": found.len(),
+                "files": files.len(),
+            }))?
+        ),
+        Format::Table => {
+            let locations: Vec<String> = found
+                .iter()
+                .map(|suppression| format!("{}:{}", printable(&suppression.file), suppression.line))
+                .collect();
+            let location_width = locations
+                .iter()
+                .map(|location| location.chars().count())
+                .max()
+                .unwrap_or(0);
+            let tool_width = found
+                .iter()
+                .map(|suppression| suppression.tool.len())
+                .max()
+                .unwrap_or(0);
+            let rule_width = found
+                .iter()
+                .map(|suppression| suppression.rule.as_deref().unwrap_or("-").chars().count())
+                .max()
+                .unwrap_or(0);
+            let mut previous_file: Option<&str> = None;
+            for (suppression, location) in found.iter().zip(&locations) {
+                if previous_file.is_some_and(|file| file != suppression.file) {
+                    outln!("");
+                }
+                previous_file = Some(&suppression.file);
+                let line = format!(
+                    "{location:location_width$}  {:tool_width$}  {:rule_width$}  {}",
+                    suppression.tool,
+                    suppression.rule.as_deref().unwrap_or("-"),
+                    printable(&suppression.text)
+                );
+                outln!("{}", line.trim_end());
+            }
+            let files_with = found
+                .iter()
+                .map(|suppression| suppression.file.as_str())
+                .collect::<std::collections::BTreeSet<_>>()
+                .len();
+            if !found.is_empty() {
+                outln!("");
+            }
+            outln!(
+                "{} suppression{} in {files_with} file{} ({} file{} searched)",
+                found.len(),
+                if found.len() == 1 { "" } else { "s" },
+                if files_with == 1 { "" } else { "s" },
+                files.len(),
+                if files.len() == 1 { "" } else { "s" },
+            );
+            let tool_width = by_tool.keys().map(|tool| tool.len()).max().unwrap_or(0);
+            for (tool, count) in &by_tool {
+                outln!("  {tool:tool_width$}  {count}");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Text from a scanned file, safe for a terminal: control characters become spaces.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|character| if character.is_control() { ' ' } else { character })
+        .collect()
 }
 
 fn read_verifier(text_or_file: &str) -> Result<NoteVerifier> {

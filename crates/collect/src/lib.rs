@@ -7,6 +7,7 @@ pub mod ndjson;
 pub mod registry;
 pub mod sarif;
 pub mod sbom;
+pub mod suppressions;
 pub mod trivy;
 
 use jiff::Timestamp;

@@ -17,6 +17,9 @@ pub enum Collector {
     CycloneDx,
     /// SPDX 2.x JSON SBOMs.
     Spdx,
+    /// Inline suppressions and ignore files in a repository (`nosemgrep`,
+    /// `# nosec`, `.trivyignore`, ...): one `suppression` record each.
+    Suppressions,
 }
 
 impl Collector {
@@ -28,6 +31,7 @@ impl Collector {
         Collector::Grype,
         Collector::CycloneDx,
         Collector::Spdx,
+        Collector::Suppressions,
     ];
 
     /// The name used by `--source` and recorded in each record's source.
@@ -39,6 +43,7 @@ impl Collector {
             Collector::Grype => "grype",
             Collector::CycloneDx => "cyclonedx",
             Collector::Spdx => "spdx",
+            Collector::Suppressions => "suppressions",
         }
     }
 
@@ -66,6 +71,24 @@ pub fn parse_document(collector: Collector, bytes: &[u8], context: &Context, lim
         Collector::Grype => crate::grype::parse(bytes, context, limits),
         Collector::CycloneDx => crate::sbom::parse_cyclonedx(bytes, context, limits),
         Collector::Spdx => crate::sbom::parse_spdx(bytes, context, limits),
+        Collector::Suppressions => {
+            let mut parsed = Parsed::default();
+            if let Some(reason) = crate::suppressions::skip_reason(bytes, limits) {
+                parsed.diagnostics.push(model::Diagnostic {
+                    warning: true,
+                    ..context.diagnostic(None, None, format!("not searched for suppressions: {reason}"))
+                });
+                return parsed;
+            }
+            let shown = if context.shown_as.is_empty() {
+                &context.origin
+            } else {
+                &context.shown_as
+            };
+            let found = crate::suppressions::scan(shown, bytes, limits);
+            parsed.evidence = crate::suppressions::to_evidence(&found, context);
+            parsed
+        }
         Collector::EvidenceNdjson => {
             let mut records = Vec::new();
             let mut errors = Vec::new();
@@ -100,6 +123,19 @@ pub fn detect(path: &str, head: &[u8]) -> Option<Collector> {
     }
     if lower.ends_with(".ndjson") || lower.ends_with(".evidence.jsonl") {
         return Some(Collector::EvidenceNdjson);
+    }
+    let name = lower.rsplit(['/', '\\']).next().unwrap_or(&lower);
+    if matches!(
+        name,
+        ".trivyignore"
+            | ".trivyignore.yaml"
+            | ".gitleaksignore"
+            | ".snyk"
+            | ".semgrepignore"
+            | ".checkov.yaml"
+            | ".checkov.yml"
+    ) {
+        return Some(Collector::Suppressions);
     }
     if lower.ends_with(".cdx.json") {
         return Some(Collector::CycloneDx);
@@ -168,6 +204,20 @@ mod tests {
             Some(Collector::EvidenceNdjson)
         );
         assert_eq!(detect("x.txt", b"hello"), None);
+    }
+
+    #[test]
+    fn ignore_files_are_detected_by_name() {
+        for name in [
+            "repo/.trivyignore",
+            ".gitleaksignore",
+            "a/b/.snyk",
+            ".semgrepignore",
+            "x/.checkov.yaml",
+        ] {
+            assert_eq!(detect(name, b"CVE-2024-1"), Some(Collector::Suppressions), "{name}");
+        }
+        assert_eq!(detect("main.py", b"import os  # nosec"), None);
     }
 
     #[test]

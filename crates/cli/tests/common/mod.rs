@@ -1,5 +1,7 @@
 //! Helpers shared by the tests that run the real `dsomm-audit` binary: a workspace
-//! initialised with `init`, and the outcome of one run.
+//! initialised with `init`, and the outcome of one run. Each test binary uses a
+//! different part of it.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,243 @@
+//! `dsomm-audit override`: add, list, revoke and extend overrides, and their
+//! statistics. Each change is a new `override` record in the ledger (nothing is
+//! edited in place); the rules live in the `policy` crate.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Result, anyhow, bail};
+use jiff::Timestamp;
+use ledger::{Ledger, Query};
+use model::{CanonicalRecord, Evidence, EvidenceKind, NewEvidence, OccurredAtSource, SourceRef, Subject};
+use policy::{OverrideRequest, OverrideState, Status};
+use serde::Serialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+/// Record one `override` change: its canonical attributes are also kept as the
+/// raw blob, so the record has its original bytes like any other evidence.
+pub fn record_change(
+    ledger: &mut Ledger,
+    action: &str,
+    repo: Option<String>,
+    attrs: Value,
+    now: Timestamp,
+) -> Result<u64> {
+    let raw = model::canonical::to_canonical_vec(&attrs);
+    let digest: [u8; 32] = Sha256::digest(&raw).into();
+    let origin = format!("dsomm-audit override {action}");
+    ledger.store_blob(&digest, &origin, raw.as_slice())?;
+    let evidence = NewEvidence {
+        kind: EvidenceKind::Override,
+        occurred_at: Some(now),
+        occurred_at_source: OccurredAtSource::Source,
+        subject: Subject {
+            repo,
+            ..Subject::default()
+        },
+        source: SourceRef {
+            collector: "override".into(),
+            origin,
+            sha256: hex::encode(digest),
+            line: None,
+            pointer: None,
+        },
+        attrs,
+    };
+    let record = CanonicalRecord::from_evidence(&evidence, &mut Vec::new());
+    let appended = ledger.append(std::slice::from_ref(&record))?;
+    if appended.added != 1 {
+        bail!("the ledger already holds this exact override change");
+    }
+    Ok(appended.tree_size - 1)
+}
+
+/// Every `override` record in the ledger.
+pub fn override_records(ledger: &Ledger) -> Result<Vec<Evidence>> {
+    Ok(ledger.query(&Query {
+        kinds: vec![EvidenceKind::Override],
+        ..Query::default()
+    })?)
+}
+
+/// The state of every override at `now`.
+pub fn states(ledger: &Ledger, now: Timestamp, max_days: i64) -> Result<Vec<OverrideState>> {
+    Ok(policy::fold(&override_records(ledger)?, now, max_days))
+}
+
+/// `override add`: validate, then record.
+pub fn add(ledger: &mut Ledger, request: &OverrideRequest, now: Timestamp, max_days: i64) -> Result<u64> {
+    if let Err(problems) = policy::validate_add(request, now, max_days) {
+        bail!("override refused:\n  - {}", problems.join("\n  - "));
+    }
+    record_change(
+        ledger,
+        "add",
+        request.repo.clone(),
+        policy::add_attrs(request, now),
+        now,
+    )
+}
+
+fn find(states: &[OverrideState], id: u64) -> Result<&OverrideState> {
+    states
+        .iter()
+        .find(|state| state.id == id)
+        .ok_or_else(|| anyhow!("no override with id {id} (see `dsomm-audit override list --all`)"))
+}
+
+/// `override revoke ID --reason TEXT`.
+pub fn revoke(ledger: &mut Ledger, id: u64, reason: &str, now: Timestamp, max_days: i64) -> Result<u64> {
+    let all = states(ledger, now, max_days)?;
+    let state = find(&all, id)?;
+    if state.revoked.is_some() {
+        bail!("override {id} is already revoked");
+    }
+    if reason.trim().is_empty() {
+        bail!("a revocation needs a reason (--reason)");
+    }
+    record_change(
+        ledger,
+        "revoke",
+        state.repo.clone(),
+        policy::revoke_attrs(id, reason),
+        now,
+    )
+}
+
+/// `override extend ID --sunset DATE --approver WHO`: a new review.
+pub fn extend(
+    ledger: &mut Ledger,
+    id: u64,
+    sunset: Option<Timestamp>,
+    approver: &str,
+    now: Timestamp,
+    max_days: i64,
+) -> Result<u64> {
+    let all = states(ledger, now, max_days)?;
+    let state = find(&all, id)?;
+    if let Err(problems) = policy::validate_extend(state, approver, sunset, now, max_days) {
+        bail!("extension refused:\n  - {}", problems.join("\n  - "));
+    }
+    let sunset = sunset.ok_or_else(|| anyhow!("an extension needs a sunset (--sunset)"))?;
+    record_change(
+        ledger,
+        "extend",
+        state.repo.clone(),
+        policy::extend_attrs(id, sunset, approver),
+        now,
+    )
+}
+
+/// Which overrides `override list` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing {
+    /// Active only.
+    Active,
+    /// Expired only.
+    Expired,
+    /// Every override, revoked ones included.
+    All,
+}
+
+/// `override list`.
+pub fn list(ledger: &Ledger, listing: Listing, now: Timestamp, max_days: i64) -> Result<Vec<OverrideState>> {
+    Ok(states(ledger, now, max_days)?
+        .into_iter()
+        .filter(|state| match listing {
+            Listing::Active => state.status == Status::Active,
+            Listing::Expired => state.status == Status::Expired,
+            Listing::All => true,
+        })
+        .collect())
+}
+
+/// `override stats`: volume over time and discipline, registry and
+/// undisciplined paths (inline suppressions, dismissed alerts) together.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stats {
+    /// When the figures hold.
+    pub as_of: String,
+    /// Overrides in the registry, by status.
+    pub registry: BTreeMap<String, u64>,
+    /// Registry overrides that are not disciplined.
+    pub registry_undisciplined: u64,
+    /// Suppressions found in code and ignore files (never disciplined).
+    pub suppressions: u64,
+    /// Dismissed code-scanning alerts (never disciplined).
+    pub alert_dismissals: u64,
+    /// Share of all overrides (registry, suppressions, dismissals) that are undisciplined.
+    pub share_undisciplined: f64,
+    /// The oldest active registry override.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oldest_active: Option<Value>,
+    /// Expired, not revoked registry overrides: their owners should act.
+    pub expired_not_revoked: Vec<u64>,
+    /// New overrides per month (`YYYY-MM`), per path.
+    pub by_month: BTreeMap<String, BTreeMap<String, u64>>,
+}
+
+/// Compute `override stats` at `now`.
+pub fn stats(ledger: &Ledger, now: Timestamp, max_days: i64) -> Result<Stats> {
+    let registry_states = states(ledger, now, max_days)?;
+    let others = ledger.query(&Query {
+        kinds: vec![EvidenceKind::Suppression, EvidenceKind::AlertDismissal],
+        to: Some(now),
+        ..Query::default()
+    })?;
+    let mut registry: BTreeMap<String, u64> = BTreeMap::new();
+    let mut by_month: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    for state in &registry_states {
+        let status = serde_json::to_value(state.status)?
+            .as_str()
+            .unwrap_or("unknown")
+            .to_string();
+        *registry.entry(status).or_default() += 1;
+        let month = state.created.get(..7).unwrap_or("unknown").to_string();
+        *by_month.entry(month).or_default().entry("registry".into()).or_default() += 1;
+    }
+    let mut suppressions = 0u64;
+    let mut alert_dismissals = 0u64;
+    for record in &others {
+        let path = if record.kind == EvidenceKind::Suppression {
+            suppressions += 1;
+            "suppression"
+        } else {
+            alert_dismissals += 1;
+            "alert_dismissal"
+        };
+        let month = model::time::format_time(record.occurred_at)
+            .get(..7)
+            .unwrap_or("unknown")
+            .to_string();
+        *by_month.entry(month).or_default().entry(path.into()).or_default() += 1;
+    }
+    let registry_undisciplined = registry_states.iter().filter(|state| !state.disciplined).count() as u64;
+    let total = registry_states.len() as u64 + suppressions + alert_dismissals;
+    let undisciplined = registry_undisciplined + suppressions + alert_dismissals;
+    let share_undisciplined = if total == 0 {
+        0.0
+    } else {
+        (undisciplined as f64 / total as f64 * 1000.0).round() / 1000.0
+    };
+    let oldest_active = registry_states
+        .iter()
+        .filter(|state| state.status == Status::Active)
+        .min_by(|left, right| left.created.cmp(&right.created))
+        .map(|state| json!({"id": state.id, "rule": state.rule, "owner": state.owner, "created": state.created, "sunset": state.sunset}));
+    let expired_not_revoked = registry_states
+        .iter()
+        .filter(|state| state.status == Status::Expired)
+        .map(|state| state.id)
+        .collect();
+    Ok(Stats {
+        as_of: model::time::format_time(now),
+        registry,
+        registry_undisciplined,
+        suppressions,
+        alert_dismissals,
+        share_undisciplined,
+        oldest_active,
+        expired_not_revoked,
+        by_month,
+    })
+}
