@@ -2,5 +2,6 @@
 //! shared with the benchmark. Glue only: parsing lives in `collect`, storage in `ledger`.
 
 pub mod config;
+pub mod gate;
 pub mod ingest;
 pub mod overrides;

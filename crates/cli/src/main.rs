@@ -118,11 +118,60 @@ enum Command {
         #[command(subcommand)]
         action: KeyAction,
     },
+    /// The enforcing gate: judge scanner output against a severity threshold and
+    /// the override registry, record the scans and the decision, exit 1 to block.
+    Gate {
+        /// SARIF file (repeatable).
+        #[arg(long, value_name = "FILE")]
+        sarif: Vec<PathBuf>,
+        /// Trivy JSON report (repeatable).
+        #[arg(long, value_name = "FILE")]
+        trivy: Vec<PathBuf>,
+        /// Grype JSON report (repeatable).
+        #[arg(long, value_name = "FILE")]
+        grype: Vec<PathBuf>,
+        /// Block on findings of this severity and above.
+        #[arg(long, value_enum)]
+        fail_on: FailOn,
+        /// Repository (owner/name) being gated.
+        #[arg(long)]
+        repo: Option<String>,
+        /// Commit being gated.
+        #[arg(long)]
+        commit: Option<String>,
+        /// Branch or tag.
+        #[arg(long = "ref", value_name = "REF")]
+        git_ref: Option<String>,
+        /// Pull or merge request number.
+        #[arg(long, value_name = "N")]
+        pull_request: Option<u64>,
+        /// Deployment environment.
+        #[arg(long, value_name = "ENV")]
+        environment: Option<String>,
+        /// Output: a summary, a pull-request comment (md), or the decision (json).
+        #[arg(long, value_enum, default_value = "table")]
+        format: GateFormat,
+    },
     /// The override registry: documented, time-bound exceptions to a gate.
     Override {
         #[command(subcommand)]
         action: OverrideAction,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum FailOn {
+    Critical,
+    High,
+    Medium,
+    Low,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum GateFormat {
+    Table,
+    Md,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -352,6 +401,50 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Override { action } => {
             let config = Config::find(cli.config.as_deref())?;
             run_override(&config, action)
+        }
+        Command::Gate {
+            sarif,
+            trivy,
+            grype,
+            fail_on,
+            repo,
+            commit,
+            git_ref,
+            pull_request,
+            environment,
+            format,
+        } => {
+            let config = Config::find(cli.config.as_deref())?;
+            let threshold = match fail_on {
+                FailOn::Critical => model::Severity::Critical,
+                FailOn::High => model::Severity::High,
+                FailOn::Medium => model::Severity::Medium,
+                FailOn::Low => model::Severity::Low,
+            };
+            let options = dsomm_audit::gate::GateOptions {
+                threshold: Some(threshold),
+                repo,
+                commit,
+                git_ref,
+                pull_request,
+                environment,
+                limits: config.limits,
+                override_max_days: config.override_max_days,
+            };
+            let inputs = dsomm_audit::gate::inputs(&sarif, &trivy, &grype);
+            let mut ledger = open_for_append(&config)?;
+            let outcome = dsomm_audit::gate::run(&mut ledger, &inputs, &options, jiff::Timestamp::now())?;
+            match format {
+                GateFormat::Table => outln!("{}", dsomm_audit::gate::summary(&outcome).trim_end()),
+                GateFormat::Md => outln!("{}", dsomm_audit::gate::markdown(&outcome).trim_end()),
+                GateFormat::Json => outln!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({"record": outcome.record, "decision": outcome.decision})
+                    )?
+                ),
+            }
+            Ok(ExitCode::from(outcome.exit_code))
         }
         Command::Key {
             action: KeyAction::Public,

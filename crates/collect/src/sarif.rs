@@ -1,17 +1,19 @@
 //! SARIF 2.1.0 collector: one `scan_report` record per run (tool, version, counts
-//! of results by level and by severity, suppressions, subject and time).
+//! of results by level and by severity, suppressions, the first
+//! [`MAX_FINDINGS`] non-suppressed results as findings, subject and time).
 //!
 //! The file is read as a stream: the top level and each run are walked with serde
 //! visitors, each result is held as a `serde_json::Value` only while it is read,
 //! and large parts that are not needed (artifacts, code flows, logical locations)
-//! are skipped without being kept. Only what a record needs is read, through small
+//! are skipped without being kept. Of the results only the counts and the first
+//! [`MAX_FINDINGS`] findings are kept. Only what a record needs is read, through small
 //! serde structs that ignore unknown fields (published SARIF crates lag the spec).
 //!
 //! Failure is local: a run with a wrong type somewhere in what is read is refused
 //! with one diagnostic at its JSON pointer and the other runs still land. A file
 //! that is not JSON (syntax error, truncation, invalid UTF-8, NUL bytes, numbers
 //! out of range) gives one diagnostic with its line and column and no record.
-//! Attribute keys and every rule applied are listed in `docs/sources-sarif.md`.
+//! Attribute keys and every rule applied are listed in `docs/sources.md` (section `sarif`).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -23,6 +25,7 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value, json};
 
+use crate::trivy::{MAX_FINDINGS, finding};
 use crate::{Context, Limits, Parsed, json_depth_exceeds, line_column};
 
 /// The collector id recorded in every record's source.
@@ -101,7 +104,7 @@ impl Level {
 /// Parse one SARIF file into one `scan_report` record per run.
 ///
 /// Never panics; every problem becomes a diagnostic that names its line or JSON
-/// pointer. See the module documentation and `docs/sources-sarif.md`.
+/// pointer. See the module documentation and `docs/sources.md` (section `sarif`).
 pub fn parse(bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
     let mut parsed = Parsed::default();
     let size = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
@@ -271,6 +274,8 @@ fn evidence(summary: &RunSummary, sarif_version: Option<&str>, context: &Context
             attrs.insert("category".into(), json!(category));
         }
     }
+    attrs.insert("findings".into(), Value::Array(summary.findings.clone()));
+    attrs.insert("findings_truncated".into(), json!(summary.findings_truncated));
 
     let subject = Subject {
         repo: summary.repo.clone().or_else(|| context.repo.clone()),
@@ -768,7 +773,15 @@ impl<'de> Visitor<'de> for ResultsSeed<'_> {
             };
             let pointer = format!("{}/{index}", self.pointer);
             match decode_result(&value, &pointer, &mut self.raw.notes) {
-                Ok(key) => *self.raw.results.entry(key).or_insert(0) += 1,
+                Ok(key) => {
+                    if !key.suppressed {
+                        self.raw.open_results = self.raw.open_results.saturating_add(1);
+                        if self.raw.findings.len() < MAX_FINDINGS {
+                            self.raw.findings.push(pending_finding(&value, &key));
+                        }
+                    }
+                    *self.raw.results.entry(key).or_insert(0) += 1;
+                }
                 Err(problem) => failure = Some(problem),
             }
             index += 1;
@@ -788,6 +801,10 @@ struct RawRun {
     results_available: bool,
     /// Results grouped by everything that decides their level and severity.
     results: HashMap<ResultKey, u64>,
+    /// Number of results that are not suppressed.
+    open_results: u64,
+    /// The first [`MAX_FINDINGS`] results that are not suppressed.
+    findings: Vec<PendingFinding>,
     invocations: Option<Value>,
     version_control: Option<Value>,
     automation_details: Option<Value>,
@@ -839,6 +856,69 @@ struct ResultKey {
     /// The severity from the result's own `security-severity`.
     security: Option<Severity>,
     suppressed: bool,
+}
+
+/// A result kept for the `findings` list until the tool's rules are known
+/// (the tool may come after the results in the run).
+struct PendingFinding {
+    key: ResultKey,
+    /// `ruleId`, else `rule.id` (bounded).
+    id: Option<String>,
+    /// The first location's `physicalLocation.artifactLocation.uri` (bounded).
+    path: Option<String>,
+    /// The first location's `physicalLocation.region.startLine`.
+    line: Option<u64>,
+    /// The first `partialFingerprints` value in key order, else the first
+    /// `fingerprints` value (bounded).
+    fingerprint: Option<String>,
+}
+
+/// The finding facts of a result that [`decode_result`] accepted. Locations
+/// and fingerprints are read leniently: a member of another type than SARIF
+/// states is treated as absent, so they never refuse a run.
+fn pending_finding(value: &Value, key: &ResultKey) -> PendingFinding {
+    let non_empty = |value: Option<&Value>| {
+        value
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|text| !text.is_empty())
+            .map(bounded)
+    };
+    let id = non_empty(value.get("ruleId")).or_else(|| non_empty(value.get("rule").and_then(|rule| rule.get("id"))));
+    let physical = value
+        .get("locations")
+        .and_then(Value::as_array)
+        .and_then(|locations| locations.first())
+        .and_then(|location| location.get("physicalLocation"));
+    let path = non_empty(
+        physical
+            .and_then(|physical| physical.get("artifactLocation"))
+            .and_then(|artifact| artifact.get("uri")),
+    );
+    let line = physical
+        .and_then(|physical| physical.get("region"))
+        .and_then(|region| region.get("startLine"))
+        .and_then(Value::as_u64)
+        .filter(|line| *line >= 1);
+    let first_in_key_order = |member: &str| {
+        value
+            .get(member)
+            .and_then(Value::as_object)
+            .and_then(|map| {
+                map.iter()
+                    .filter_map(|(name, value)| non_empty(Some(value)).map(|text| (name, text)))
+                    .min_by(|left, right| left.0.cmp(right.0))
+            })
+            .map(|(_, text)| text)
+    };
+    let fingerprint = first_in_key_order("partialFingerprints").or_else(|| first_in_key_order("fingerprints"));
+    PendingFinding {
+        key: key.clone(),
+        id,
+        path,
+        line,
+        fingerprint,
+    }
 }
 
 #[derive(Deserialize)]
@@ -1036,9 +1116,10 @@ fn decode_result(value: &Value, pointer: &str, notes: &mut Notes) -> Result<Resu
     })
 }
 
-/// What a rule contributes to a result's level and severity.
-#[derive(Debug, Clone, Copy, Default)]
+/// What a rule contributes to a result's level, severity and finding id.
+#[derive(Debug, Clone, Default)]
 struct RuleFacts {
+    id: Option<String>,
     default_level: Option<Level>,
     security: Option<Severity>,
 }
@@ -1055,16 +1136,14 @@ struct Component {
 }
 
 impl Component {
-    fn rule(&self, index: Option<i64>, id: Option<&str>) -> Option<RuleFacts> {
+    fn rule(&self, index: Option<i64>, id: Option<&str>) -> Option<&RuleFacts> {
         let by_index = index
             .and_then(|index| usize::try_from(index).ok())
             .and_then(|index| self.rules.get(index));
-        by_index
-            .or_else(|| {
-                id.and_then(|id| self.by_id.get(id))
-                    .and_then(|index| self.rules.get(*index))
-            })
-            .copied()
+        by_index.or_else(|| {
+            id.and_then(|id| self.by_id.get(id))
+                .and_then(|index| self.rules.get(*index))
+        })
     }
 }
 
@@ -1106,10 +1185,11 @@ fn decode_component(value: &Value, pointer: &str, notes: &mut Notes) -> Result<C
                 .add(&format!("{rule_pointer}/properties/security-severity"));
             None
         });
-        if let Some(id) = rule.id {
-            component.by_id.entry(id).or_insert(index);
+        if let Some(id) = &rule.id {
+            component.by_id.entry(id.clone()).or_insert(index);
         }
         component.rules.push(RuleFacts {
+            id: text(rule.id),
             default_level,
             security,
         });
@@ -1127,7 +1207,7 @@ impl Tool {
     /// The rule a result refers to (SARIF 3.52: `rule.toolComponent` names an
     /// extension by index, name or guid; without it the driver). When the driver
     /// has no rule with the id, extensions are searched by id as well.
-    fn rule(&self, key: &ResultKey) -> Result<Option<RuleFacts>, ()> {
+    fn rule(&self, key: &ResultKey) -> Result<Option<&RuleFacts>, ()> {
         let id = key.rule_id.as_deref();
         let component = match &key.component {
             ComponentRef::Driver => Some(&self.driver),
@@ -1259,6 +1339,22 @@ impl Counts {
     }
 }
 
+/// A result's effective level and severity (see `docs/sources.md`): the
+/// result's own level, `none` for a `kind` other than `fail`, the rule's default,
+/// else `warning`; the result's score, the rule's score, else the level's severity.
+fn effective(key: &ResultKey, rule: Option<&RuleFacts>) -> (Level, Severity) {
+    let level = key
+        .level
+        .or(key.not_a_failure.then_some(Level::None))
+        .or(rule.and_then(|rule| rule.default_level))
+        .unwrap_or(Level::Warning);
+    let severity = key
+        .security
+        .or(rule.and_then(|rule| rule.security))
+        .unwrap_or_else(|| level.severity());
+    (level, severity)
+}
+
 /// Everything a run's record needs.
 #[derive(Debug, Clone)]
 struct RunSummary {
@@ -1268,6 +1364,10 @@ struct RunSummary {
     tool_version: Option<String>,
     results_available: bool,
     counts: Counts,
+    /// The `findings` list, resolved.
+    findings: Vec<Value>,
+    /// More results are not suppressed than `findings` lists.
+    findings_truncated: bool,
     rules: usize,
     tool_notifications: u64,
     invocation_successful: Option<bool>,
@@ -1360,24 +1460,38 @@ fn summarize(index: usize, mut raw: RawRun) -> Result<RunSummary, Problem> {
         }
     };
 
-    // Results: level and severity, by the rules in docs/sources-sarif.md.
+    // Results: level and severity, by the rules in docs/sources.md.
     let mut counts = Counts::default();
     for (key, count) in &raw.results {
         let rule = tool.rule(key).unwrap_or_else(|()| {
             raw.notes.missing_rule.count = raw.notes.missing_rule.count.saturating_add(*count);
             None
         });
-        let level = key
-            .level
-            .or(key.not_a_failure.then_some(Level::None))
-            .or(rule.and_then(|rule| rule.default_level))
-            .unwrap_or(Level::Warning);
-        let severity = key
-            .security
-            .or(rule.and_then(|rule| rule.security))
-            .unwrap_or_else(|| level.severity());
+        let (level, severity) = effective(key, rule);
         counts.add(level, severity, key.suppressed, *count);
     }
+    let findings_truncated = raw.open_results > u64::try_from(raw.findings.len()).unwrap_or(u64::MAX);
+    let findings: Vec<Value> = raw
+        .findings
+        .iter()
+        .map(|pending| {
+            let rule = tool.rule(&pending.key).unwrap_or(None);
+            let (level, severity) = effective(&pending.key, rule);
+            let id = pending
+                .id
+                .clone()
+                .or_else(|| rule.and_then(|rule| rule.id.clone()))
+                .unwrap_or_else(|| "unknown".into());
+            finding(&[
+                ("id", Some(json!(id))),
+                ("severity", Some(json!(severity.as_str()))),
+                ("level", Some(json!(level.as_str()))),
+                ("path", pending.path.clone().map(Value::from)),
+                ("line", pending.line.map(Value::from)),
+                ("fingerprint", pending.fingerprint.clone().map(Value::from)),
+            ])
+        })
+        .collect();
 
     let notes = &raw.notes;
     if notes.invalid_level.count > 0 {
@@ -1423,6 +1537,8 @@ fn summarize(index: usize, mut raw: RawRun) -> Result<RunSummary, Problem> {
         tool_name,
         results_available: raw.results_available,
         counts,
+        findings,
+        findings_truncated,
         rules: tool.rules(),
         tool_notifications,
         invocation_successful,
@@ -1660,7 +1776,9 @@ mod tests {
                 "counts_by_severity": {"critical": 0, "high": 1, "medium": 0, "low": 0, "info": 0, "unknown": 0},
                 "suppressed": 0,
                 "suppressed_by_severity": {"critical": 0, "high": 0, "medium": 0, "low": 0, "info": 0, "unknown": 0},
-                "rules": 0, "tool_notifications": 0
+                "rules": 0, "tool_notifications": 0,
+                "findings": [{"id": "unknown", "severity": "high", "level": "error"}],
+                "findings_truncated": false
             })
         );
         let second = &parsed.evidence[1];
@@ -1670,6 +1788,112 @@ mod tests {
         assert_eq!(second.attrs["run_index"], json!(1));
         assert_eq!(second.attrs["results"], json!(0));
         assert_eq!(second.attrs["rules"], json!(2));
+        assert_eq!(second.attrs["findings"], json!([]));
+        assert_eq!(second.attrs["findings_truncated"], json!(false));
+    }
+
+    #[test]
+    fn findings_hold_rule_id_severity_path_line_and_fingerprint() {
+        // The tool comes after the results: findings are resolved once the rules are known.
+        let log = r#"{"version":"2.1.0","runs":[{"results":[
+            {"ruleId":"r1","level":"error","locations":[
+                {"physicalLocation":{"artifactLocation":{"uri":"src/a.js"},"region":{"startLine":12,"startColumn":3}}},
+                {"physicalLocation":{"artifactLocation":{"uri":"src/other.js"},"region":{"startLine":99}}}],
+             "partialFingerprints":{"zeta":"z-1","primaryLocationLineHash":"abc:1"},"fingerprints":{"a":"fp-0"}},
+            {"rule":{"id":"r2","index":1},"fingerprints":{"matchBasedId/v1":"m-1","b":7}},
+            {"ruleIndex":1,"locations":[{"physicalLocation":{"region":{"startLine":0}}}]},
+            {"ruleId":"","rule":{"index":0},"kind":"pass",
+             "locations":[{"physicalLocation":{"artifactLocation":{"uri":7},"region":{"startLine":"3"}}}]},
+            {"level":"note","locations":"nowhere","partialFingerprints":[]}
+        ],"tool":{"driver":{"name":"x","rules":[
+            {"id":"r1","properties":{"security-severity":"9.8"}},
+            {"id":"r2","defaultConfiguration":{"level":"note"}}]}}}]}"#;
+        let parsed = check(log);
+        assert_eq!(parsed.diagnostics, vec![]);
+        let attrs = &parsed.evidence[0].attrs;
+        assert_eq!(
+            attrs["findings"],
+            json!([
+                {"id": "r1", "severity": "critical", "level": "error", "path": "src/a.js", "line": 12,
+                 "fingerprint": "abc:1"},
+                {"id": "r2", "severity": "low", "level": "note", "fingerprint": "m-1"},
+                {"id": "r2", "severity": "low", "level": "note"},
+                {"id": "r1", "severity": "critical", "level": "none"},
+                {"id": "unknown", "severity": "low", "level": "note"}
+            ])
+        );
+        assert_eq!(attrs["findings_truncated"], json!(false));
+        assert_eq!(
+            attrs["counts_by_severity"],
+            json!({"critical": 2, "high": 0, "medium": 0, "low": 3, "info": 0, "unknown": 0})
+        );
+
+        let long = "p".repeat(1_000);
+        let parsed = check(&run_log(
+            "[]",
+            &format!(
+                r#"[{{"ruleId":"{long}","locations":[{{"physicalLocation":{{"artifactLocation":{{"uri":"{long}"}}}}}}],"fingerprints":{{"k":"{long}"}}}}]"#
+            ),
+        ));
+        let finding = &parsed.evidence[0].attrs["findings"][0];
+        for key in ["id", "path", "fingerprint"] {
+            assert_eq!(
+                finding[key].as_str().unwrap().chars().count(),
+                MAX_TEXT_CHARS + 1,
+                "{key}"
+            );
+        }
+    }
+
+    #[test]
+    fn suppressed_results_are_not_listed() {
+        let parsed = check(&run_log(
+            "[]",
+            r#"[
+                {"ruleId":"gone","level":"error","suppressions":[{"kind":"inSource"}]},
+                {"ruleId":"kept-review","level":"error","suppressions":[{"kind":"external","status":"underReview"}]},
+                {"ruleId":"gone-too","level":"note","suppressions":[{"kind":"external","status":"accepted"}]},
+                {"ruleId":"kept","level":"warning","suppressions":[]}
+            ]"#,
+        ));
+        let attrs = &parsed.evidence[0].attrs;
+        let ids: Vec<&str> = attrs["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|finding| finding["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, vec!["kept-review", "kept"]);
+        assert_eq!(attrs["results"], json!(2));
+        assert_eq!(attrs["suppressed"], json!(2));
+        assert_eq!(attrs["findings_truncated"], json!(false));
+    }
+
+    #[test]
+    fn findings_are_bounded_but_counts_are_complete() {
+        let one = r#"{"ruleId":"r","level":"error"}"#;
+        let suppressed = r#"{"ruleId":"s","suppressions":[{"kind":"inSource"}]}"#;
+        // Exactly MAX_FINDINGS open results (and suppressed ones): not truncated.
+        let mut results = vec![one; MAX_FINDINGS];
+        results.extend([suppressed; 3]);
+        let parsed = check(&run_log("[]", &format!("[{}]", results.join(","))));
+        let attrs = &parsed.evidence[0].attrs;
+        assert_eq!(attrs["findings"].as_array().map(Vec::len), Some(MAX_FINDINGS));
+        assert_eq!(attrs["findings_truncated"], json!(false));
+
+        // One more open result: truncated, and the counts still cover it.
+        let last = r#"{"ruleId":"last","level":"note"}"#;
+        let mut results = vec![one; MAX_FINDINGS];
+        results.push(last);
+        let parsed = check(&run_log("[]", &format!("[{}]", results.join(","))));
+        let attrs = &parsed.evidence[0].attrs;
+        assert_eq!(attrs["results"], json!(MAX_FINDINGS + 1));
+        assert_eq!(attrs["counts_by_severity"]["high"], json!(MAX_FINDINGS));
+        assert_eq!(attrs["counts_by_severity"]["low"], json!(1));
+        let findings = attrs["findings"].as_array().unwrap();
+        assert_eq!(findings.len(), MAX_FINDINGS);
+        assert!(findings.iter().all(|finding| finding["id"] == json!("r")));
+        assert_eq!(attrs["findings_truncated"], json!(true));
     }
 
     #[test]

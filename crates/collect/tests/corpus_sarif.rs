@@ -1,5 +1,7 @@
 //! Corpus test: every real SARIF file in `../shared/fixtures/sarif/` is read in
-//! place and must give exactly the runs and counts derived independently below.
+//! place and must give exactly the runs and counts derived independently below,
+//! and a `findings` list consistent with them (with one finding per file checked
+//! against the file).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
@@ -24,7 +26,21 @@ struct Run {
     rules: u64,
     tool_notifications: u64,
     invocation_successful: Option<bool>,
+    /// One finding of this run checked against the file (one per file).
+    spot: Option<Spot>,
 }
+
+/// A finding read from the file by hand: its position in `findings` (the same as
+/// in `results`, as no fixture has a suppressed result), rule id, path and line.
+struct Spot {
+    index: usize,
+    id: &'static str,
+    path: &'static str,
+    line: u64,
+}
+
+/// Most findings listed in one record (`collect::trivy::MAX_FINDINGS`).
+const MAX_FINDINGS: u64 = 1_000;
 
 // How the expected numbers were derived (independently of the Rust code), for
 // each run of each file, with jq over the file contents:
@@ -43,6 +59,16 @@ struct Run {
 // numbers came out of a separate python3 reading. Severity is the score when one
 // is given (numeric, or Semgrep's severity word), else the level: error -> high,
 // warning -> medium, note -> low, none -> info.
+//
+// Each `spot` was read from the file with
+//
+//   jq -c --argjson r RUN --argjson i INDEX '.runs[$r].results[$i] | {ruleId,
+//        uri: .locations[0].physicalLocation.artifactLocation.uri,
+//        line: .locations[0].physicalLocation.region.startLine}' FILE
+//
+// after `jq '[.runs[].results[] | select(.suppressions)] | length'` gave 0 for
+// every file (so a result's index is its index in `findings`) and every result
+// was seen to carry a `ruleId`.
 const EXPECTED: &[(&str, &[Run])] = &[
     // SOURCES.md: "CodeQL 2.5.4: 72 results without result-level 'level'; severity
     // comes from the 149 rules' defaultConfiguration (used rules: 6 error, 1 warning,
@@ -60,6 +86,12 @@ const EXPECTED: &[(&str, &[Run])] = &[
             rules: 149,
             tool_notifications: 0,
             invocation_successful: None,
+            spot: Some(Spot {
+                index: 10,
+                id: "py/mixed-returns",
+                path: "bad/api_post.py",
+                line: 10,
+            }),
         }],
     ),
     // SOURCES.md: "two runs (LGTM.com 1.24 and 'CodeQL command-line toolchain'
@@ -79,6 +111,7 @@ const EXPECTED: &[(&str, &[Run])] = &[
                 rules: 1,
                 tool_notifications: 0,
                 invocation_successful: None,
+                spot: None,
             },
             Run {
                 tool: "codeql",
@@ -90,6 +123,12 @@ const EXPECTED: &[(&str, &[Run])] = &[
                 rules: 2,
                 tool_notifications: 0,
                 invocation_successful: None,
+                spot: Some(Spot {
+                    index: 1,
+                    id: "js/inconsistent-use-of-new",
+                    path: "src/promiseUtils.js",
+                    line: 2,
+                }),
             },
         ],
     ),
@@ -107,6 +146,12 @@ const EXPECTED: &[(&str, &[Run])] = &[
             rules: 2,
             tool_notifications: 0,
             invocation_successful: None,
+            spot: Some(Spot {
+                index: 0,
+                id: "test-rule",
+                path: "auth.py",
+                line: 1,
+            }),
         }],
     ),
     // SOURCES.md: "Semgrep OSS 1.69.0: 77 results; 17 rules with defaultConfiguration
@@ -126,6 +171,12 @@ const EXPECTED: &[(&str, &[Run])] = &[
             rules: 17,
             tool_notifications: 31,
             invocation_successful: Some(true),
+            spot: Some(Spot {
+                index: 40,
+                id: "vulnerability-management-registry.semgrep-rules.gitlab-rules.sast-rules.rules.lgpl.javascript.database.rules_lgpl_javascript_database_rule-node-nosqli-injection",
+                path: "routes/deluxe.ts",
+                line: 19,
+            }),
         }],
     ),
     // SOURCES.md: "4 results, level warning, rules carry security-severity 5.3".
@@ -142,6 +193,12 @@ const EXPECTED: &[(&str, &[Run])] = &[
             rules: 2,
             tool_notifications: 0,
             invocation_successful: None,
+            spot: Some(Spot {
+                index: 3,
+                id: "CVE-2019-1551",
+                path: "testdata/fixtures/images/alpine-310.tar.gz",
+                line: 1,
+            }),
         }],
     ),
 ];
@@ -176,6 +233,67 @@ fn expected_attrs(run: &Run, index: usize) -> Value {
         object.insert("invocation_successful".into(), json!(successful));
     }
     attrs
+}
+
+/// `findings` lists min(results, 1,000) findings (no fixture has a suppressed
+/// result), their severities tally to `counts_by_severity` when the list is
+/// complete, every level is a SARIF level, and the run's spot finding matches.
+fn check_findings(name: &str, index: usize, run: &Run, findings: &Value, truncated: &Value) {
+    let findings = findings.as_array().expect("findings is an array");
+    let listed = run.results.min(MAX_FINDINGS);
+    assert_eq!(findings.len() as u64, listed, "{name} run {index}: findings length");
+    assert_eq!(
+        truncated,
+        &json!(run.results > MAX_FINDINGS),
+        "{name} run {index}: findings_truncated"
+    );
+    if run.results <= MAX_FINDINGS {
+        let mut tally = [0u64; 6];
+        let names = ["critical", "high", "medium", "low", "info", "unknown"];
+        for finding in findings {
+            let severity = finding["severity"].as_str().expect("severity is a string");
+            let slot = names
+                .iter()
+                .position(|known| *known == severity)
+                .expect("a known severity");
+            tally[slot] += 1;
+        }
+        assert_eq!(
+            tally, run.severities,
+            "{name} run {index}: findings tally to counts_by_severity"
+        );
+    }
+    for finding in findings {
+        assert!(
+            ["error", "warning", "note", "none"].contains(&finding["level"].as_str().unwrap_or("")),
+            "{name} run {index}: {finding}"
+        );
+        assert!(
+            finding["id"].as_str().is_some_and(|id| id != "unknown"),
+            "{name} run {index}: {finding}"
+        );
+    }
+    if let Some(spot) = &run.spot {
+        let finding = &findings[spot.index];
+        assert_eq!(
+            finding["id"],
+            json!(spot.id),
+            "{name} run {index} finding {}",
+            spot.index
+        );
+        assert_eq!(
+            finding["path"],
+            json!(spot.path),
+            "{name} run {index} finding {}",
+            spot.index
+        );
+        assert_eq!(
+            finding["line"],
+            json!(spot.line),
+            "{name} run {index} finding {}",
+            spot.index
+        );
+    }
 }
 
 #[test]
@@ -219,9 +337,18 @@ fn every_sarif_fixture_gives_the_expected_runs_and_counts() {
         let parsed = sarif::parse(&bytes, &context, &Limits::default());
         assert_eq!(parsed.diagnostics, vec![], "{name}: no diagnostics expected");
         assert_eq!(parsed.evidence.len(), runs.len(), "{name}: run count");
+        let spots = runs.iter().filter(|run| run.spot.is_some()).count();
+        assert_eq!(spots, 1, "{name}: one finding per file is checked against the file");
         for (index, (record, run)) in parsed.evidence.iter().zip(runs.iter()).enumerate() {
             assert_eq!(record.kind, EvidenceKind::ScanReport, "{name} run {index}");
-            assert_eq!(record.attrs, expected_attrs(run, index), "{name} run {index}");
+            let mut attrs = record.attrs.clone();
+            let object = attrs.as_object_mut().expect("attrs are an object");
+            let findings = object.remove("findings").expect("findings is always present");
+            let truncated = object
+                .remove("findings_truncated")
+                .expect("findings_truncated is always present");
+            assert_eq!(attrs, expected_attrs(run, index), "{name} run {index}");
+            check_findings(name, index, run, &findings, &truncated);
             assert_eq!(record.source.collector, "sarif");
             assert_eq!(record.source.origin, context.origin);
             assert_eq!(record.source.pointer, Some(format!("/runs/{index}")));

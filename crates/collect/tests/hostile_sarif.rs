@@ -5,7 +5,8 @@
 use dsomm_audit_collect::{Context, Limits, Parsed, sarif};
 use proptest::prelude::*;
 
-/// A small valid log with two runs, suppressions, extensions and invocations.
+/// A small valid log with two runs, suppressions, extensions, invocations,
+/// locations and fingerprints.
 const SAMPLE: &str = r#"{"version":"2.1.0","$schema":"https://json.schemastore.org/sarif-2.1.0.json","runs":[
 {"tool":{"driver":{"name":"Semgrep OSS","semanticVersion":"1.69.0","rules":[
   {"id":"r1","defaultConfiguration":{"level":"error"},"properties":{"security-severity":"CRITICAL"}},
@@ -13,7 +14,9 @@ const SAMPLE: &str = r#"{"version":"2.1.0","$schema":"https://json.schemastore.o
   "extensions":[{"name":"pack","rules":[{"id":"x","defaultConfiguration":{"level":"note"}}]}]},
  "invocations":[{"executionSuccessful":true,"endTimeUtc":"2025-03-02T10:00:00Z","toolExecutionNotifications":[{"message":{"text":"t\u00e9st \"q\""}}]}],
  "versionControlProvenance":[{"repositoryUri":"https://github.com/acme/api","revisionId":"abc","branch":"main"}],
- "results":[{"ruleId":"r1","message":{"text":"a"}},{"ruleIndex":1,"level":"warning"},
+ "results":[{"ruleId":"r1","message":{"text":"a"},"partialFingerprints":{"h":"f1"},
+   "locations":[{"physicalLocation":{"artifactLocation":{"uri":"src/a.js"},"region":{"startLine":7}}}]},
+   {"ruleIndex":1,"level":"warning"},
    {"rule":{"index":0,"toolComponent":{"index":0}}},{"ruleId":"r1","suppressions":[{"kind":"inSource"}]}]},
 {"tool":{"driver":{"name":"gitleaks"}},"results":[]}
 ]}"#;
@@ -43,6 +46,16 @@ fn the_sample_is_valid() {
     assert_eq!(attrs["counts_by_severity"]["low"], 1);
     assert_eq!(attrs["rules"], 3);
     assert_eq!(parsed.evidence[0].subject.repo.as_deref(), Some("acme/api"));
+    assert_eq!(
+        attrs["findings"],
+        serde_json::json!([
+            {"id": "r1", "severity": "critical", "level": "error", "path": "src/a.js", "line": 7, "fingerprint": "f1"},
+            {"id": "r2", "severity": "medium", "level": "warning"},
+            {"id": "x", "severity": "low", "level": "note"}
+        ])
+    );
+    assert_eq!(attrs["findings_truncated"], false);
+    assert_eq!(parsed.evidence[1].attrs["findings"], serde_json::json!([]));
 }
 
 #[test]
@@ -146,6 +159,14 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
         Just("versionControlProvenance".to_string()),
         Just("repositoryUri".to_string()),
         Just("automationDetails".to_string()),
+        Just("locations".to_string()),
+        Just("physicalLocation".to_string()),
+        Just("artifactLocation".to_string()),
+        Just("uri".to_string()),
+        Just("region".to_string()),
+        Just("startLine".to_string()),
+        Just("partialFingerprints".to_string()),
+        Just("fingerprints".to_string()),
     ];
     json_leaf().prop_recursive(6, 64, 6, move |inner| {
         prop_oneof![
@@ -170,5 +191,10 @@ proptest! {
         let parsed = run(text.as_bytes());
         prop_assert!(parsed.evidence.len() <= runs.len());
         prop_assert!(parsed.diagnostics.len() <= sarif::MAX_DIAGNOSTICS + 1);
+        for record in &parsed.evidence {
+            let findings = record.attrs["findings"].as_array().map_or(0, Vec::len);
+            prop_assert_eq!(Some(findings as u64), record.attrs["results"].as_u64());
+            prop_assert_eq!(&record.attrs["findings_truncated"], &serde_json::json!(false));
+        }
     }
 }

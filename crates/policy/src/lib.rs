@@ -3,6 +3,8 @@
 //! the clock is a parameter. The CLI turns requests into `override` evidence
 //! and the ledger keeps them; nothing here touches disk.
 
+pub mod gate;
+
 use std::collections::BTreeMap;
 
 use jiff::{SignedDuration, Timestamp};
