@@ -58,15 +58,8 @@ enum Command {
         /// grype, cyclonedx, spdx (see docs/sources.md).
         #[arg(long, value_name = "NAME")]
         source: Option<String>,
-        /// Repository the input belongs to, when it does not say.
-        #[arg(long)]
-        repo: Option<String>,
-        /// Commit the input was produced at, when it does not say.
-        #[arg(long)]
-        commit: Option<String>,
-        /// Branch or tag, when the input does not say.
-        #[arg(long = "ref", value_name = "REF")]
-        git_ref: Option<String>,
+        #[command(flatten)]
+        code: CodeArgs,
         /// Time to record when the input states none (RFC 3339 with zone, or YYYY-MM-DD).
         #[arg(long, value_name = "TIME")]
         occurred_at: Option<String>,
@@ -133,15 +126,8 @@ enum Command {
         /// Block on findings of this severity and above.
         #[arg(long, value_enum)]
         fail_on: FailOn,
-        /// Repository (owner/name) being gated.
-        #[arg(long)]
-        repo: Option<String>,
-        /// Commit being gated.
-        #[arg(long)]
-        commit: Option<String>,
-        /// Branch or tag.
-        #[arg(long = "ref", value_name = "REF")]
-        git_ref: Option<String>,
+        #[command(flatten)]
+        code: CodeArgs,
         /// Pull or merge request number.
         #[arg(long, value_name = "N")]
         pull_request: Option<u64>,
@@ -157,6 +143,20 @@ enum Command {
         #[command(subcommand)]
         action: OverrideAction,
     },
+}
+
+/// The code an input or a gate run is about, when the input does not say.
+#[derive(clap::Args)]
+struct CodeArgs {
+    /// Repository (owner/name).
+    #[arg(long)]
+    repo: Option<String>,
+    /// Commit.
+    #[arg(long)]
+    commit: Option<String>,
+    /// Branch or tag.
+    #[arg(long = "ref", value_name = "REF")]
+    git_ref: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -320,9 +320,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Model { model, format } => describe_model(cli.config.as_deref(), model, format),
         Command::Ingest {
             source,
-            repo,
-            commit,
-            git_ref,
+            code: CodeArgs { repo, commit, git_ref },
             occurred_at,
             format,
             paths,
@@ -407,9 +405,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             trivy,
             grype,
             fail_on,
-            repo,
-            commit,
-            git_ref,
+            code: CodeArgs { repo, commit, git_ref },
             pull_request,
             environment,
             format,
