@@ -152,7 +152,8 @@ pub fn list(ledger: &Ledger, listing: Listing, now: Timestamp, max_days: i64) ->
 }
 
 /// `override stats`: volume over time and discipline, registry and
-/// undisciplined paths (inline suppressions, dismissed alerts) together.
+/// undisciplined paths (inline suppressions, dismissed alerts, results
+/// suppressed inside scanner output) together.
 #[derive(Debug, Clone, Serialize)]
 pub struct Stats {
     /// When the figures hold.
@@ -165,6 +166,9 @@ pub struct Stats {
     pub suppressions: u64,
     /// Dismissed code-scanning alerts (never disciplined).
     pub alert_dismissals: u64,
+    /// Results suppressed inside scanner output (SARIF `suppressions`, Trivy and
+    /// Grype ignore rules), summed over the scan reports in the ledger (never disciplined).
+    pub scanner_suppressed: u64,
     /// Share of all overrides (registry, suppressions, dismissals) that are undisciplined.
     pub share_undisciplined: f64,
     /// The oldest active registry override.
@@ -172,6 +176,8 @@ pub struct Stats {
     pub oldest_active: Option<Value>,
     /// Expired, not revoked registry overrides: their owners should act.
     pub expired_not_revoked: Vec<u64>,
+    /// Of those, the ones a gate run found still matching a finding.
+    pub expired_still_matching: Vec<u64>,
     /// New overrides per month (`YYYY-MM`), per path.
     pub by_month: BTreeMap<String, BTreeMap<String, u64>>,
 }
@@ -184,6 +190,28 @@ pub fn stats(ledger: &Ledger, now: Timestamp, max_days: i64) -> Result<Stats> {
         to: Some(now),
         ..Query::default()
     })?;
+    let scans_and_gates = ledger.query(&Query {
+        kinds: vec![EvidenceKind::ScanReport, EvidenceKind::GateDecision],
+        to: Some(now),
+        ..Query::default()
+    })?;
+    let mut scanner_suppressed = 0u64;
+    let mut named_expired: std::collections::BTreeSet<u64> = std::collections::BTreeSet::new();
+    for record in &scans_and_gates {
+        if record.kind == EvidenceKind::ScanReport {
+            scanner_suppressed += record.attrs.get("suppressed").and_then(Value::as_u64).unwrap_or(0);
+        } else if let Some(unusable) = record.attrs.get("unusable_overrides").and_then(Value::as_array) {
+            for entry in unusable {
+                if entry
+                    .get("why")
+                    .and_then(Value::as_str)
+                    .is_some_and(|why| why.starts_with("expired"))
+                {
+                    named_expired.extend(entry.get("override_id").and_then(Value::as_u64));
+                }
+            }
+        }
+    }
     let mut registry: BTreeMap<String, u64> = BTreeMap::new();
     let mut by_month: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     for state in &registry_states {
@@ -212,8 +240,8 @@ pub fn stats(ledger: &Ledger, now: Timestamp, max_days: i64) -> Result<Stats> {
         *by_month.entry(month).or_default().entry(path.into()).or_default() += 1;
     }
     let registry_undisciplined = registry_states.iter().filter(|state| !state.disciplined).count() as u64;
-    let total = registry_states.len() as u64 + suppressions + alert_dismissals;
-    let undisciplined = registry_undisciplined + suppressions + alert_dismissals;
+    let total = registry_states.len() as u64 + suppressions + alert_dismissals + scanner_suppressed;
+    let undisciplined = registry_undisciplined + suppressions + alert_dismissals + scanner_suppressed;
     let share_undisciplined = if total == 0 {
         0.0
     } else {
@@ -224,10 +252,15 @@ pub fn stats(ledger: &Ledger, now: Timestamp, max_days: i64) -> Result<Stats> {
         .filter(|state| state.status == Status::Active)
         .min_by(|left, right| left.created.cmp(&right.created))
         .map(|state| json!({"id": state.id, "rule": state.rule, "owner": state.owner, "created": state.created, "sunset": state.sunset}));
-    let expired_not_revoked = registry_states
+    let expired_not_revoked: Vec<u64> = registry_states
         .iter()
         .filter(|state| state.status == Status::Expired)
         .map(|state| state.id)
+        .collect();
+    let expired_still_matching = expired_not_revoked
+        .iter()
+        .copied()
+        .filter(|id| named_expired.contains(id))
         .collect();
     Ok(Stats {
         as_of: model::time::format_time(now),
@@ -235,9 +268,11 @@ pub fn stats(ledger: &Ledger, now: Timestamp, max_days: i64) -> Result<Stats> {
         registry_undisciplined,
         suppressions,
         alert_dismissals,
+        scanner_suppressed,
         share_undisciplined,
         oldest_active,
         expired_not_revoked,
+        expired_still_matching,
         by_month,
     })
 }

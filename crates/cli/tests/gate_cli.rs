@@ -172,6 +172,16 @@ fn an_expired_override_does_not_waive_and_is_named() {
     let unusable = &decision["unusable_overrides"][0];
     assert!(unusable["why"].as_str().unwrap().starts_with("expired"), "{decision:#}");
     assert_eq!(unusable["owner"], "ana");
+    // The statistics name it as expired and still matching at the gate.
+    let stats = workspace.run(&["override", "stats", "--format", "json"]).json();
+    assert_eq!(
+        stats["expired_not_revoked"],
+        serde_json::json!([unusable["override_id"]])
+    );
+    assert_eq!(
+        stats["expired_still_matching"],
+        serde_json::json!([unusable["override_id"]])
+    );
 }
 
 #[test]
