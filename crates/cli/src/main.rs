@@ -660,7 +660,9 @@ fn ingest(config: &Config, paths: &[PathBuf], options: &IngestOptions, format: F
         Format::Json => outln!("{}", serde_json::to_string_pretty(&summary)?),
         Format::Table => {
             for diagnostic in &summary.diagnostics {
-                eprintln!("rejected: {diagnostic}");
+                // A warning concerns input that still landed (its Display says "warning").
+                let label = if diagnostic.warning { "note" } else { "rejected" };
+                eprintln!("{label}: {diagnostic}");
             }
             outln!(
                 "{} files: {} added, {} duplicates, {} rejected",
