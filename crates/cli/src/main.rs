@@ -66,6 +66,10 @@ enum Command {
         /// Output format of the summary.
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
+        /// Progress on standard error: a spinner when it is a terminal (auto), one
+        /// JSON line per committed batch (json), or nothing (none).
+        #[arg(long, value_enum, default_value = "auto")]
+        progress: Progress,
         /// Files or directories.
         #[arg(required = true, value_name = "FILE|DIR")]
         paths: Vec<PathBuf>,
@@ -157,6 +161,18 @@ struct CodeArgs {
     /// Branch or tag.
     #[arg(long = "ref", value_name = "REF")]
     git_ref: Option<String>,
+}
+
+/// How `ingest` reports progress on standard error.
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Progress {
+    /// A spinner when standard error is a terminal, else nothing.
+    Auto,
+    /// After every committed batch, one line
+    /// `{"event":"committed","tree_size":N,"highest_id":N-1,"added":A,"duplicates":D}`.
+    Json,
+    /// Nothing.
+    None,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -323,6 +339,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             code: CodeArgs { repo, commit, git_ref },
             occurred_at,
             format,
+            progress,
             paths,
         } => {
             let config = Config::find(cli.config.as_deref())?;
@@ -350,7 +367,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 limits: config.limits,
                 batch_size: 0,
             };
-            ingest(&config, &paths, &options, format)
+            ingest(&config, &paths, &options, format, progress)
         }
         Command::Verify {
             public_key,
@@ -636,9 +653,15 @@ fn open_for_append(config: &Config) -> Result<Ledger> {
     Ok(Ledger::open(&config.ledger_path)?.with_signer(signer)?)
 }
 
-fn ingest(config: &Config, paths: &[PathBuf], options: &IngestOptions, format: Format) -> Result<ExitCode> {
+fn ingest(
+    config: &Config,
+    paths: &[PathBuf],
+    options: &IngestOptions,
+    format: Format,
+    progress: Progress,
+) -> Result<ExitCode> {
     let mut ledger = open_for_append(config)?;
-    let progress = if std::io::stderr().is_terminal() {
+    let spinner = if progress == Progress::Auto && std::io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.set_message("ingesting");
         Some(bar)
@@ -648,12 +671,15 @@ fn ingest(config: &Config, paths: &[PathBuf], options: &IngestOptions, format: F
     let mut committed = 0u64;
     let summary = ingest_paths(&mut ledger, paths, options, |batch| {
         committed += batch.added;
-        if let Some(bar) = &progress {
+        if let Some(bar) = &spinner {
             bar.set_message(format!("{committed} records committed (tree size {})", batch.tree_size));
             bar.tick();
         }
+        if progress == Progress::Json {
+            report_committed(batch);
+        }
     })?;
-    if let Some(bar) = progress {
+    if let Some(bar) = spinner {
         bar.finish_and_clear();
     }
     match format {
@@ -678,6 +704,25 @@ fn ingest(config: &Config, paths: &[PathBuf], options: &IngestOptions, format: F
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `--progress json`: one line on standard error for a batch that has just been
+/// committed (its records are acknowledged), flushed at once. A batch of only
+/// duplicates commits nothing new; its line repeats the current tree size.
+fn report_committed(batch: &ledger::AppendSummary) {
+    use std::io::Write;
+    // Written by hand to keep the documented key order; every value is a number.
+    let highest_id = batch
+        .tree_size
+        .checked_sub(1)
+        .map_or_else(|| "null".to_string(), |id| id.to_string());
+    let line = format!(
+        r#"{{"event":"committed","tree_size":{},"highest_id":{highest_id},"added":{},"duplicates":{}}}"#,
+        batch.tree_size, batch.added, batch.duplicates
+    );
+    let mut stderr = std::io::stderr().lock();
+    // Progress is advisory: a closed standard error must not stop the ingest.
+    let _ = writeln!(stderr, "{line}").and_then(|()| stderr.flush());
 }
 
 fn suppressions(paths: &[PathBuf], limits: &collect::Limits, format: Format) -> Result<ExitCode> {
