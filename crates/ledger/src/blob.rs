@@ -248,6 +248,9 @@ impl Ledger {
         })?;
         let note = signer.sign_note(&manifest.body());
         self.conn
+            .execute("DELETE FROM blob_pending WHERE sha256 = ?1", [hex::encode(sha256)])
+            .map_err(&sql)?;
+        self.conn
             .execute(
                 "INSERT INTO blob (sha256, size, compression, chunks, stored_sha256, note) \
                  VALUES (?1, ?2, 'zstd', ?3, ?4, ?5) ON CONFLICT DO NOTHING",

@@ -63,6 +63,9 @@ CREATE TABLE blob (
     stored_sha256 BLOB NOT NULL,
     note          TEXT NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE blob_pending (
+    sha256 TEXT PRIMARY KEY
+) WITHOUT ROWID;
 CREATE TABLE blob_chunk (
     sha256 BLOB NOT NULL,
     seq    INTEGER NOT NULL,

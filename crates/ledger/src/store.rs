@@ -158,6 +158,9 @@ impl Ledger {
             reason: "no verifier key".into(),
         })?;
         let verifier = NoteVerifier::parse(&verifier)?;
+        // Ledgers made before `blob_pending` existed gain it (a no-op otherwise;
+        // a read-only ledger simply does not).
+        let _ = conn.execute_batch("CREATE TABLE IF NOT EXISTS blob_pending (sha256 TEXT PRIMARY KEY) WITHOUT ROWID");
         Ok(Ledger {
             conn,
             path: display,
@@ -500,6 +503,14 @@ fn source_id(
     conn.execute(
         "INSERT INTO source_file (collector, origin, sha256) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
         params![source.collector, source.origin, source.sha256],
+    )?;
+    // Records may commit before their input's raw blob is complete (a streamed
+    // input is packed while it is read): mark the blob as expected, in the same
+    // transaction, so `verify` can tell an unfinished blob from a missing one.
+    conn.execute(
+        "INSERT INTO blob_pending (sha256) SELECT ?1 WHERE NOT EXISTS \
+         (SELECT 1 FROM blob WHERE hex(sha256) = upper(?1)) ON CONFLICT DO NOTHING",
+        params![source.sha256],
     )?;
     let id: i64 = conn.query_row(
         "SELECT id FROM source_file WHERE collector = ?1 AND origin = ?2 AND sha256 = ?3",

@@ -60,6 +60,18 @@ struct BlobCheck {
     complete: std::collections::HashSet<String>,
     /// Hex digests of chunks without a completed blob.
     partial: std::collections::HashSet<String>,
+    /// Hex digests of blobs that records already name but that are not complete
+    /// (a streamed input whose packing had not finished, or was interrupted).
+    pending: std::collections::HashSet<String>,
+}
+
+/// Ends a read transaction when dropped.
+struct ReadSnapshot<'a>(&'a rusqlite::Connection);
+
+impl Drop for ReadSnapshot<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.execute_batch("ROLLBACK");
+    }
 }
 
 struct Failures(Vec<VerifyFailure>);
@@ -88,6 +100,10 @@ impl Ledger {
     /// of the stored compressed bytes).
     pub fn verify_with(&self, verifier: &NoteVerifier, deep: bool) -> Result<VerifyReport> {
         let sql = self.sql();
+        // Every read below sees one snapshot of the ledger, so a batch that
+        // another process commits meanwhile is either wholly seen or not at all.
+        self.conn.execute_batch("BEGIN DEFERRED").map_err(&sql)?;
+        let _snapshot = ReadSnapshot(&self.conn);
         let mut failures = Failures(Vec::new());
         if verifier != &self.verifier {
             failures.push(
@@ -192,12 +208,26 @@ impl Ledger {
                     path: blob_path.clone(),
                     source,
                 })?;
-            let mut failures = Failures(Vec::new());
-            let (blobs, complete) = verify_blobs(&conn, &blob_path, &blob_verifier, deep, &mut failures)?;
             let sql = |source| LedgerError::Sqlite {
                 path: blob_path.clone(),
                 source,
             };
+            // One snapshot for the blob checks too; it starts after the main
+            // one, and blobs are never removed, so every blob complete in the
+            // main snapshot is complete here.
+            conn.execute_batch("BEGIN DEFERRED").map_err(&sql)?;
+            let _snapshot = ReadSnapshot(&conn);
+            let mut failures = Failures(Vec::new());
+            let (blobs, complete) = verify_blobs(&conn, &blob_path, &blob_verifier, deep, &mut failures)?;
+            let mut pending = std::collections::HashSet::new();
+            let mut statement = conn.prepare("SELECT sha256 FROM blob_pending").map_err(&sql)?;
+            let mut rows = statement.query([]).map_err(&sql)?;
+            while let Some(row) = rows.next().map_err(&sql)? {
+                let digest: String = row.get(0).map_err(&sql)?;
+                pending.insert(digest.to_ascii_lowercase());
+            }
+            drop(rows);
+            drop(statement);
             let mut partial = std::collections::HashSet::new();
             let mut statement = conn
                 .prepare("SELECT DISTINCT sha256 FROM blob_chunk WHERE sha256 NOT IN (SELECT sha256 FROM blob)")
@@ -207,11 +237,14 @@ impl Ledger {
                 let digest: Vec<u8> = row.get(0).map_err(&sql)?;
                 partial.insert(hex::encode(digest));
             }
+            drop(rows);
+            drop(statement);
             Ok(BlobCheck {
                 blobs,
                 failures: failures.0,
                 complete,
                 partial,
+                pending,
             })
         });
         let source_digests: Vec<(i64, String)> = sources
@@ -378,7 +411,8 @@ impl Ledger {
             if checked.complete.contains(&digest) {
                 continue;
             }
-            let (what, message) = if checked.partial.contains(&digest) {
+            let unfinished = checked.partial.contains(&digest) || checked.pending.contains(&digest);
+            let (what, message) = if unfinished {
                 (
                     "blob",
                     format!("raw blob {digest} of source file {id} is incomplete (an interrupted ingest; re-run it)"),
@@ -391,7 +425,7 @@ impl Ledger {
                 id: None,
                 message,
             };
-            if checked.partial.contains(&digest) {
+            if unfinished {
                 warnings.push(failure);
             } else {
                 failures.0.push(failure);
