@@ -19,35 +19,10 @@ use serde_json::Value;
 
 mod common;
 
-use common::Workspace;
+use common::{TRIVY_CRITICAL, Workspace, env_number};
 
 /// Longest time any writer may take, from the moment all were started.
 const WRITER_LIMIT: Duration = Duration::from_secs(120);
-
-/// A Trivy report with one critical and one medium vulnerability: `--fail-on high` blocks.
-const TRIVY: &str = r#"{
-  "SchemaVersion": 2,
-  "ArtifactName": "registry.example/api:1.2.3",
-  "ArtifactType": "container_image",
-  "Results": [
-    {
-      "Target": "registry.example/api:1.2.3 (alpine 3.19)",
-      "Class": "os-pkgs",
-      "Type": "alpine",
-      "Vulnerabilities": [
-        {"VulnerabilityID": "CVE-2024-0001", "PkgName": "openssl", "InstalledVersion": "3.1.0", "Severity": "CRITICAL"},
-        {"VulnerabilityID": "CVE-2024-0002", "PkgName": "zlib", "InstalledVersion": "1.3", "Severity": "MEDIUM"}
-      ]
-    }
-  ]
-}"#;
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|text| text.trim().parse().ok())
-        .unwrap_or(default)
-}
 
 /// One deterministic evidence-ndjson line for `index` (every fifth line untimed).
 fn line(index: usize) -> String {
@@ -282,7 +257,7 @@ fn concurrent_ingests_and_gates_lose_nothing_duplicate_nothing_and_verify() {
 
     for round in 0..rounds {
         let workspace = Workspace::new();
-        workspace.write("trivy.json", TRIVY);
+        workspace.write("trivy.json", TRIVY_CRITICAL);
         let done = Arc::new(AtomicBool::new(false));
         let reader = {
             let (dir, done) = (workspace.dir.path().to_path_buf(), Arc::clone(&done));

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 mod common;
 
-use common::Workspace;
+use common::{Rng, Workspace, env_number};
 
 /// Input files per run: every file ends its own batch, so a run commits `FILES` batches.
 const FILES: usize = 6;
@@ -24,30 +24,6 @@ const FILES: usize = 6;
 const LINES_PER_FILE: u64 = 7_000;
 /// Longest random delay before the kill.
 const MAX_DELAY_MS: u64 = 1_500;
-
-/// SplitMix64: a tiny deterministic generator, enough to pick kill moments.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, bound: u64) -> u64 {
-        self.next() % bound
-    }
-}
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|text| text.trim().parse().ok())
-        .unwrap_or(default)
-}
 
 /// `FILES` evidence-ndjson files of distinct lines, several kinds, every fifth line untimed.
 fn write_inputs(dir: &Path, lines_per_file: usize) -> Vec<PathBuf> {

@@ -6,26 +6,8 @@
 
 mod common;
 
-use common::Workspace;
+use common::{TRIVY_CRITICAL, Workspace};
 use jiff::{SignedDuration, Timestamp};
-
-/// A Trivy report with one critical and one medium vulnerability.
-const TRIVY: &str = r#"{
-  "SchemaVersion": 2,
-  "ArtifactName": "registry.example/api:1.2.3",
-  "ArtifactType": "container_image",
-  "Results": [
-    {
-      "Target": "registry.example/api:1.2.3 (alpine 3.19)",
-      "Class": "os-pkgs",
-      "Type": "alpine",
-      "Vulnerabilities": [
-        {"VulnerabilityID": "CVE-2024-0001", "PkgName": "openssl", "InstalledVersion": "3.1.0", "Severity": "CRITICAL"},
-        {"VulnerabilityID": "CVE-2024-0002", "PkgName": "zlib", "InstalledVersion": "1.3", "Severity": "MEDIUM"}
-      ]
-    }
-  ]
-}"#;
 
 /// A SARIF log with one high finding.
 const SARIF: &str = r#"{"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "Semgrep OSS", "rules": [{"id": "python.eval", "defaultConfiguration": {"level": "error"}}]}},
@@ -66,7 +48,7 @@ fn decisions(workspace: &Workspace) -> i64 {
 
 fn workspace() -> Workspace {
     let workspace = Workspace::new();
-    workspace.write("trivy.json", TRIVY);
+    workspace.write("trivy.json", TRIVY_CRITICAL);
     workspace.write("semgrep.sarif", SARIF);
     workspace
 }

@@ -79,3 +79,50 @@ pub fn run_in(dir: &Path, args: &[&str]) -> Outcome {
     );
     outcome
 }
+
+/// SplitMix64: a tiny deterministic generator for the trials.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    pub fn below(&mut self, bound: u64) -> u64 {
+        self.next() % bound
+    }
+
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+}
+
+/// A number from the environment (a trial count, a seed), or `default`.
+pub fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(default)
+}
+
+/// A Trivy report with one critical and one medium vulnerability: `--fail-on high` blocks.
+pub const TRIVY_CRITICAL: &str = r#"{
+  "SchemaVersion": 2,
+  "ArtifactName": "registry.example/api:1.2.3",
+  "ArtifactType": "container_image",
+  "Results": [
+    {
+      "Target": "registry.example/api:1.2.3 (alpine 3.19)",
+      "Class": "os-pkgs",
+      "Type": "alpine",
+      "Vulnerabilities": [
+        {"VulnerabilityID": "CVE-2024-0001", "PkgName": "openssl", "InstalledVersion": "3.1.0", "Severity": "CRITICAL"},
+        {"VulnerabilityID": "CVE-2024-0002", "PkgName": "zlib", "InstalledVersion": "1.3", "Severity": "MEDIUM"}
+      ]
+    }
+  ]
+}"#;
