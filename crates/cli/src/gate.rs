@@ -9,7 +9,7 @@ use anyhow::Result;
 use collect::{Collector, Context, Limits};
 use jiff::Timestamp;
 use ledger::Ledger;
-use model::{CanonicalRecord, EvidenceKind, NewEvidence, OccurredAtSource, Severity, SourceRef, Subject};
+use model::{CanonicalRecord, EvidenceKind, NewEvidence, Severity, Subject};
 use policy::gate::{Decision, ReportFindings};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -59,6 +59,8 @@ pub struct GateOutcome {
 }
 
 struct ReadInput {
+    bytes: Vec<u8>,
+    digest: [u8; 32],
     records: Vec<NewEvidence>,
     reports: Vec<ReportFindings>,
     read: Value,
@@ -75,12 +77,12 @@ fn read_input(input: &GateInput, options: &GateOptions, threshold: Severity) -> 
         ));
     }
     let bytes = std::fs::read(&input.path).map_err(|error| format!("{shown}: cannot read: {error}"))?;
-    let digest = hex::encode(Sha256::digest(&bytes));
+    let digest: [u8; 32] = Sha256::digest(&bytes).into();
     let origin = std::fs::canonicalize(&input.path).map_or_else(|_| shown.clone(), |full| full.display().to_string());
     let context = Context {
         origin,
         shown_as: shown.clone(),
-        sha256: digest.clone(),
+        sha256: hex::encode(digest),
         repo: options.repo.clone(),
         commit: options.commit.clone(),
         git_ref: options.git_ref.clone(),
@@ -103,9 +105,11 @@ fn read_input(input: &GateInput, options: &GateOptions, threshold: Severity) -> 
         ));
     }
     Ok(ReadInput {
-        read: json!({"file": shown, "sha256": digest, "format": input.collector.name(), "scan_reports": reports.len()}),
+        read: json!({"file": shown, "sha256": hex::encode(digest), "format": input.collector.name(), "scan_reports": reports.len()}),
         records: parsed.evidence,
         reports,
+        bytes,
+        digest,
     })
 }
 
@@ -120,9 +124,9 @@ pub fn run(ledger: &mut Ledger, inputs: &[GateInput], options: &GateOptions, now
     for input in inputs {
         match read_input(input, options, threshold) {
             Ok(input_read) => {
-                let raw = std::fs::read(&input.path)?;
-                let digest: [u8; 32] = Sha256::digest(&raw).into();
-                ledger.store_blob(&digest, &input.path.display().to_string(), raw.as_slice())?;
+                // The bytes parsed are the bytes kept: the file is read once.
+                let origin = input.path.display().to_string();
+                ledger.store_blob(&input_read.digest, &origin, input_read.bytes.as_slice())?;
                 records.extend(input_read.records);
                 reports.extend(input_read.reports);
                 read.push(input_read.read);
@@ -146,30 +150,23 @@ pub fn run(ledger: &mut Ledger, inputs: &[GateInput], options: &GateOptions, now
         }
     }
     attrs["inputs"] = json!(read);
-    let raw = model::canonical::to_canonical_vec(&attrs);
-    let digest: [u8; 32] = Sha256::digest(&raw).into();
-    ledger.store_blob(&digest, "dsomm-audit gate", raw.as_slice())?;
-    let decision_record = NewEvidence {
-        kind: EvidenceKind::GateDecision,
-        occurred_at: Some(now),
-        occurred_at_source: OccurredAtSource::Source,
-        subject: Subject {
-            repo: options.repo.clone(),
-            commit: options.commit.clone(),
-            git_ref: options.git_ref.clone(),
-            pull_request: options.pull_request,
-            environment: options.environment.clone(),
-            ..Subject::default()
-        },
-        source: SourceRef {
-            collector: "gate".into(),
-            origin: "dsomm-audit gate".into(),
-            sha256: hex::encode(digest),
-            line: None,
-            pointer: None,
-        },
-        attrs,
+    let subject = Subject {
+        repo: options.repo.clone(),
+        commit: options.commit.clone(),
+        git_ref: options.git_ref.clone(),
+        pull_request: options.pull_request,
+        environment: options.environment.clone(),
+        ..Subject::default()
     };
+    let decision_record = crate::overrides::own_record(
+        ledger,
+        EvidenceKind::GateDecision,
+        "gate",
+        "dsomm-audit gate",
+        subject,
+        attrs,
+        now,
+    )?;
     records.push(decision_record);
     let mut scratch = Vec::new();
     let canonical: Vec<CanonicalRecord> = records

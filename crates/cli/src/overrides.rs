@@ -13,8 +13,39 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-/// Record one `override` change: its canonical attributes are also kept as the
-/// raw blob, so the record has its original bytes like any other evidence.
+/// A record that dsomm-audit itself makes (an override change, a gate
+/// decision): its canonical attributes are kept as its raw blob, so it has its
+/// original bytes like any other evidence. The blob is stored now; the record
+/// is returned for the caller to append.
+pub fn own_record(
+    ledger: &Ledger,
+    kind: EvidenceKind,
+    collector: &str,
+    origin: &str,
+    subject: Subject,
+    attrs: Value,
+    now: Timestamp,
+) -> Result<NewEvidence> {
+    let raw = model::canonical::to_canonical_vec(&attrs);
+    let digest: [u8; 32] = Sha256::digest(&raw).into();
+    ledger.store_blob(&digest, origin, raw.as_slice())?;
+    Ok(NewEvidence {
+        kind,
+        occurred_at: Some(now),
+        occurred_at_source: OccurredAtSource::Source,
+        subject,
+        source: SourceRef {
+            collector: collector.into(),
+            origin: origin.into(),
+            sha256: hex::encode(digest),
+            line: None,
+            pointer: None,
+        },
+        attrs,
+    })
+}
+
+/// Record one `override` change.
 pub fn record_change(
     ledger: &mut Ledger,
     action: &str,
@@ -22,27 +53,12 @@ pub fn record_change(
     attrs: Value,
     now: Timestamp,
 ) -> Result<u64> {
-    let raw = model::canonical::to_canonical_vec(&attrs);
-    let digest: [u8; 32] = Sha256::digest(&raw).into();
-    let origin = format!("dsomm-audit override {action}");
-    ledger.store_blob(&digest, &origin, raw.as_slice())?;
-    let evidence = NewEvidence {
-        kind: EvidenceKind::Override,
-        occurred_at: Some(now),
-        occurred_at_source: OccurredAtSource::Source,
-        subject: Subject {
-            repo,
-            ..Subject::default()
-        },
-        source: SourceRef {
-            collector: "override".into(),
-            origin,
-            sha256: hex::encode(digest),
-            line: None,
-            pointer: None,
-        },
-        attrs,
+    let subject = Subject {
+        repo,
+        ..Subject::default()
     };
+    let origin = format!("dsomm-audit override {action}");
+    let evidence = own_record(ledger, EvidenceKind::Override, "override", &origin, subject, attrs, now)?;
     let record = CanonicalRecord::from_evidence(&evidence, &mut Vec::new());
     let appended = ledger.append(std::slice::from_ref(&record))?;
     if appended.added != 1 {
