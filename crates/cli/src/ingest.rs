@@ -356,7 +356,14 @@ fn ingest_file(
             reject(summary, path, "the file changed while it was being read".into());
             return Ok(());
         }
-        let parsed = collect::parse_document(collector, &bytes, &context, &options.limits);
+        let parsed = if collector == Collector::Pipelines {
+            // GitLab `include: local:` files are read relative to the configuration's directory.
+            let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            let mut resolve = |wanted: &str| crate::pipelines::read_local(&root, wanted, &options.limits);
+            collect::pipelines::parse(&bytes, &context, &options.limits, &mut resolve)
+        } else {
+            collect::parse_document(collector, &bytes, &context, &options.limits)
+        };
         summary.rejected += parsed
             .diagnostics
             .iter()

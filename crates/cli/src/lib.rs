@@ -5,3 +5,4 @@ pub mod config;
 pub mod gate;
 pub mod ingest;
 pub mod overrides;
+pub mod pipelines;

@@ -100,6 +100,20 @@ enum Command {
         #[arg(long, value_name = "KEY|FILE")]
         public_key: String,
     },
+    /// Find every scanner step in CI configuration (GitHub Actions, GitLab CI,
+    /// Azure Pipelines) and say whether its findings can fail the job, with the
+    /// lines that decide it (see docs/pipelines.md).
+    LintPipelines {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+        /// Exit 1 when any scanner step is advisory.
+        #[arg(long)]
+        fail_on_advisory: bool,
+        /// Files or directories.
+        #[arg(required = true, value_name = "FILE|DIR")]
+        paths: Vec<PathBuf>,
+    },
     /// List inline suppressions and scanner ignore files (undisciplined overrides)
     /// in files and directories (see docs/suppressions.md).
     Suppressions {
@@ -406,12 +420,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Suppressions { format, paths } => {
-            let limits = match cli.config.as_deref() {
-                Some(path) => Config::load(path)?.limits,
-                None if Path::new("dsomm-audit.toml").is_file() => Config::find(None)?.limits,
-                None => collect::Limits::default(),
-            };
+            let limits = optional_limits(cli.config.as_deref())?;
             suppressions(&paths, &limits, format)
+        }
+        Command::LintPipelines {
+            format,
+            fail_on_advisory,
+            paths,
+        } => {
+            let limits = optional_limits(cli.config.as_deref())?;
+            lint_pipelines(&paths, &limits, format, fail_on_advisory)
         }
         Command::Override { action } => {
             let config = Config::find(cli.config.as_deref())?;
@@ -723,6 +741,50 @@ fn report_committed(batch: &ledger::AppendSummary) {
     let mut stderr = std::io::stderr().lock();
     // Progress is advisory: a closed standard error must not stop the ingest.
     let _ = writeln!(stderr, "{line}").and_then(|()| stderr.flush());
+}
+
+/// The limits of the config file when one is named or present, else the defaults.
+fn optional_limits(config: Option<&Path>) -> Result<collect::Limits> {
+    Ok(match config {
+        Some(path) => Config::load(path)?.limits,
+        None if Path::new("dsomm-audit.toml").is_file() => Config::find(None)?.limits,
+        None => collect::Limits::default(),
+    })
+}
+
+fn lint_pipelines(
+    paths: &[PathBuf],
+    limits: &collect::Limits,
+    format: Format,
+    fail_on_advisory: bool,
+) -> Result<ExitCode> {
+    use collect::pipelines::{Mode, summarise};
+    for path in paths {
+        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    }
+    let linted = dsomm_audit::pipelines::lint_paths(paths, limits);
+    for diagnostic in &linted.diagnostics {
+        eprintln!("{diagnostic}");
+    }
+    match format {
+        Format::Json => outln!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "steps": linted.steps,
+                "summary": summarise(&linted.steps, linted.files),
+            }))?
+        ),
+        Format::Table => outln!("{}", dsomm_audit::pipelines::table(&linted).trim_end()),
+    }
+    let advisory = linted.steps.iter().any(|step| step.mode == Mode::Advisory);
+    let errors = linted.diagnostics.iter().any(|diagnostic| !diagnostic.warning);
+    Ok(if errors {
+        ExitCode::from(2)
+    } else if fail_on_advisory && advisory {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn suppressions(paths: &[PathBuf], limits: &collect::Limits, format: Format) -> Result<ExitCode> {

@@ -4,6 +4,7 @@
 
 pub mod grype;
 pub mod ndjson;
+pub mod pipelines;
 pub mod registry;
 pub mod sarif;
 pub mod sbom;

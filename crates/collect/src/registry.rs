@@ -20,6 +20,9 @@ pub enum Collector {
     /// Inline suppressions and ignore files in a repository (`nosemgrep`,
     /// `# nosec`, `.trivyignore`, ...): one `suppression` record each.
     Suppressions,
+    /// CI configuration (GitHub Actions, GitLab CI, Azure Pipelines): one
+    /// `pipeline_config` record per scanner step (see docs/pipelines.md).
+    Pipelines,
 }
 
 impl Collector {
@@ -32,6 +35,7 @@ impl Collector {
         Collector::CycloneDx,
         Collector::Spdx,
         Collector::Suppressions,
+        Collector::Pipelines,
     ];
 
     /// The name used by `--source` and recorded in each record's source.
@@ -44,6 +48,7 @@ impl Collector {
             Collector::CycloneDx => "cyclonedx",
             Collector::Spdx => "spdx",
             Collector::Suppressions => "suppressions",
+            Collector::Pipelines => "pipelines",
         }
     }
 
@@ -71,6 +76,14 @@ pub fn parse_document(collector: Collector, bytes: &[u8], context: &Context, lim
         Collector::Grype => crate::grype::parse(bytes, context, limits),
         Collector::CycloneDx => crate::sbom::parse_cyclonedx(bytes, context, limits),
         Collector::Spdx => crate::sbom::parse_spdx(bytes, context, limits),
+        Collector::Pipelines => {
+            let mut refuse = |wanted: &str| -> Result<(String, Vec<u8>), String> {
+                Err(format!(
+                    "local include `{wanted}` is read by `ingest` and `lint-pipelines`, not by the collector alone"
+                ))
+            };
+            crate::pipelines::parse(bytes, context, limits, &mut refuse)
+        }
         Collector::Suppressions => {
             let mut parsed = Parsed::default();
             if let Some(reason) = crate::suppressions::skip_reason(bytes, limits) {
@@ -136,6 +149,16 @@ pub fn detect(path: &str, head: &[u8]) -> Option<Collector> {
             | ".checkov.yml"
     ) {
         return Some(Collector::Suppressions);
+    }
+    let normal = lower.replace('\\', "/");
+    let yaml = lower.ends_with(".yml") || lower.ends_with(".yaml");
+    if yaml
+        && (normal.contains(".github/workflows/")
+            || name.starts_with(".gitlab-ci")
+            || name.ends_with(".gitlab-ci.yml")
+            || name.starts_with("azure-pipelines"))
+    {
+        return Some(Collector::Pipelines);
     }
     if lower.ends_with(".cdx.json") {
         return Some(Collector::CycloneDx);

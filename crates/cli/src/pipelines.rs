@@ -1,0 +1,240 @@
+//! `lint-pipelines`: find CI configuration under the given paths, lint it,
+//! follow GitLab local includes inside the repository, and print the steps.
+
+use collect::pipelines::{self, Lint, Mode, Platform, ScannerStep};
+use model::Diagnostic;
+use std::path::{Component, Path, PathBuf};
+
+/// What linting a set of paths produced.
+#[derive(Debug, Default)]
+pub struct Linted {
+    /// Every scanner step, by file then line.
+    pub steps: Vec<ScannerStep>,
+    /// Problems and notes.
+    pub diagnostics: Vec<Diagnostic>,
+    /// CI configuration files read (including local includes).
+    pub files: usize,
+}
+
+/// Whether a path names CI configuration by its place: a workflow, a
+/// `.gitlab-ci.yml`, an `azure-pipelines.yml`.
+pub fn is_ci_path(path: &Path) -> bool {
+    let text = path.to_string_lossy().replace('\\', "/");
+    let name = path
+        .file_name()
+        .and_then(|name| name.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let yaml = name.ends_with(".yml") || name.ends_with(".yaml");
+    yaml && (text.contains(".github/workflows/")
+        || name == ".gitlab-ci.yml"
+        || name == ".gitlab-ci.yaml"
+        || name.starts_with("azure-pipelines"))
+}
+
+/// Read a GitLab `include: local:` path relative to `root`, refusing paths
+/// that leave the repository and files over the document limit.
+pub fn read_local(root: &Path, wanted: &str, limits: &collect::Limits) -> Result<(String, Vec<u8>), String> {
+    let relative = Path::new(wanted.trim_start_matches('/'));
+    if relative
+        .components()
+        .any(|component| matches!(component, Component::ParentDir | Component::Prefix(_)))
+    {
+        return Err("the path leaves the repository".into());
+    }
+    if wanted.contains('*') {
+        return Err("wildcard local includes are not followed; list the files explicitly or lint them directly".into());
+    }
+    let path = root.join(relative);
+    let size = std::fs::metadata(&path)
+        .map_err(|error| format!("{}: {error}", path.display()))?
+        .len();
+    if size > limits.max_document_bytes {
+        return Err(format!(
+            "{} is larger than {} bytes",
+            path.display(),
+            limits.max_document_bytes
+        ));
+    }
+    let bytes = std::fs::read(&path).map_err(|error| format!("{}: {error}", path.display()))?;
+    Ok((path.display().to_string(), bytes))
+}
+
+/// Lint one file (platform from its path, then its content).
+pub fn lint_file(path: &Path, limits: &collect::Limits, root: Option<&Path>) -> Result<Lint, String> {
+    let shown = path.display().to_string();
+    let size = std::fs::metadata(path)
+        .map_err(|error| format!("cannot read: {error}"))?
+        .len();
+    if size > limits.max_document_bytes {
+        return Err(format!(
+            "{size} bytes exceeds the document limit of {} bytes",
+            limits.max_document_bytes
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|error| format!("cannot read: {error}"))?;
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(64 * 1024)]);
+    let platform = pipelines::platform_of(&shown, &head)
+        .ok_or("not recognised as a GitHub Actions, GitLab CI or Azure Pipelines file")?;
+    let base = root
+        .map(Path::to_path_buf)
+        .or_else(|| path.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("."));
+    let mut resolve = |wanted: &str| read_local(&base, wanted, limits);
+    Ok(pipelines::lint(&shown, &bytes, platform, limits, &mut resolve))
+}
+
+/// Lint files and directories. In a directory: workflows, `.gitlab-ci.yml`
+/// (and its local includes), `azure-pipelines*.yml`, and any other YAML whose
+/// content is CI configuration; files a `.gitlab-ci.yml` includes are linted as
+/// part of it, not again on their own.
+pub fn lint_paths(paths: &[PathBuf], limits: &collect::Limits) -> Linted {
+    let mut linted = Linted::default();
+    let mut candidates: Vec<(PathBuf, bool)> = Vec::new();
+    for path in paths {
+        match std::fs::metadata(path) {
+            Ok(metadata) if metadata.is_dir() => {
+                let files = crate::ingest::expand_paths(std::slice::from_ref(path), &mut linted.diagnostics);
+                candidates.extend(
+                    files
+                        .into_iter()
+                        .filter(|file| {
+                            let name = file
+                                .file_name()
+                                .and_then(|name| name.to_str())
+                                .unwrap_or_default()
+                                .to_ascii_lowercase();
+                            name.ends_with(".yml") || name.ends_with(".yaml")
+                        })
+                        .map(|file| (file, false)),
+                );
+            }
+            Ok(_) => candidates.push((path.clone(), true)),
+            Err(error) => linted.diagnostics.push(Diagnostic {
+                file: path.display().to_string(),
+                line: None,
+                pointer: None,
+                message: format!("cannot read: {error}"),
+                warning: false,
+            }),
+        }
+    }
+    // GitLab main files first, so the files they include are known.
+    candidates.sort_by_key(|(path, _)| {
+        let name = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        (!name.starts_with(".gitlab-ci"), path.clone())
+    });
+    let mut included: Vec<PathBuf> = Vec::new();
+    let mut calls = Vec::new();
+    for (path, explicit) in candidates {
+        let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        if included.contains(&canonical) {
+            continue;
+        }
+        if !explicit && !is_ci_path(&path) {
+            let head = std::fs::read(&path)
+                .map(|bytes| String::from_utf8_lossy(&bytes[..bytes.len().min(64 * 1024)]).into_owned())
+                .unwrap_or_default();
+            if pipelines::platform_of(&path.display().to_string(), &head).is_none() {
+                continue;
+            }
+        }
+        match lint_file(&path, limits, None) {
+            Ok(lint) => {
+                linted.files += 1 + lint.included.len();
+                included.extend(
+                    lint.included
+                        .iter()
+                        .map(|name| std::fs::canonicalize(name).unwrap_or_else(|_| PathBuf::from(name))),
+                );
+                linted.steps.extend(lint.steps);
+                linted.diagnostics.extend(lint.diagnostics);
+                calls.extend(lint.calls);
+            }
+            Err(message) => linted.diagnostics.push(Diagnostic {
+                file: path.display().to_string(),
+                line: None,
+                pointer: None,
+                message,
+                warning: !explicit,
+            }),
+        }
+    }
+    pipelines::resolve_calls(&mut linted.steps, &calls);
+    linted
+}
+
+/// The table for a person: grouped by file, advisory steps marked.
+pub fn table(linted: &Linted) -> String {
+    let mut out = String::new();
+    let mut current: Option<&str> = None;
+    for step in &linted.steps {
+        if current != Some(step.file.as_str()) {
+            if current.is_some() {
+                out.push('\n');
+            }
+            out.push_str(&format!("{} ({})\n", step.file, platform_name(step.platform)));
+            current = Some(step.file.as_str());
+        }
+        let marker = match step.mode {
+            Mode::Advisory => "!! ADVISORY",
+            Mode::Blocking => "   blocking",
+            Mode::Unknown => " ? unknown ",
+        };
+        let pull_request = match step.on_pull_request {
+            Some(true) => "on PRs",
+            Some(false) => "not on PRs",
+            None => "PRs: depends",
+        };
+        out.push_str(&format!(
+            "  {marker}  line {:<5} {:<24} {:<9} {:<13} {} / {}\n",
+            step.line,
+            step.tool,
+            step.category,
+            pull_request,
+            step.job,
+            one_line(&step.step, 60)
+        ));
+        if let Some(reason) = step.reasons.first() {
+            let file = reason
+                .file
+                .as_deref()
+                .map(|file| format!("{file}:"))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "                {file}{}: `{}`: {}\n",
+                reason.line,
+                one_line(&reason.text, 80),
+                reason.why
+            ));
+        }
+    }
+    let summary = pipelines::summarise(&linted.steps, linted.files);
+    out.push_str(&format!(
+        "\n{} scanner step(s) in {} file(s): {} blocking, {} advisory, {} unknown; {} blocking on pull requests\n",
+        summary.steps,
+        summary.files,
+        summary.blocking,
+        summary.advisory,
+        summary.unknown,
+        summary.blocking_on_pull_request
+    ));
+    out
+}
+
+fn platform_name(platform: Platform) -> &'static str {
+    platform.as_str()
+}
+
+fn one_line(text: &str, width: usize) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > width {
+        format!("{}…", flat.chars().take(width - 1).collect::<String>())
+    } else {
+        flat
+    }
+}

@@ -1,0 +1,336 @@
+//! Azure Pipelines: pipelines and step templates.
+
+use super::shell::{self, Propagation, Shell};
+use super::tools::Category;
+use super::yaml::Node;
+use super::{Lint, Platform, Reason, ScannerStep, decide, locate_lines, tool_reason};
+
+fn reason(line: u64, text: impl Into<String>, why: impl Into<String>, effect: &'static str) -> Reason {
+    Reason {
+        file: None,
+        line,
+        text: text.into(),
+        why: why.into(),
+        effect,
+    }
+}
+
+/// Every `steps:` list with the job it belongs to.
+fn step_lists<'a>(root: &'a Node, out: &mut Vec<(String, &'a Node)>) {
+    if let Some(steps) = root.get("steps") {
+        out.push((String::new(), steps));
+    }
+    for job in root.get("jobs").map(Node::items).unwrap_or(&[]) {
+        let name = job
+            .get("job")
+            .or_else(|| job.get("deployment"))
+            .and_then(Node::as_str)
+            .unwrap_or_default()
+            .to_string();
+        if let Some(steps) = job.get("steps") {
+            out.push((name.clone(), steps));
+        }
+        if let Some(steps) = job
+            .get("strategy")
+            .and_then(|strategy| strategy.get("runOnce"))
+            .and_then(|run| run.get("deploy"))
+            .and_then(|deploy| deploy.get("steps"))
+        {
+            out.push((name, steps));
+        }
+    }
+    for stage in root.get("stages").map(Node::items).unwrap_or(&[]) {
+        step_lists(stage, out);
+    }
+}
+
+fn input<'a>(step: &'a Node, name: &str) -> Option<(&'a Node, &'a Node)> {
+    step.get("inputs")?
+        .entries()
+        .iter()
+        .find(|(key, _)| key.as_str().is_some_and(|key| key.eq_ignore_ascii_case(name)))
+        .map(|(key, value)| (key, value))
+}
+
+/// Lint a parsed Azure Pipelines file.
+pub fn lint(shown: &str, text: &str, root: &Node, result: &mut Lint) {
+    let file_lines: Vec<&str> = text.lines().collect();
+    let template_only = root.get("trigger").is_none()
+        && root.get("pr").is_none()
+        && root.get("pool").is_none()
+        && root.get("resources").is_none();
+    let pull_request = |condition: Option<(&Node, &Node)>| -> (Option<bool>, Vec<Reason>) {
+        if let Some((key, value)) = condition {
+            let text = value.as_str().unwrap_or_default();
+            let compact: String = text
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect::<String>()
+                .to_ascii_lowercase();
+            if compact.contains("ne(variables['build.reason'],'pullrequest')") {
+                return (
+                    Some(false),
+                    vec![reason(
+                        key.line,
+                        format!("condition: {text}"),
+                        "the step is skipped for pull request builds",
+                        "skips",
+                    )],
+                );
+            }
+            if compact.contains("eq(variables['build.reason'],'pullrequest')") {
+                return (
+                    Some(true),
+                    vec![reason(
+                        key.line,
+                        format!("condition: {text}"),
+                        "the step runs only for pull request builds",
+                        "runs",
+                    )],
+                );
+            }
+        }
+        if let Some((key, pr)) = root.entry("pr") {
+            if pr.as_str() == Some("none") {
+                return (
+                    Some(false),
+                    vec![reason(
+                        key.line,
+                        "pr: none",
+                        "pull request builds are turned off",
+                        "skips",
+                    )],
+                );
+            }
+            return (
+                Some(true),
+                vec![reason(
+                    key.line,
+                    "pr",
+                    "the pipeline has a pull request trigger",
+                    "runs",
+                )],
+            );
+        }
+        if template_only {
+            return (
+                None,
+                vec![reason(
+                    root.line,
+                    "steps template",
+                    "a steps template runs for pull requests only where a pipeline that includes it does",
+                    "unknown",
+                )],
+            );
+        }
+        (
+            None,
+            vec![reason(
+                root.line,
+                "no pr trigger",
+                "without `pr:` GitHub-hosted repositories build pull requests by default, Azure Repos only through a branch policy (outside this file)",
+                "unknown",
+            )],
+        )
+    };
+    let mut lists = Vec::new();
+    step_lists(root, &mut lists);
+    for (job, steps) in lists {
+        let items = steps.items();
+        for (index, step) in items.iter().enumerate() {
+            let name = step.get("displayName").and_then(Node::as_str).map(str::to_string);
+            let continue_on_error = step
+                .entry("continueOnError")
+                .filter(|(_, value)| value.as_bool() == Some(true))
+                .map(|(key, _)| {
+                    reason(
+                        key.line,
+                        "continueOnError: true",
+                        "`continueOnError: true`: a failing step does not fail the job",
+                        "advisory",
+                    )
+                });
+            let mut found: Vec<(&'static str, Category, Vec<Reason>, String)> = Vec::new();
+            if let Some(task) = step.get("task").and_then(Node::as_str) {
+                let task_name = task
+                    .rsplit('.')
+                    .next()
+                    .unwrap_or(task)
+                    .split('@')
+                    .next()
+                    .unwrap_or(task)
+                    .to_ascii_lowercase();
+                let label = name.clone().unwrap_or_else(|| format!("task: {task}"));
+                match task_name.as_str() {
+                    "credscan" | "semmle" | "binskim" | "eslint" | "roslynanalyzers" => {
+                        let (tool, category) = match task_name.as_str() {
+                            "credscan" => ("credscan", Category::Secrets),
+                            "semmle" => ("codeql", Category::Sast),
+                            "eslint" => ("eslint-security", Category::Sast),
+                            "roslynanalyzers" => ("roslyn-analyzers", Category::Sast),
+                            _ => ("binskim", Category::Sast),
+                        };
+                        let tool_key = match tool {
+                            "credscan" => "gdnbreakgdntoolcredscan",
+                            "codeql" => "gdnbreakgdntoolsemmle",
+                            "eslint-security" => "gdnbreakgdntooleslint",
+                            "roslyn-analyzers" => "gdnbreakgdntoolroslynanalyzers",
+                            _ => "gdnbreakgdntoolbinskim",
+                        };
+                        let post = items[index + 1..].iter().find(|later| {
+                            later
+                                .get("task")
+                                .and_then(Node::as_str)
+                                .is_some_and(|later| later.to_ascii_lowercase().contains("postanalysis"))
+                        });
+                        let breaking = post.and_then(|post| {
+                            [tool_key, "gdnbreakalltools"]
+                                .iter()
+                                .find_map(|key| input(post, key).filter(|(_, value)| value.as_bool() == Some(true)))
+                        });
+                        let fact = match (post, breaking) {
+                            (_, Some((key, value))) => reason(
+                                key.line,
+                                format!(
+                                    "{}: {}",
+                                    key.as_str().unwrap_or_default(),
+                                    value.as_str().unwrap_or_default()
+                                ),
+                                "a later PostAnalysis task breaks the build on this tool's results",
+                                "blocks",
+                            ),
+                            (Some(post), None) => reason(
+                                post.line,
+                                "PostAnalysis",
+                                "the PostAnalysis task does not break on this tool's results",
+                                "advisory",
+                            ),
+                            (None, None) => reason(
+                                step.line,
+                                format!("task: {task}"),
+                                "the task only writes results; without a PostAnalysis task that breaks on them, findings never fail the job",
+                                "advisory",
+                            ),
+                        };
+                        found.push((tool, category, vec![fact], label));
+                    }
+                    "snyksecurityscan" => {
+                        let fact = match input(step, "failOnIssues") {
+                            Some((key, value)) if value.as_bool() == Some(false) => reason(
+                                key.line,
+                                "failOnIssues: false",
+                                "`failOnIssues: false` never fails",
+                                "advisory",
+                            ),
+                            _ => reason(
+                                step.line,
+                                format!("task: {task}"),
+                                "SnykSecurityScan's `failOnIssues` defaults to true",
+                                "blocks",
+                            ),
+                        };
+                        found.push(("snyk", Category::Sca, vec![fact], label));
+                    }
+                    "dependency-check-build-task" => {
+                        let fact = match input(step, "failOnCVSS") {
+                            Some((key, value)) => reason(
+                                key.line,
+                                format!("failOnCVSS: {}", value.as_str().unwrap_or_default()),
+                                "`failOnCVSS` fails the build at that score",
+                                "blocks",
+                            ),
+                            None => reason(
+                                step.line,
+                                format!("task: {task}"),
+                                "dependency-check fails nothing unless `failOnCVSS` is set",
+                                "advisory",
+                            ),
+                        };
+                        found.push(("dependency-check", Category::Sca, vec![fact], label));
+                    }
+                    _ => {}
+                }
+            }
+            for (key, shell) in [
+                (
+                    "script",
+                    Shell::Posix {
+                        name: "script (Azure runs bash without -e)".into(),
+                        errexit: false,
+                        pipefail: false,
+                    },
+                ),
+                (
+                    "bash",
+                    Shell::Posix {
+                        name: "bash (Azure runs bash without -e)".into(),
+                        errexit: false,
+                        pipefail: false,
+                    },
+                ),
+                ("pwsh", Shell::LastStatus { name: "pwsh".into() }),
+                (
+                    "powershell",
+                    Shell::LastStatus {
+                        name: "powershell".into(),
+                    },
+                ),
+            ] {
+                let Some((script_key, script_node)) = step.entry(key) else {
+                    continue;
+                };
+                let script = script_node.as_str().unwrap_or_default();
+                let lines = locate_lines(&file_lines, script_key.line, script);
+                let first = script
+                    .lines()
+                    .find(|line| !line.trim().is_empty())
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string();
+                for invocation in shell::analyse(script, &shell) {
+                    let at = |index: usize| lines.get(index).copied().unwrap_or(script_key.line);
+                    let effect = match invocation.propagation {
+                        Propagation::Fails => "blocks",
+                        Propagation::Lost => "advisory",
+                        Propagation::Unknown => "unknown",
+                    };
+                    let mut reasons = vec![tool_reason(
+                        &invocation.scanner.exit,
+                        at(invocation.line),
+                        &invocation.text,
+                    )];
+                    reasons.extend(
+                        invocation
+                            .reasons
+                            .iter()
+                            .map(|fact| reason(at(fact.line), fact.text.clone(), fact.why.clone(), effect)),
+                    );
+                    found.push((
+                        invocation.scanner.tool,
+                        invocation.scanner.category,
+                        reasons,
+                        name.clone().unwrap_or_else(|| format!("{key}: {first}")),
+                    ));
+                }
+            }
+            for (tool, category, mut reasons, label) in found {
+                reasons.extend(continue_on_error.clone());
+                let (mode, reasons) = decide(reasons);
+                let (on_pull_request, pull_request_reasons) = pull_request(step.entry("condition"));
+                result.steps.push(ScannerStep {
+                    file: shown.to_string(),
+                    line: step.line,
+                    platform: Platform::AzurePipelines,
+                    job: job.clone(),
+                    step: label,
+                    tool: tool.to_string(),
+                    category: category.as_str(),
+                    mode,
+                    reasons,
+                    on_pull_request,
+                    pull_request_reasons,
+                });
+            }
+        }
+    }
+}

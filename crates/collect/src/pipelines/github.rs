@@ -1,0 +1,446 @@
+//! GitHub Actions workflows.
+
+use super::expr::{self, Scope};
+use super::shell::{self, Propagation, Shell};
+use super::tools;
+use super::yaml::Node;
+use super::{Lint, Platform, Reason, ScannerStep, decide, locate_lines, tool_reason};
+
+const PULL_REQUEST_EVENTS: &[&str] = &["pull_request", "pull_request_target", "merge_group"];
+
+fn reason(line: u64, text: impl Into<String>, why: impl Into<String>, effect: &'static str) -> Reason {
+    Reason {
+        file: None,
+        line,
+        text: text.into(),
+        why: why.into(),
+        effect,
+    }
+}
+
+/// The shell a `run:` step uses, from `shell:`, `defaults.run.shell` and the runner.
+fn shell_for(name: Option<&str>, windows: bool) -> Shell {
+    match name.map(str::trim) {
+        None if windows => Shell::LastStatus {
+            name: "pwsh (Windows default)".into(),
+        },
+        None => Shell::Posix {
+            name: "bash -e {0} (default shell)".into(),
+            errexit: true,
+            pipefail: false,
+        },
+        Some("bash") => Shell::Posix {
+            name: "shell: bash (bash --noprofile --norc -eo pipefail {0})".into(),
+            errexit: true,
+            pipefail: true,
+        },
+        Some("sh") => Shell::Posix {
+            name: "shell: sh (sh -e {0})".into(),
+            errexit: true,
+            pipefail: false,
+        },
+        Some(name @ ("pwsh" | "powershell" | "cmd")) => Shell::LastStatus {
+            name: format!("shell: {name}"),
+        },
+        Some(custom) if custom.starts_with("bash") || custom.starts_with("sh ") || custom.starts_with("/bin/") => {
+            let words: Vec<&str> = custom.split_whitespace().collect();
+            let errexit = words
+                .iter()
+                .any(|word| word.starts_with('-') && !word.starts_with("--") && word.contains('e'));
+            let pipefail = custom.contains("pipefail");
+            Shell::Posix {
+                name: format!("shell: {custom}"),
+                errexit,
+                pipefail,
+            }
+        }
+        Some(other) => Shell::Other {
+            name: format!("shell: {other}"),
+        },
+    }
+}
+
+struct Triggers {
+    pull_request: Vec<(String, u64)>,
+    callable: Option<u64>,
+    all: Vec<String>,
+    line: u64,
+}
+
+fn triggers(root: &Node) -> Triggers {
+    let mut found = Triggers {
+        pull_request: Vec::new(),
+        callable: None,
+        all: Vec::new(),
+        line: 1,
+    };
+    let Some((key, on)) = root.entry("on").or_else(|| root.entry("true")) else {
+        return found;
+    };
+    found.line = key.line;
+    let mut add = |name: &str, line: u64| {
+        found.all.push(name.to_string());
+        if PULL_REQUEST_EVENTS.contains(&name) {
+            found.pull_request.push((name.to_string(), line));
+        }
+        if name == "workflow_call" {
+            found.callable = Some(line);
+        }
+    };
+    if on.is_map() {
+        for (name, _) in on.entries() {
+            if let Some(text) = name.as_str() {
+                add(text, name.line);
+            }
+        }
+    } else {
+        for item in on.items() {
+            if let Some(text) = item.as_str() {
+                add(text, item.line);
+            }
+        }
+        if let Some(text) = on.as_str() {
+            add(text, on.line);
+        }
+    }
+    found
+}
+
+/// Evaluate an `if:` for each pull-request trigger: `Some(true)` if it holds for
+/// one, `None` if unknown, `Some(false)` if false for all.
+fn holds_on_pull_request(condition: &str, events: &[(String, u64)]) -> Option<Option<bool>> {
+    let mut result = Some(false);
+    for (event, _) in events {
+        let known = expr::github_pull_request(event);
+        let value = expr::evaluate(
+            condition,
+            &Scope {
+                known: &known,
+                unset_is_null: false,
+            },
+        )?;
+        match value.truthy() {
+            Some(true) => return Some(Some(true)),
+            None => result = None,
+            Some(false) => {}
+        }
+    }
+    Some(result)
+}
+
+/// Whether a `continue-on-error:` value is true on pull requests.
+fn continue_on_error(node: &Node, events: &[(String, u64)]) -> Option<Reason> {
+    let text = node.as_str()?.trim().to_string();
+    if let Some(value) = node.as_bool() {
+        return value.then(|| {
+            reason(
+                node.line,
+                format!("continue-on-error: {text}"),
+                "`continue-on-error: true`: a failing step does not fail the job",
+                "advisory",
+            )
+        });
+    }
+    let pull_request = if events.is_empty() {
+        vec![("pull_request".to_string(), 0)]
+    } else {
+        events.to_vec()
+    };
+    let mut unknown = false;
+    for (event, _) in &pull_request {
+        let known = expr::github_pull_request(event);
+        match expr::evaluate(
+            &text,
+            &Scope {
+                known: &known,
+                unset_is_null: false,
+            },
+        )
+        .map(|value| value.truthy())
+        {
+            Some(Some(true)) => {
+                return Some(reason(
+                    node.line,
+                    format!("continue-on-error: {text}"),
+                    "the `continue-on-error` expression is true on pull requests: a failing step does not fail the job",
+                    "advisory",
+                ));
+            }
+            Some(Some(false)) => {}
+            _ => unknown = true,
+        }
+    }
+    unknown.then(|| {
+        reason(
+            node.line,
+            format!("continue-on-error: {text}"),
+            "`continue-on-error` depends on a value outside the file (a matrix entry, an input or a variable)",
+            "unknown",
+        )
+    })
+}
+
+fn pull_request_facts(triggers: &Triggers, conditions: &[(&str, u64, &str)]) -> (Option<bool>, Vec<Reason>) {
+    if triggers.pull_request.is_empty() {
+        if let Some(line) = triggers.callable {
+            return (
+                None,
+                vec![reason(
+                    line,
+                    "workflow_call",
+                    "a reusable workflow runs for pull requests only when a caller does",
+                    "unknown",
+                )],
+            );
+        }
+        let listed = if triggers.all.is_empty() {
+            "none".to_string()
+        } else {
+            triggers.all.join(", ")
+        };
+        return (
+            Some(false),
+            vec![reason(
+                triggers.line,
+                format!("on: {listed}"),
+                "the workflow has no pull_request, pull_request_target or merge_group trigger",
+                "skips",
+            )],
+        );
+    }
+    let (event, line) = &triggers.pull_request[0];
+    let mut reasons = vec![reason(
+        *line,
+        event.clone(),
+        "the workflow runs for pull requests",
+        "runs",
+    )];
+    let mut runs = Some(true);
+    for (condition, line, level) in conditions {
+        match holds_on_pull_request(condition, &triggers.pull_request) {
+            Some(Some(true)) => {}
+            Some(Some(false)) => {
+                reasons.insert(0, reason(*line, format!("if: {condition}"), format!("the {level} condition is false on pull requests"), "skips"));
+                runs = Some(false);
+            }
+            Some(None) | None => reasons.push(reason(
+                *line,
+                format!("if: {condition}"),
+                format!("the {level} runs on pull requests only when this condition holds (it depends on values outside the file)"),
+                "runs",
+            )),
+        }
+    }
+    (runs, reasons)
+}
+
+fn scalar_text(node: Option<&Node>) -> Option<String> {
+    node.and_then(Node::as_str).map(str::to_string)
+}
+
+/// Lint a parsed workflow.
+pub fn lint(shown: &str, text: &str, root: &Node, result: &mut Lint) {
+    let file_lines: Vec<&str> = text.lines().collect();
+    let Some(jobs) = root.get("jobs").filter(|jobs| jobs.is_map()) else {
+        result.diagnostics.push(model::Diagnostic {
+            file: shown.to_string(),
+            line: Some(root.line),
+            pointer: None,
+            message: "no `jobs:` mapping: not a GitHub Actions workflow".into(),
+            warning: true,
+        });
+        return;
+    };
+    let triggers = triggers(root);
+    let workflow_shell = root
+        .get("defaults")
+        .and_then(|defaults| defaults.get("run"))
+        .and_then(|run| run.get("shell"))
+        .and_then(Node::as_str);
+    for (job_key, job) in jobs.entries() {
+        let job_id = job_key.as_str().unwrap_or_default().to_string();
+        let job_condition = job
+            .entry("if")
+            .and_then(|(key, value)| value.as_str().map(|text| (text.to_string(), key.line)));
+        let job_continue = job.get("continue-on-error").and_then(|node| continue_on_error(node, &triggers.pull_request)).map(|mut found| {
+            found.why = found.why.replace("a failing step does not fail the job", "a failing job does not fail the workflow run (a required status check on this job may still block, outside this file)");
+            found
+        });
+        let windows = job
+            .get("runs-on")
+            .map(|runs_on| {
+                runs_on
+                    .strings()
+                    .iter()
+                    .any(|label| label.to_ascii_lowercase().contains("windows"))
+            })
+            .unwrap_or(false);
+        let job_shell = job
+            .get("defaults")
+            .and_then(|defaults| defaults.get("run"))
+            .and_then(|run| run.get("shell"))
+            .and_then(Node::as_str)
+            .or(workflow_shell);
+        // A job that calls a reusable workflow.
+        if let Some(uses) = job.get("uses").and_then(Node::as_str) {
+            if uses.starts_with("./") {
+                let conditions: Vec<(&str, u64, &str)> = job_condition
+                    .iter()
+                    .map(|(text, line)| (text.as_str(), *line, "job"))
+                    .collect();
+                let (on_pull_request, _) = pull_request_facts(&triggers, &conditions);
+                result.calls.push(super::LocalCall {
+                    path: uses.split('@').next().unwrap_or(uses).to_string(),
+                    on_pull_request,
+                    reason: Reason {
+                        file: Some(shown.to_string()),
+                        line: job_key.line,
+                        text: format!("uses: {uses}"),
+                        why: match on_pull_request {
+                            Some(true) => "called by a job that runs for pull requests".to_string(),
+                            Some(false) => "called only by a job that does not run for pull requests".to_string(),
+                            None => "called by a reusable workflow".to_string(),
+                        },
+                        effect: if on_pull_request == Some(false) {
+                            "skips"
+                        } else {
+                            "runs"
+                        },
+                    },
+                });
+            }
+            let with = job.get("with");
+            let inputs = |name: &str| {
+                with.and_then(|with| with.entry(name))
+                    .and_then(|(key, value)| value.as_str().map(|text| (text.to_string(), key.line)))
+            };
+            if let Some((found, decided_line)) = tools::recognise_action(uses, &inputs) {
+                let mut reasons = vec![tool_reason(
+                    &found.exit,
+                    decided_line.unwrap_or(job_key.line),
+                    &format!("uses: {uses}"),
+                )];
+                reasons.extend(job_continue.clone());
+                let (mode, reasons) = decide(reasons);
+                let conditions: Vec<(&str, u64, &str)> = job_condition
+                    .iter()
+                    .map(|(text, line)| (text.as_str(), *line, "job"))
+                    .collect();
+                let (on_pull_request, pull_request_reasons) = pull_request_facts(&triggers, &conditions);
+                result.steps.push(ScannerStep {
+                    file: shown.to_string(),
+                    line: job_key.line,
+                    platform: Platform::GithubActions,
+                    job: job_id.clone(),
+                    step: format!("uses: {uses}"),
+                    tool: found.tool.to_string(),
+                    category: found.category.as_str(),
+                    mode,
+                    reasons,
+                    on_pull_request,
+                    pull_request_reasons,
+                });
+            }
+            continue;
+        }
+        for step in job.get("steps").map(Node::items).unwrap_or(&[]) {
+            let name = scalar_text(step.get("name"));
+            let step_condition = step
+                .entry("if")
+                .and_then(|(key, value)| value.as_str().map(|text| (text.to_string(), key.line)));
+            let mut conditions: Vec<(&str, u64, &str)> = Vec::new();
+            if let Some((text, line)) = &job_condition {
+                conditions.push((text, *line, "job"));
+            }
+            if let Some((text, line)) = &step_condition {
+                conditions.push((text, *line, "step"));
+            }
+            let step_continue = step
+                .get("continue-on-error")
+                .and_then(|node| continue_on_error(node, &triggers.pull_request));
+            let mut found_here: Vec<(tools::Recognised, Vec<Reason>, String)> = Vec::new();
+            if let Some(uses) = step.get("uses").and_then(Node::as_str) {
+                let with = step.get("with");
+                let inputs = |input: &str| {
+                    with.and_then(|with| with.entry(input))
+                        .and_then(|(key, value)| value.as_str().map(|text| (text.to_string(), key.line)))
+                };
+                if let Some((found, decided_line)) = tools::recognise_action(uses, &inputs) {
+                    let reasons = vec![tool_reason(
+                        &found.exit,
+                        decided_line.unwrap_or(step.line),
+                        &format!("uses: {uses}"),
+                    )];
+                    found_here.push((found, reasons, name.clone().unwrap_or_else(|| format!("uses: {uses}"))));
+                }
+            }
+            if let Some((run_key, run)) = step.entry("run") {
+                let script = run.as_str().unwrap_or_default();
+                let shell = shell_for(step.get("shell").and_then(Node::as_str).or(job_shell), windows);
+                let lines = located(&file_lines, run_key.line, run.line, script);
+                for invocation in shell::analyse(script, &shell) {
+                    let at = |index: usize| lines.get(index).copied().unwrap_or(run.line);
+                    let mut reasons = vec![tool_reason(
+                        &invocation.scanner.exit,
+                        at(invocation.line),
+                        &invocation.text,
+                    )];
+                    for fact in &invocation.reasons {
+                        reasons.push(reason(
+                            at(fact.line),
+                            fact.text.clone(),
+                            fact.why.clone(),
+                            match invocation.propagation {
+                                Propagation::Fails => "blocks",
+                                Propagation::Lost => "advisory",
+                                Propagation::Unknown => "unknown",
+                            },
+                        ));
+                    }
+                    let first_line = script
+                        .lines()
+                        .find(|line| !line.trim().is_empty())
+                        .unwrap_or_default()
+                        .trim()
+                        .to_string();
+                    // One entry per tool per step: a later invocation of the same tool adds its facts.
+                    if let Some(existing) = found_here
+                        .iter_mut()
+                        .find(|(found, _, _)| found.tool == invocation.scanner.tool)
+                    {
+                        existing.1.extend(reasons);
+                    } else {
+                        found_here.push((
+                            invocation.scanner,
+                            reasons,
+                            name.clone().unwrap_or_else(|| format!("run: {first_line}")),
+                        ));
+                    }
+                }
+            }
+            for (found, mut reasons, label) in found_here {
+                reasons.extend(step_continue.clone());
+                reasons.extend(job_continue.clone());
+                let (mode, reasons) = decide(reasons);
+                let (on_pull_request, pull_request_reasons) = pull_request_facts(&triggers, &conditions);
+                result.steps.push(ScannerStep {
+                    file: shown.to_string(),
+                    line: step.line,
+                    platform: Platform::GithubActions,
+                    job: job_id.clone(),
+                    step: label,
+                    tool: found.tool.to_string(),
+                    category: found.category.as_str(),
+                    mode,
+                    reasons,
+                    on_pull_request,
+                    pull_request_reasons,
+                });
+            }
+        }
+    }
+}
+
+fn located(file_lines: &[&str], key_line: u64, value_line: u64, script: &str) -> Vec<u64> {
+    locate_lines(file_lines, key_line.max(value_line), script)
+}

@@ -1,0 +1,1139 @@
+//! How a CI step's exit status is really decided by its script.
+//!
+//! A scanner that exits non-zero on findings only blocks when that status
+//! reaches the end of the step: the shell's `-e` and `pipefail`, `|| true`,
+//! the `set -e` exemption for commands before `&&`, `if` conditions, `set +e`
+//! with or without a later `exit $?`, and the last command of the script all
+//! decide it. This module reads a script into commands, pipelines and and-or
+//! lists (a small POSIX-shell reader: quotes, `$(...)`, here-documents, line
+//! continuations, `if`/`for`/`while`/`case`) and follows each scanner's status.
+
+use super::tools::{self, Recognised};
+
+/// The shell a step's script runs in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shell {
+    /// A POSIX shell (bash, sh); `errexit` is `-e`, `pipefail` is `-o pipefail`.
+    Posix {
+        /// How the platform starts it, e.g. `bash -e {0}`.
+        name: String,
+        /// Whether `-e` is in effect at the start.
+        errexit: bool,
+        /// Whether `-o pipefail` is in effect at the start.
+        pipefail: bool,
+    },
+    /// PowerShell or cmd: a failing native command does not stop the script;
+    /// the step's status is the last exit code.
+    LastStatus {
+        /// `pwsh`, `powershell` or `cmd`.
+        name: String,
+    },
+    /// A shell dsomm-audit does not model (python, a custom command).
+    Other {
+        /// As written.
+        name: String,
+    },
+}
+
+/// Whether a scanner's non-zero exit reaches the end of the step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Propagation {
+    /// Findings fail the step.
+    Fails,
+    /// The step goes on, or ends with another command's status.
+    Lost,
+    /// Cannot tell from the file.
+    Unknown,
+}
+
+/// One reason, at a 0-based line of the script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptReason {
+    /// 0-based line in the script.
+    pub line: usize,
+    /// The exact text that decided it.
+    pub text: String,
+    /// Why.
+    pub why: String,
+}
+
+/// A scanner invocation found in a script.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invocation {
+    /// What it is, and whether it exits non-zero on findings.
+    pub scanner: Recognised,
+    /// 0-based line in the script where the command starts.
+    pub line: usize,
+    /// The command as written.
+    pub text: String,
+    /// Whether a non-zero exit of the scanner fails the step.
+    pub propagation: Propagation,
+    /// The facts that decided `propagation`.
+    pub reasons: Vec<ScriptReason>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Word { value: String, raw: String },
+    Op(&'static str),
+    Redirect,
+    Newline,
+}
+
+#[derive(Debug, Clone)]
+struct Token {
+    tok: Tok,
+    line: usize,
+}
+
+/// Split a script into shell tokens with their 0-based lines.
+fn tokenize(script: &str) -> Vec<Token> {
+    let chars: Vec<char> = script.chars().collect();
+    let mut tokens = Vec::new();
+    let mut index = 0;
+    let mut line = 0usize;
+    let mut heredocs: Vec<String> = Vec::new();
+    let mut pending_heredoc = false;
+    while index < chars.len() {
+        let character = chars[index];
+        match character {
+            '\\' if chars.get(index + 1) == Some(&'\n') => {
+                index += 2;
+                line += 1;
+            }
+            '\n' => {
+                tokens.push(Token {
+                    tok: Tok::Newline,
+                    line,
+                });
+                index += 1;
+                line += 1;
+                for delimiter in std::mem::take(&mut heredocs) {
+                    while index < chars.len() {
+                        let end = chars[index..]
+                            .iter()
+                            .position(|&c| c == '\n')
+                            .map_or(chars.len(), |offset| index + offset);
+                        let text: String = chars[index..end].iter().collect();
+                        index = (end + 1).min(chars.len().max(end));
+                        line += 1;
+                        if text.trim() == delimiter {
+                            break;
+                        }
+                    }
+                }
+            }
+            ' ' | '\t' | '\r' => index += 1,
+            '#' => {
+                while index < chars.len() && chars[index] != '\n' {
+                    index += 1;
+                }
+            }
+            '&' | '|' | ';' | '(' | ')' => {
+                let next = chars.get(index + 1).copied();
+                let (op, width): (&'static str, usize) = match (character, next) {
+                    ('&', Some('&')) => ("&&", 2),
+                    ('|', Some('|')) => ("||", 2),
+                    (';', Some(';')) => (";;", 2),
+                    ('&', Some('>')) => {
+                        index += 2;
+                        if chars.get(index) == Some(&'>') {
+                            index += 1;
+                        }
+                        tokens.push(Token {
+                            tok: Tok::Redirect,
+                            line,
+                        });
+                        continue;
+                    }
+                    ('&', _) => ("&", 1),
+                    ('|', _) => ("|", 1),
+                    (';', _) => (";", 1),
+                    ('(', _) => ("(", 1),
+                    _ => (")", 1),
+                };
+                tokens.push(Token { tok: Tok::Op(op), line });
+                index += width;
+            }
+            '>' | '<' => {
+                let start = index;
+                index += 1;
+                while index < chars.len() && matches!(chars[index], '>' | '<' | '&' | '-' | '|') {
+                    index += 1;
+                }
+                let operator: String = chars[start..index].iter().collect();
+                if operator.starts_with("<<") && !operator.starts_with("<<<") {
+                    pending_heredoc = true;
+                }
+                tokens.push(Token {
+                    tok: Tok::Redirect,
+                    line,
+                });
+            }
+            _ => {
+                let mut value = String::new();
+                let mut raw = String::new();
+                while index < chars.len() {
+                    let character = chars[index];
+                    match character {
+                        ' ' | '\t' | '\r' | '\n' | '&' | '|' | ';' | '<' | '>' => break,
+                        '(' | ')' if raw.is_empty() => break,
+                        '\\' => {
+                            if chars.get(index + 1) == Some(&'\n') {
+                                index += 2;
+                                line += 1;
+                                continue;
+                            }
+                            raw.push(character);
+                            if let Some(&next) = chars.get(index + 1) {
+                                raw.push(next);
+                                value.push(next);
+                            }
+                            index += 2;
+                        }
+                        '\'' => {
+                            raw.push(character);
+                            index += 1;
+                            while index < chars.len() && chars[index] != '\'' {
+                                if chars[index] == '\n' {
+                                    line += 1;
+                                }
+                                raw.push(chars[index]);
+                                value.push(chars[index]);
+                                index += 1;
+                            }
+                            raw.push('\'');
+                            index += 1;
+                        }
+                        '"' => {
+                            raw.push(character);
+                            index += 1;
+                            while index < chars.len() && chars[index] != '"' {
+                                if chars[index] == '\\' && index + 1 < chars.len() {
+                                    raw.push(chars[index]);
+                                    index += 1;
+                                }
+                                if chars[index] == '\n' {
+                                    line += 1;
+                                }
+                                raw.push(chars[index]);
+                                value.push(chars[index]);
+                                index += 1;
+                            }
+                            raw.push('"');
+                            index += 1;
+                        }
+                        '$' if matches!(chars.get(index + 1), Some('(') | Some('{')) => {
+                            let (open, close) = if chars[index + 1] == '(' {
+                                ('(', ')')
+                            } else {
+                                ('{', '}')
+                            };
+                            let start = index;
+                            index += 2;
+                            let mut depth = 1;
+                            while index < chars.len() && depth > 0 {
+                                if chars[index] == open {
+                                    depth += 1;
+                                } else if chars[index] == close {
+                                    depth -= 1;
+                                } else if chars[index] == '\n' {
+                                    line += 1;
+                                }
+                                index += 1;
+                            }
+                            let text: String = chars[start..index].iter().collect();
+                            raw.push_str(&text);
+                            value.push_str(&text);
+                        }
+                        '`' => {
+                            let start = index;
+                            index += 1;
+                            while index < chars.len() && chars[index] != '`' {
+                                index += 1;
+                            }
+                            index += 1;
+                            let text: String = chars[start..index.min(chars.len())].iter().collect();
+                            raw.push_str(&text);
+                            value.push_str(&text);
+                        }
+                        _ => {
+                            raw.push(character);
+                            value.push(character);
+                            index += 1;
+                        }
+                    }
+                }
+                if pending_heredoc {
+                    pending_heredoc = false;
+                    heredocs.push(value.trim_start_matches('-').to_string());
+                    tokens.push(Token {
+                        tok: Tok::Redirect,
+                        line,
+                    });
+                    continue;
+                }
+                if !raw.is_empty() {
+                    tokens.push(Token {
+                        tok: Tok::Word { value, raw },
+                        line,
+                    });
+                }
+            }
+        }
+    }
+    tokens
+}
+
+/// A simple command.
+#[derive(Debug, Clone, Default)]
+struct Simple {
+    words: Vec<String>,
+    raws: Vec<String>,
+    line: usize,
+}
+
+impl Simple {
+    fn text(&self) -> String {
+        self.raws.join(" ")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Connector {
+    And,
+    Or,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Pipeline {
+    commands: Vec<Simple>,
+    negated: bool,
+    /// The connector that follows this pipeline in its list.
+    next: Option<Connector>,
+}
+
+#[derive(Debug, Clone)]
+struct List {
+    pipelines: Vec<Pipeline>,
+    /// Inside an `if`/`while`/`until` condition.
+    in_condition: bool,
+    /// Nesting depth (0: top level of the script).
+    depth: usize,
+    /// The enclosing `if` construct, for conditions: its index in `ifs`.
+    construct: Option<usize>,
+    errexit: bool,
+    pipefail: bool,
+    /// The `set` command that last changed errexit, if any (line, text).
+    errexit_set_by: Option<(usize, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Frame {
+    Condition,
+    Body,
+    Group,
+    Skip,
+}
+
+struct Reader {
+    lists: Vec<List>,
+    constructs: Vec<(usize, usize)>,
+    list: Vec<Pipeline>,
+    pipeline: Pipeline,
+    simple: Simple,
+    frames: Vec<(Frame, Option<usize>)>,
+    errexit: bool,
+    pipefail: bool,
+    errexit_set_by: Option<(usize, String)>,
+    skip_redirect_target: bool,
+}
+
+impl Reader {
+    fn end_simple(&mut self) {
+        if !self.simple.words.is_empty() {
+            let simple = std::mem::take(&mut self.simple);
+            if simple.words[0] == "set" {
+                self.apply_set(&simple);
+            }
+            self.pipeline.commands.push(simple);
+        }
+    }
+
+    fn apply_set(&mut self, simple: &Simple) {
+        let mut words = simple.words[1..].iter();
+        while let Some(word) = words.next() {
+            let (on, flags) = match word.chars().next() {
+                Some('-') => (true, &word[1..]),
+                Some('+') => (false, &word[1..]),
+                _ => continue,
+            };
+            if flags == "o" {
+                match words.next().map(String::as_str) {
+                    Some("pipefail") => self.pipefail = on,
+                    Some("errexit") => {
+                        self.errexit = on;
+                        self.errexit_set_by = Some((simple.line, simple.text()));
+                    }
+                    _ => {}
+                }
+                continue;
+            }
+            if flags.contains('e') {
+                self.errexit = on;
+                self.errexit_set_by = Some((simple.line, simple.text()));
+            }
+            if flags.ends_with('o') && words.clone().next().is_some_and(|next| next == "pipefail") {
+                self.pipefail = on;
+                words.next();
+            }
+        }
+    }
+
+    fn end_pipeline(&mut self, next: Option<Connector>) {
+        self.end_simple();
+        if !self.pipeline.commands.is_empty() || self.pipeline.negated {
+            let mut pipeline = std::mem::take(&mut self.pipeline);
+            pipeline.next = next;
+            self.list.push(pipeline);
+        }
+    }
+
+    fn end_list(&mut self) {
+        self.end_pipeline(None);
+        if self.list.is_empty() {
+            return;
+        }
+        let (in_condition, construct) = match self.frames.last() {
+            Some((Frame::Condition, construct)) => (true, *construct),
+            _ => (false, None),
+        };
+        let depth = self.frames.iter().filter(|(frame, _)| *frame != Frame::Skip).count();
+        self.lists.push(List {
+            pipelines: std::mem::take(&mut self.list),
+            in_condition,
+            depth,
+            construct,
+            errexit: self.errexit,
+            pipefail: self.pipefail,
+            errexit_set_by: self.errexit_set_by.clone(),
+        });
+    }
+
+    fn at_command_start(&self) -> bool {
+        self.simple.words.is_empty() && self.pipeline.commands.is_empty() && !self.pipeline.negated
+    }
+}
+
+fn read(script: &str, errexit: bool, pipefail: bool) -> (Vec<List>, Vec<(usize, usize)>) {
+    let tokens = tokenize(script);
+    let mut reader = Reader {
+        lists: Vec::new(),
+        constructs: Vec::new(),
+        list: Vec::new(),
+        pipeline: Pipeline::default(),
+        simple: Simple::default(),
+        frames: Vec::new(),
+        errexit,
+        pipefail,
+        errexit_set_by: None,
+        skip_redirect_target: false,
+    };
+    for token in tokens {
+        if matches!(reader.frames.last(), Some((Frame::Skip, _))) {
+            match &token.tok {
+                Tok::Word { value, .. } if value == "do" || value == "in" => {
+                    reader.frames.pop();
+                    let construct = reader.frames.last().and_then(|(_, construct)| *construct);
+                    reader.frames.push((Frame::Body, construct));
+                }
+                _ => {}
+            }
+            continue;
+        }
+        match token.tok {
+            Tok::Redirect => reader.skip_redirect_target = true,
+            Tok::Word { value, raw } => {
+                if reader.skip_redirect_target {
+                    reader.skip_redirect_target = false;
+                    continue;
+                }
+                if reader.at_command_start() {
+                    match value.as_str() {
+                        "if" | "while" | "until" => {
+                            reader.end_list();
+                            let construct = if value == "if" {
+                                reader.constructs.push((token.line, usize::MAX));
+                                Some(reader.constructs.len() - 1)
+                            } else {
+                                None
+                            };
+                            reader.frames.push((Frame::Condition, construct));
+                            continue;
+                        }
+                        "elif" => {
+                            reader.end_list();
+                            let construct = reader.frames.pop().and_then(|(_, construct)| construct);
+                            reader.frames.push((Frame::Condition, construct));
+                            continue;
+                        }
+                        "then" | "do" | "else" => {
+                            reader.end_list();
+                            let construct = reader.frames.pop().and_then(|(_, construct)| construct);
+                            reader.frames.push((Frame::Body, construct));
+                            continue;
+                        }
+                        "fi" | "done" | "esac" | "}" => {
+                            reader.end_list();
+                            if let Some((_, Some(construct))) = reader.frames.pop()
+                                && value == "fi"
+                                && let Some(entry) = reader.constructs.get_mut(construct)
+                            {
+                                entry.1 = token.line;
+                            }
+                            continue;
+                        }
+                        "for" | "select" | "case" => {
+                            reader.end_list();
+                            reader.frames.push((Frame::Skip, None));
+                            continue;
+                        }
+                        "{" => {
+                            reader.end_list();
+                            reader.frames.push((Frame::Group, None));
+                            continue;
+                        }
+                        "!" => {
+                            reader.pipeline.negated = true;
+                            continue;
+                        }
+                        _ => {}
+                    }
+                    if value.ends_with(')') && !value.contains('(') && !value.starts_with('$') {
+                        continue; // a `case` pattern
+                    }
+                }
+                if reader.simple.words.is_empty() {
+                    reader.simple.line = token.line;
+                }
+                reader.simple.words.push(value);
+                reader.simple.raws.push(raw);
+            }
+            Tok::Op("|") => reader.end_simple(),
+            Tok::Op("&&") => reader.end_pipeline(Some(Connector::And)),
+            Tok::Op("||") => reader.end_pipeline(Some(Connector::Or)),
+            Tok::Op("(") => {
+                reader.end_list();
+                reader.frames.push((Frame::Group, None));
+            }
+            Tok::Op(")") => {
+                reader.end_list();
+                reader.frames.pop();
+            }
+            Tok::Op(_) | Tok::Newline => {
+                reader.skip_redirect_target = false;
+                reader.end_list();
+            }
+        }
+    }
+    reader.end_list();
+    (reader.lists, reader.constructs)
+}
+
+/// Remove wrappers (`sudo`, `npx`, `docker run IMAGE`, `python -m`, `go run`,
+/// assignments) and return the command word and its arguments.
+fn effective(words: &[String]) -> Option<(String, Vec<String>)> {
+    let mut index = 0;
+    while index < words.len() {
+        let word = &words[index];
+        let is_assignment = word.split_once('=').is_some_and(|(name, _)| {
+            !name.is_empty()
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !name.starts_with(|c: char| c.is_ascii_digit())
+        });
+        if is_assignment {
+            index += 1;
+            continue;
+        }
+        match word.as_str() {
+            "sudo" | "time" | "exec" | "nohup" | "command" | "nice" | "env" => {
+                index += 1;
+                while index < words.len() && (words[index].starts_with('-') || words[index].contains('=')) {
+                    index += 1;
+                }
+            }
+            "timeout" => {
+                index += 1;
+                while index < words.len() && words[index].starts_with('-') {
+                    index += 1;
+                }
+                index += 1;
+            }
+            "npx" | "uvx" | "pnpx" | "bunx" => {
+                index += 1;
+                while index < words.len() && words[index].starts_with('-') {
+                    index += 1;
+                }
+            }
+            "pipx" | "uv" | "poetry" | "pdm" | "hatch" if words.get(index + 1).is_some_and(|next| next == "run") => {
+                index += 2
+            }
+            "bundle" if words.get(index + 1).is_some_and(|next| next == "exec") => index += 2,
+            "pnpm" | "yarn" if words.get(index + 1).is_some_and(|next| next == "dlx") => index += 2,
+            "python" | "python3" | "py" if words.get(index + 1).is_some_and(|next| next == "-m") => {
+                let module = words.get(index + 2)?;
+                return Some((module.clone(), words[index + 3..].to_vec()));
+            }
+            "go" if words.get(index + 1).is_some_and(|next| next == "run") => {
+                let package = words.get(index + 2)?;
+                return Some((tools::basename(package), words[index + 3..].to_vec()));
+            }
+            "docker" | "podman" | "nerdctl" if words.get(index + 1).is_some_and(|next| next == "run") => {
+                index += 2;
+                while index < words.len() && words[index].starts_with('-') {
+                    let option = words[index].as_str();
+                    let takes_value = !option.contains('=')
+                        && matches!(
+                            option,
+                            "-v" | "--volume"
+                                | "-e"
+                                | "--env"
+                                | "-w"
+                                | "--workdir"
+                                | "--entrypoint"
+                                | "-u"
+                                | "--user"
+                                | "--network"
+                                | "--name"
+                                | "--platform"
+                                | "--env-file"
+                                | "--mount"
+                                | "-p"
+                                | "--publish"
+                                | "--pull"
+                                | "-t"
+                                | "--tty"
+                                | "--label"
+                                | "-l"
+                        )
+                        && !matches!(option, "-t" | "--tty");
+                    index += if takes_value { 2 } else { 1 };
+                }
+                let image = words.get(index)?;
+                let rest = &words[index + 1..];
+                if let Some(first) = rest.first()
+                    && tools::recognise_command(first, &rest[1..]).is_some()
+                {
+                    return Some((first.clone(), rest[1..].to_vec()));
+                }
+                return Some((tools::basename(image), rest.to_vec()));
+            }
+            _ => return Some((word.clone(), words[index + 1..].to_vec())),
+        }
+    }
+    None
+}
+
+/// Recognise a scanner in one simple command.
+fn recognise(simple: &Simple) -> Option<Recognised> {
+    let (command, args) = effective(&simple.words)?;
+    tools::recognise_command(&command, &args)
+}
+
+/// What a command run after `||` does to the status.
+fn after_or(pipeline: &Pipeline) -> Propagation {
+    let Some(first) = pipeline.commands.first() else {
+        return Propagation::Unknown;
+    };
+    let word = first.words.first().map(String::as_str).unwrap_or("");
+    match word {
+        "true" | ":" | "echo" | "printf" | "cat" | "touch" | "tee" | "mkdir" => Propagation::Lost,
+        "false" => Propagation::Fails,
+        "exit" => match first.words.get(1).map(String::as_str) {
+            None | Some("0") => {
+                if first.words.len() == 1 {
+                    Propagation::Fails
+                } else {
+                    Propagation::Lost
+                }
+            }
+            Some(_) => Propagation::Fails,
+        },
+        _ if first
+            .words
+            .iter()
+            .all(|word| word.contains('=') && !word.starts_with('-')) =>
+        {
+            Propagation::Lost
+        }
+        _ => Propagation::Unknown,
+    }
+}
+
+fn has_nonzero_exit(lists: &[List]) -> Option<(usize, String)> {
+    lists
+        .iter()
+        .flat_map(|list| &list.pipelines)
+        .flat_map(|pipeline| &pipeline.commands)
+        .find_map(|simple| {
+            let first = simple.words.first()?;
+            let nonzero = match first.as_str() {
+                "exit" | "return" => simple.words.get(1).is_some_and(|code| code != "0"),
+                "false" => true,
+                _ => false,
+            };
+            nonzero.then(|| (simple.line, simple.text()))
+        })
+}
+
+/// Find every scanner in `script` and follow its exit status to the end of the step.
+pub fn analyse(script: &str, shell: &Shell) -> Vec<Invocation> {
+    let (errexit, pipefail, last_status_only) = match shell {
+        Shell::Posix { errexit, pipefail, .. } => (*errexit, *pipefail, false),
+        Shell::LastStatus { .. } => (false, false, true),
+        Shell::Other { .. } => (false, false, false),
+    };
+    let (lists, constructs) = read(script, errexit, pipefail);
+    let last_top = lists.iter().rposition(|list| list.depth == 0);
+    let mut found = Vec::new();
+    for (list_index, list) in lists.iter().enumerate() {
+        for (pipe_index, pipeline) in list.pipelines.iter().enumerate() {
+            for (position, simple) in pipeline.commands.iter().enumerate() {
+                let Some(scanner) = recognise(simple) else {
+                    if simple
+                        .words
+                        .iter()
+                        .any(|word| word.contains("$(") || word.contains('`'))
+                        && let Some(inner) = substitution_scanner(simple)
+                    {
+                        found.push(Invocation {
+                                scanner: inner,
+                                line: simple.line,
+                                text: simple.text(),
+                                propagation: Propagation::Unknown,
+                                reasons: vec![ScriptReason {
+                                    line: simple.line,
+                                    text: simple.text(),
+                                    why: "the scanner runs inside a command substitution; dsomm-audit does not follow its status".into(),
+                                }],
+                            });
+                    }
+                    continue;
+                };
+                let mut reasons = Vec::new();
+                let propagation = if let Shell::Other { name } = shell {
+                    reasons.push(ScriptReason {
+                        line: simple.line,
+                        text: name.clone(),
+                        why: format!("the step runs in `{name}`, whose exit status dsomm-audit does not model"),
+                    });
+                    Propagation::Unknown
+                } else {
+                    follow(
+                        &lists,
+                        &constructs,
+                        list_index,
+                        pipe_index,
+                        position,
+                        last_top,
+                        last_status_only,
+                        shell,
+                        &mut reasons,
+                    )
+                };
+                found.push(Invocation {
+                    scanner,
+                    line: simple.line,
+                    text: pipeline
+                        .commands
+                        .iter()
+                        .map(Simple::text)
+                        .collect::<Vec<_>>()
+                        .join(" | "),
+                    propagation,
+                    reasons,
+                });
+            }
+        }
+    }
+    found
+}
+
+fn substitution_scanner(simple: &Simple) -> Option<Recognised> {
+    for word in &simple.words {
+        for part in word.split("$(").skip(1) {
+            let inner = part.split(')').next().unwrap_or(part);
+            let (lists, _) = read(inner, false, false);
+            for list in &lists {
+                for pipeline in &list.pipelines {
+                    for command in &pipeline.commands {
+                        if let Some(found) = recognise(command) {
+                            return Some(found);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+#[allow(clippy::too_many_arguments)]
+fn follow(
+    lists: &[List],
+    constructs: &[(usize, usize)],
+    list_index: usize,
+    pipe_index: usize,
+    position: usize,
+    last_top: Option<usize>,
+    last_status_only: bool,
+    shell: &Shell,
+    reasons: &mut Vec<ScriptReason>,
+) -> Propagation {
+    let list = &lists[list_index];
+    let pipeline = &list.pipelines[pipe_index];
+    let simple = &pipeline.commands[position];
+    let reason = |line: usize, text: String, why: String| ScriptReason { line, text, why };
+    // 1. The pipeline.
+    if position + 1 < pipeline.commands.len() {
+        let last = &pipeline.commands[pipeline.commands.len() - 1];
+        if list.pipefail && !last_status_only {
+            reasons.push(reason(
+                simple.line,
+                "pipefail".into(),
+                "with `pipefail` a failure anywhere in the pipeline fails it".into(),
+            ));
+        } else {
+            reasons.push(reason(
+                simple.line,
+                format!("| {}", last.text()),
+                format!(
+                    "the pipeline's status is that of `{}`; without `pipefail` the scanner's exit status is lost",
+                    last.words[0]
+                ),
+            ));
+            return Propagation::Lost;
+        }
+    }
+    if pipeline.negated && !list.in_condition {
+        reasons.push(reason(
+            simple.line,
+            "!".into(),
+            "`!` inverts the scanner's status".into(),
+        ));
+        return Propagation::Unknown;
+    }
+    // 2. The and-or list.
+    let mut errexit_applies = true;
+    if pipeline.next.is_some() {
+        let mut index = pipe_index;
+        while index < list.pipelines.len() && list.pipelines[index].next == Some(Connector::And) {
+            index += 1;
+        }
+        if index > pipe_index && index < list.pipelines.len() {
+            errexit_applies = false;
+        }
+        if index < list.pipelines.len()
+            && list.pipelines[index].next == Some(Connector::Or)
+            && index + 1 < list.pipelines.len()
+        {
+            let handler = &list.pipelines[index + 1];
+            let text = format!(
+                "|| {}",
+                handler
+                    .commands
+                    .iter()
+                    .map(Simple::text)
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            );
+            let line = handler.commands.first().map_or(simple.line, |command| command.line);
+            match after_or(handler) {
+                Propagation::Lost => {
+                    reasons.push(reason(
+                        line,
+                        text,
+                        "the command after `||` succeeds, so the scanner's failure never fails the step".into(),
+                    ));
+                    return Propagation::Lost;
+                }
+                Propagation::Unknown => {
+                    reasons.push(reason(
+                        line,
+                        text,
+                        "the status is replaced by the command after `||`, which dsomm-audit cannot judge".into(),
+                    ));
+                    return Propagation::Unknown;
+                }
+                Propagation::Fails => {
+                    if handler
+                        .commands
+                        .first()
+                        .is_some_and(|command| command.words[0] == "exit")
+                    {
+                        reasons.push(reason(
+                            line,
+                            text,
+                            "the command after `||` exits non-zero, failing the step".into(),
+                        ));
+                        return Propagation::Fails;
+                    }
+                }
+            }
+        } else if index > pipe_index {
+            errexit_applies = false;
+            reasons.push(reason(
+                simple.line,
+                "&&".into(),
+                "a failing command before `&&` does not stop a `-e` shell: the list fails but the script goes on"
+                    .into(),
+            ));
+        }
+    }
+    // 3. Conditions.
+    if list.in_condition {
+        if let Some(&(start, end)) = list.construct.and_then(|construct| constructs.get(construct)) {
+            let inside: Vec<List> = lists
+                .iter()
+                .filter(|other| {
+                    let line = other
+                        .pipelines
+                        .first()
+                        .and_then(|pipeline| pipeline.commands.first())
+                        .map_or(0, |command| command.line);
+                    line >= start && line <= end && !other.in_condition
+                })
+                .cloned()
+                .collect();
+            if let Some((line, text)) = has_nonzero_exit(&inside) {
+                reasons.push(reason(
+                    line,
+                    text,
+                    "the scanner is an `if` condition and a branch exits non-zero".into(),
+                ));
+                return Propagation::Fails;
+            }
+        }
+        reasons.push(reason(
+            simple.line,
+            simple.text(),
+            "used as a condition: its status chooses a branch and does not fail the step".into(),
+        ));
+        return Propagation::Lost;
+    }
+    // 4. errexit, or the last command.
+    if list.errexit && errexit_applies && !last_status_only {
+        let (line, text, why) = match &list.errexit_set_by {
+            Some((line, text)) => (
+                *line,
+                text.clone(),
+                "`set -e`: the shell stops and the step fails with the scanner's status".to_string(),
+            ),
+            None => (
+                simple.line,
+                match shell {
+                    Shell::Posix { name, .. } => name.clone(),
+                    _ => String::new(),
+                },
+                "the shell runs with `-e`: it stops and the step fails with the scanner's status".to_string(),
+            ),
+        };
+        reasons.push(reason(line, text, why));
+        return Propagation::Fails;
+    }
+    if Some(list_index) == last_top && list.depth == 0 {
+        reasons.push(reason(
+            simple.line,
+            simple.text(),
+            "the last command of the script: its status is the step's".into(),
+        ));
+        return Propagation::Fails;
+    }
+    let later = &lists[list_index + 1..];
+    let captured = later.first().is_some_and(|next| {
+        next.pipelines
+            .iter()
+            .flat_map(|pipeline| &pipeline.commands)
+            .any(|command| {
+                command
+                    .raws
+                    .iter()
+                    .any(|raw| raw.contains("$?") || raw.contains("$LASTEXITCODE") || raw.contains("PIPESTATUS"))
+            })
+    });
+    if captured {
+        if let Some((line, text)) = has_nonzero_exit(later).filter(|(_, text)| text.contains('$')) {
+            reasons.push(reason(
+                line,
+                text,
+                "the scanner's status is captured and passed on by `exit`".into(),
+            ));
+            return Propagation::Fails;
+        }
+        reasons.push(reason(
+            simple.line,
+            simple.text(),
+            "the scanner's status is captured but dsomm-audit cannot follow what is done with it".into(),
+        ));
+        return Propagation::Unknown;
+    }
+    let last_text = lists
+        .get(last_top.unwrap_or(list_index))
+        .and_then(|list| list.pipelines.last())
+        .and_then(|pipeline| pipeline.commands.last())
+        .map(Simple::text)
+        .unwrap_or_default();
+    match (&list.errexit_set_by, last_status_only) {
+        (Some((line, text)), false) if !list.errexit => reasons.push(reason(
+            *line,
+            text.clone(),
+            format!("`set +e`: the script goes on after the scanner fails and ends with the status of `{last_text}`"),
+        )),
+        _ => reasons.push(reason(
+            simple.line,
+            simple.text(),
+            if last_status_only {
+                format!("a failing native command does not stop {}: the step's status is the last command's (`{last_text}`)", shell_name(shell))
+            } else if !errexit_applies {
+                format!("the script goes on and ends with the status of `{last_text}`")
+            } else {
+                format!("the shell runs without `-e`: the script goes on and ends with the status of `{last_text}`")
+            },
+        )),
+    }
+    Propagation::Lost
+}
+
+fn shell_name(shell: &Shell) -> &str {
+    match shell {
+        Shell::Posix { name, .. } | Shell::LastStatus { name } | Shell::Other { name } => name,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bash_e() -> Shell {
+        Shell::Posix {
+            name: "bash -e {0}".into(),
+            errexit: true,
+            pipefail: false,
+        }
+    }
+
+    fn verdict(script: &str, shell: &Shell) -> Vec<(&'static str, Propagation)> {
+        analyse(script, shell)
+            .into_iter()
+            .map(|found| (found.scanner.tool, found.propagation))
+            .collect()
+    }
+
+    #[test]
+    fn errexit_and_or_true() {
+        assert_eq!(
+            verdict("semgrep scan --error .\necho done\n", &bash_e()),
+            vec![("semgrep", Propagation::Fails)]
+        );
+        assert_eq!(
+            verdict("gitleaks dir . \\\n  --report-format json \\\n  || true\n", &bash_e()),
+            vec![("gitleaks", Propagation::Lost)]
+        );
+        assert_eq!(
+            verdict("gitleaks detect || exit 1\n", &bash_e()),
+            vec![("gitleaks", Propagation::Fails)]
+        );
+        assert_eq!(
+            verdict("gitleaks detect || ./notify.sh\n", &bash_e()),
+            vec![("gitleaks", Propagation::Unknown)]
+        );
+    }
+
+    #[test]
+    fn pipes_need_pipefail() {
+        assert_eq!(
+            verdict("trivy fs --exit-code 1 . | tee out.txt\n", &bash_e()),
+            vec![("trivy", Propagation::Lost)]
+        );
+        let pipefail = Shell::Posix {
+            name: "bash -eo pipefail".into(),
+            errexit: true,
+            pipefail: true,
+        };
+        assert_eq!(
+            verdict("trivy fs --exit-code 1 . | tee out.txt\n", &pipefail),
+            vec![("trivy", Propagation::Fails)]
+        );
+        assert_eq!(
+            verdict("set -o pipefail\ntrivy fs --exit-code 1 . | tee out.txt\n", &bash_e()),
+            vec![("trivy", Propagation::Fails)]
+        );
+    }
+
+    #[test]
+    fn set_plus_e_and_exit_status() {
+        assert_eq!(
+            verdict("set +e\ngitleaks detect\necho scanned\n", &bash_e()),
+            vec![("gitleaks", Propagation::Lost)]
+        );
+        assert_eq!(
+            verdict(
+                "set +e\ngitleaks detect\nstatus=$?\necho scanned\nexit $status\n",
+                &bash_e()
+            ),
+            vec![("gitleaks", Propagation::Fails)]
+        );
+        assert_eq!(
+            verdict("set +e\necho start\ngitleaks detect\n", &bash_e()),
+            vec![("gitleaks", Propagation::Fails)]
+        );
+    }
+
+    #[test]
+    fn and_lists_and_conditions() {
+        assert_eq!(
+            verdict("checkov -d . && echo ok\necho next\n", &bash_e()),
+            vec![("checkov", Propagation::Lost)]
+        );
+        assert_eq!(
+            verdict("cat a > b && checkov -d .\necho next\n", &bash_e()),
+            vec![("checkov", Propagation::Fails)]
+        );
+        assert_eq!(
+            verdict("if ! gitleaks detect; then\n  echo leaks\n  exit 1\nfi\n", &bash_e()),
+            vec![("gitleaks", Propagation::Fails)]
+        );
+        assert_eq!(
+            verdict("if gitleaks detect; then echo clean; fi\necho next\n", &bash_e()),
+            vec![("gitleaks", Propagation::Lost)]
+        );
+    }
+
+    #[test]
+    fn wrappers_and_heredocs() {
+        assert_eq!(
+            verdict(
+                "docker run --rm -v $PWD:/src aquasec/trivy fs --exit-code 1 /src\n",
+                &bash_e()
+            ),
+            vec![("trivy", Propagation::Fails)]
+        );
+        assert_eq!(
+            verdict("pip install checkov\ncat <<EOF > x\ncheckov -d .\nEOF\n", &bash_e()),
+            Vec::new()
+        );
+        assert_eq!(
+            verdict("python -m bandit -r src\n", &bash_e()),
+            vec![("bandit", Propagation::Fails)]
+        );
+        let pwsh = Shell::LastStatus { name: "pwsh".into() };
+        assert_eq!(
+            verdict("gitleaks detect\nWrite-Host done\n", &pwsh),
+            vec![("gitleaks", Propagation::Lost)]
+        );
+        assert_eq!(
+            verdict("Write-Host start\ngitleaks detect\n", &pwsh),
+            vec![("gitleaks", Propagation::Fails)]
+        );
+    }
+}
