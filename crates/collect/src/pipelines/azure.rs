@@ -3,7 +3,7 @@
 use super::shell::{self, Propagation, Shell};
 use super::tools::Category;
 use super::yaml::Node;
-use super::{Lint, Platform, Reason, ScannerStep, decide, locate_lines, tool_reason};
+use super::{Lint, Platform, Reason, ScannerStep, decide, find_line, locate_lines, tool_reason};
 
 fn reason(line: u64, text: impl Into<String>, why: impl Into<String>, effect: &'static str) -> Reason {
     Reason {
@@ -296,7 +296,7 @@ pub fn lint(shown: &str, text: &str, root: &Node, result: &mut Lint) {
                     };
                     let mut reasons = vec![tool_reason(
                         &invocation.scanner.exit,
-                        at(invocation.line),
+                        find_line(&file_lines, at(invocation.line), &invocation.scanner.exit.text),
                         &invocation.text,
                     )];
                     reasons.extend(

@@ -4,7 +4,7 @@ use super::expr::{self, Scope};
 use super::shell::{self, Propagation, Shell};
 use super::tools;
 use super::yaml::Node;
-use super::{Lint, Platform, Reason, ScannerStep, decide, locate_lines, tool_reason};
+use super::{Lint, Platform, Reason, ScannerStep, decide, find_line, locate_lines, tool_reason};
 
 const PULL_REQUEST_EVENTS: &[&str] = &["pull_request", "pull_request_target", "merge_group"];
 
@@ -382,7 +382,7 @@ pub fn lint(shown: &str, text: &str, root: &Node, result: &mut Lint) {
                     let at = |index: usize| lines.get(index).copied().unwrap_or(run.line);
                     let mut reasons = vec![tool_reason(
                         &invocation.scanner.exit,
-                        at(invocation.line),
+                        find_line(&file_lines, at(invocation.line), &invocation.scanner.exit.text),
                         &invocation.text,
                     )];
                     for fact in &invocation.reasons {

@@ -299,6 +299,25 @@ pub(crate) fn tool_reason(exit: &tools::ExitRule, line: u64, fallback_text: &str
     }
 }
 
+/// The line, at or after `from` (within the next 50 lines), where `text`
+/// appears as written; `from` when it does not (a flag on a continuation line
+/// is cited where it is).
+pub(crate) fn find_line(file_lines: &[&str], from: u64, text: &str) -> u64 {
+    if text.is_empty() {
+        return from;
+    }
+    let start = from.saturating_sub(1) as usize;
+    file_lines
+        .iter()
+        .enumerate()
+        .skip(start)
+        .take(50)
+        .find(|(_, line)| {
+            line.split_whitespace().any(|word| word == text) || (text.contains(' ') && line.contains(text))
+        })
+        .map_or(from, |(index, _)| index as u64 + 1)
+}
+
 /// Where each line of a script sits in the file: script lines are looked up
 /// in order from `start` (block scalars begin on the line after their key).
 pub(crate) fn locate_lines(file_lines: &[&str], start: u64, script: &str) -> Vec<u64> {
