@@ -3,7 +3,7 @@
 
 use super::expr::{self, Scope, Val};
 use super::shell::{self, Propagation, Shell};
-use super::tools::{self, Category};
+use super::tools::Category;
 use super::yaml::{self, Node, Value};
 use super::{Lint, Platform, Reason, Resolver, ScannerStep, decide, tool_reason};
 use crate::Limits;
@@ -743,6 +743,16 @@ fn script_lines(node: Option<&Node>, config: &Config) -> Vec<(String, u64, u16)>
     lines
 }
 
+/// The file line (and included file, if any) of script line `index`.
+fn at_line(lines: &[(String, u64, u16)], index: usize, fallback: u64, config: &Config) -> (u64, Option<String>) {
+    lines.get(index).map_or((fallback, None), |(_, line, source)| {
+        (
+            *line,
+            config.sources.get(*source as usize).filter(|_| *source != 0).cloned(),
+        )
+    })
+}
+
 const GITLAB_SHELL: &str = "GitLab Runner's bash (`set -eo pipefail`)";
 
 /// Lint a `.gitlab-ci.yml` (or a file of jobs).
@@ -921,14 +931,7 @@ pub fn lint(shown: &str, _text: &str, root: Node, limits: &Limits, resolve: Reso
                 .map(|(text, _, _)| text.as_str())
                 .collect::<Vec<_>>()
                 .join("\n");
-            let at = |index: usize| {
-                lines.get(index).map_or((key.line, None), |(_, line, source)| {
-                    (
-                        *line,
-                        config.sources.get(*source as usize).filter(|_| *source != 0).cloned(),
-                    )
-                })
-            };
+            let at = |index: usize| at_line(&lines, index, key.line, &config);
             for invocation in shell::analyse(&script, &shell) {
                 let (line, source) = at(invocation.line);
                 let mut reasons = vec![Reason {
@@ -974,27 +977,14 @@ pub fn lint(shown: &str, _text: &str, root: Node, limits: &Limits, resolve: Reso
                     )),
                 }
             }
-            for (index, invocation) in shell::analyse(
-                &script_lines(job.get("after_script"), &config)
-                    .iter()
-                    .map(|(text, _, _)| text.clone())
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-                &shell,
-            )
-            .into_iter()
-            .enumerate()
-            {
-                let after = script_lines(job.get("after_script"), &config);
-                let (line, source) = after
-                    .get(invocation.line)
-                    .map_or((key.line, None), |(_, line, source)| {
-                        (
-                            *line,
-                            config.sources.get(*source as usize).filter(|_| *source != 0).cloned(),
-                        )
-                    });
-                let _ = index;
+            let after = script_lines(job.get("after_script"), &config);
+            let after_text = after
+                .iter()
+                .map(|(text, _, _)| text.as_str())
+                .collect::<Vec<_>>()
+                .join("\n");
+            for invocation in shell::analyse(&after_text, &shell) {
+                let (line, source) = at_line(&after, invocation.line, key.line, &config);
                 found.push((
                     invocation.scanner.tool,
                     invocation.scanner.category,
@@ -1043,5 +1033,4 @@ pub fn lint(shown: &str, _text: &str, root: Node, limits: &Limits, resolve: Reso
             });
         }
     }
-    let _ = tools::basename;
 }

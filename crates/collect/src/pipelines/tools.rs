@@ -178,7 +178,7 @@ pub fn recognise_command(command: &str, args: &[String]) -> Option<Recognised> {
             }
             let tool = if name == "opengrep" { "opengrep" } else { "semgrep" };
             if sub == "ci" {
-                return recognise_tool(
+                return recognise(
                     tool,
                     Category::Sast,
                     ExitRule::fails("`semgrep ci` exits 1 on blocking findings", "semgrep ci"),
@@ -590,10 +590,6 @@ pub fn recognise_command(command: &str, args: &[String]) -> Option<Recognised> {
 
 fn recognise(tool: &'static str, category: Category, exit: ExitRule) -> Option<Recognised> {
     Some(Recognised { tool, category, exit })
-}
-
-fn recognise_tool(tool: &'static str, category: Category, exit: ExitRule) -> Option<Recognised> {
-    recognise(tool, category, exit)
 }
 
 fn sonar_exit(args: &[String]) -> ExitRule {

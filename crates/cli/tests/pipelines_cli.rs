@@ -1,0 +1,205 @@
+//! End-to-end tests of `dsomm-audit lint-pipelines` and of ingesting CI
+//! configuration as `pipeline_config` evidence, through the real binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::Value;
+
+mod common;
+
+use common::Workspace;
+
+const WORKFLOW: &str = "name: scan
+on:
+  pull_request:
+jobs:
+  sast:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - name: Semgrep
+        run: semgrep scan --error --config p/ci .
+      - name: Trivy
+        uses: aquasecurity/trivy-action@0.28.0
+        with:
+          scan-type: fs
+          exit-code: 0
+";
+
+const GITLAB: &str = "include:
+  - template: Security/Secret-Detection.gitlab-ci.yml
+  - local: ci/iac.yml
+stages: [test]
+";
+
+const GITLAB_IAC: &str = "checkov:
+  stage: test
+  script:
+    - checkov -d infra
+  rules:
+    - if: $CI_PIPELINE_SOURCE == \"merge_request_event\"
+";
+
+fn repository() -> Workspace {
+    let workspace = Workspace::new();
+    workspace.write("repo/.github/workflows/scan.yml", WORKFLOW);
+    workspace.write("repo/.gitlab-ci.yml", GITLAB);
+    workspace.write("repo/ci/iac.yml", GITLAB_IAC);
+    workspace.write("repo/src/config.yml", "name: not ci\nitems: [1, 2]\n");
+    workspace
+}
+
+#[test]
+fn lint_pipelines_reports_every_scanner_step_as_json_and_table() {
+    let workspace = repository();
+    let outcome = workspace.run(&["lint-pipelines", "--format", "json", "repo"]);
+    assert_eq!(outcome.code, 0, "{outcome:#?}");
+    let report = outcome.json();
+    let steps = report["steps"].as_array().unwrap();
+    let summary: Vec<(String, u64, String, String, Value)> = steps
+        .iter()
+        .map(|step| {
+            (
+                step["file"].as_str().unwrap().replace('\\', "/"),
+                step["line"].as_u64().unwrap(),
+                step["tool"].as_str().unwrap().to_string(),
+                step["mode"].as_str().unwrap().to_string(),
+                step["on_pull_request"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (
+                "repo/.gitlab-ci.yml".into(),
+                2,
+                "gitlab-secret-detection".into(),
+                "advisory".into(),
+                Value::Null
+            ),
+            (
+                "repo/ci/iac.yml".into(),
+                1,
+                "checkov".into(),
+                "blocking".into(),
+                Value::Bool(true)
+            ),
+            (
+                "repo/.github/workflows/scan.yml".into(),
+                9,
+                "semgrep".into(),
+                "blocking".into(),
+                Value::Bool(true)
+            ),
+            (
+                "repo/.github/workflows/scan.yml".into(),
+                11,
+                "trivy".into(),
+                "advisory".into(),
+                Value::Bool(true)
+            ),
+        ],
+        "{report:#}"
+    );
+    let trivy = &steps[3];
+    assert_eq!(trivy["reasons"][0]["line"], 15);
+    assert_eq!(trivy["reasons"][0]["text"], "exit-code: 0");
+    assert_eq!(trivy["category"], "sca");
+    assert_eq!(report["summary"]["steps"], 4);
+    assert_eq!(report["summary"]["advisory"], 2);
+    assert_eq!(report["summary"]["blocking_on_pull_request"], 2);
+    assert_eq!(report["summary"]["files"], 3);
+
+    let table = workspace.run(&["lint-pipelines", "repo"]);
+    assert_eq!(table.code, 0, "{table:#?}");
+    assert!(table.stdout.contains("!! ADVISORY  line 11"), "{}", table.stdout);
+    assert!(
+        table
+            .stdout
+            .contains("4 scanner step(s) in 3 file(s): 2 blocking, 2 advisory"),
+        "{}",
+        table.stdout
+    );
+
+    let failing = workspace.run(&["lint-pipelines", "--fail-on-advisory", "repo"]);
+    assert_eq!(failing.code, 1, "{failing:#?}");
+    let clean = workspace.run(&["lint-pipelines", "--fail-on-advisory", "repo/ci/iac.yml"]);
+    assert_eq!(clean.code, 0, "{clean:#?}");
+}
+
+#[test]
+fn unreadable_and_hostile_files_are_errors_with_a_position() {
+    let workspace = Workspace::new();
+    workspace.write("bad/.gitlab-ci.yml", "job:\n  script: [a, b\n  stage: test\n");
+    let mut bomb = String::from("on: push\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for level in 1..12 {
+        let aliases = vec![format!("*a{}", level - 1); 10].join(", ");
+        bomb.push_str(&format!("a{level}: &a{level} [{aliases}]\n"));
+    }
+    bomb.push_str("jobs: {}\n");
+    workspace.write("bad/.github/workflows/bomb.yml", bomb);
+    let outcome = workspace.run(&["lint-pipelines", "bad"]);
+    assert_eq!(outcome.code, 2, "{outcome:#?}");
+    assert!(outcome.stderr.contains("bad/.gitlab-ci.yml:"), "{}", outcome.stderr);
+    assert!(outcome.stderr.contains("alias"), "{}", outcome.stderr);
+    let missing = workspace.run(&["lint-pipelines", "nowhere"]);
+    assert_eq!(missing.code, 2, "{missing:#?}");
+}
+
+#[test]
+fn ingest_records_one_pipeline_config_per_scanner_step_idempotently() {
+    let workspace = repository();
+    let args = [
+        "ingest",
+        "repo/.github/workflows/scan.yml",
+        "repo/.gitlab-ci.yml",
+        "--repo",
+        "acme/shop",
+        "--commit",
+        "0123abc",
+    ];
+    let first = workspace.run(&args);
+    assert_eq!(first.code, 0, "{first:#?}");
+    assert!(first.stdout.contains("4 added"), "{first:#?}");
+    let again = workspace.run(&args);
+    assert!(again.stdout.contains("0 added, 4 duplicates"), "{again:#?}");
+    let database = rusqlite::Connection::open(workspace.path("ledger.db")).unwrap();
+    let mut statement = database
+        .prepare("SELECT kind, subject, source_line, attrs FROM evidence ORDER BY id")
+        .unwrap();
+    let rows: Vec<(String, String, Option<u64>, Value)> = statement
+        .query_map([], |row| {
+            let attrs: String = row.get(3)?;
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                serde_json::from_str(&attrs).unwrap(),
+            ))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(rows.len(), 4);
+    for (kind, subject, line, attrs) in &rows {
+        assert_eq!(kind, "pipeline_config");
+        assert!(
+            subject.contains("acme/shop") && subject.contains("0123abc"),
+            "{subject}"
+        );
+        assert_eq!(*line, attrs["line"].as_u64());
+        assert!(attrs["reasons"].as_array().is_some_and(|reasons| !reasons.is_empty()));
+    }
+    let tools: Vec<&str> = rows.iter().map(|row| row.3["tool"].as_str().unwrap()).collect();
+    // The local include is followed: its job is recorded with its own file.
+    assert_eq!(tools, vec!["semgrep", "trivy", "gitlab-secret-detection", "checkov"]);
+    assert!(
+        rows[3].3["file"]
+            .as_str()
+            .unwrap()
+            .replace('\\', "/")
+            .ends_with("repo/ci/iac.yml")
+    );
+    let verify = workspace.run(&["verify"]);
+    assert_eq!(verify.code, 0, "{verify:#?}");
+}
