@@ -20,6 +20,13 @@ pub enum Collector {
     /// Inline suppressions and ignore files in a repository (`nosemgrep`,
     /// `# nosec`, `.trivyignore`, ...): one `suppression` record each.
     Suppressions,
+    /// GitHub webhook payloads and REST exports: workflow runs and jobs, checks,
+    /// merged pull requests, deployments, branch protection, rulesets and
+    /// code-scanning alert dismissals.
+    Github,
+    /// GitLab webhook payloads and REST exports: pipelines, jobs, merged merge
+    /// requests and deployments.
+    Gitlab,
 }
 
 impl Collector {
@@ -32,6 +39,8 @@ impl Collector {
         Collector::CycloneDx,
         Collector::Spdx,
         Collector::Suppressions,
+        Collector::Github,
+        Collector::Gitlab,
     ];
 
     /// The name used by `--source` and recorded in each record's source.
@@ -44,6 +53,8 @@ impl Collector {
             Collector::CycloneDx => "cyclonedx",
             Collector::Spdx => "spdx",
             Collector::Suppressions => "suppressions",
+            Collector::Github => "github",
+            Collector::Gitlab => "gitlab",
         }
     }
 
@@ -71,6 +82,8 @@ pub fn parse_document(collector: Collector, bytes: &[u8], context: &Context, lim
         Collector::Grype => crate::grype::parse(bytes, context, limits),
         Collector::CycloneDx => crate::sbom::parse_cyclonedx(bytes, context, limits),
         Collector::Spdx => crate::sbom::parse_spdx(bytes, context, limits),
+        Collector::Github => crate::github::parse(bytes, context, limits),
+        Collector::Gitlab => crate::gitlab::parse(bytes, context, limits),
         Collector::Suppressions => {
             let mut parsed = Parsed::default();
             if let Some(reason) = crate::suppressions::skip_reason(bytes, limits) {
@@ -175,12 +188,59 @@ pub fn detect(path: &str, head: &[u8]) -> Option<Collector> {
         {
             return Some(Collector::Grype);
         }
+        if let Some(collector) = detect_event(&compact) {
+            return Some(collector);
+        }
     } else if trimmed.starts_with('[') {
         // Trivy's older JSON: a list of results.
         let compact: String = trimmed.chars().filter(|character| !character.is_whitespace()).collect();
         if compact.starts_with("[{\"Target\":") {
             return Some(Collector::Trivy);
         }
+        if let Some(collector) = detect_event(&compact) {
+            return Some(collector);
+        }
+    }
+    None
+}
+
+/// GitHub and GitLab events from the whitespace-free head of a JSON document:
+/// GitLab hooks name their `object_kind`; GitHub payloads and REST objects
+/// link to `https://api.github.com/` (Enterprise servers do not: a webhook is
+/// then known by `action` and the member holding its object).
+fn detect_event(compact: &str) -> Option<Collector> {
+    const GITLAB_KINDS: [&str; 4] = ["pipeline", "build", "merge_request", "deployment"];
+    if GITLAB_KINDS
+        .iter()
+        .any(|kind| compact.contains(&format!("\"object_kind\":\"{kind}\"")))
+    {
+        return Some(Collector::Gitlab);
+    }
+    if compact.contains("\"https://api.github.com/") || compact.contains("\"scope\":\"https://api.github.com") {
+        return Some(Collector::Github);
+    }
+    const GITHUB_MEMBERS: [&str; 10] = [
+        "workflow_run",
+        "workflow_job",
+        "check_run",
+        "check_suite",
+        "pull_request",
+        "deployment_status",
+        "deployment",
+        "rule",
+        "repository_ruleset",
+        "alert",
+    ];
+    if compact.starts_with("{\"action\":\"")
+        && GITHUB_MEMBERS
+            .iter()
+            .any(|member| compact.contains(&format!("\"{member}\":{{")))
+    {
+        return Some(Collector::Github);
+    }
+    // GitLab REST objects carry `project_id` and a `web_url` with the `/-/` path separator.
+    if compact.contains("\"project_id\":") && compact.contains("/-/") && compact.contains("\"web_url\":\"") {
+        return Some(Collector::Gitlab);
     }
     None
 }

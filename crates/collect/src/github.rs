@@ -1,0 +1,1042 @@
+//! GitHub events collector: webhook payloads and REST exports about CI runs,
+//! checks, merges, deployments, branch protection, rulesets and code-scanning
+//! alert dismissals, as `ci_run`, `check_run`, `gate_decision` (observed),
+//! `merge`, `deploy`, `branch_protection` and `alert_dismissal` records.
+//!
+//! One input may be a webhook payload (`{"action": ..., "workflow_run": {...}}`),
+//! a REST object or list (`{"workflow_runs": [...]}`, an array of pulls), an
+//! Octokit response (`{data, status, headers, meta}`) or an Octokit recorded
+//! fixture (an array of request/response exchanges). Every element of a list is
+//! read on its own: one that cannot be read is refused at its JSON pointer and
+//! the rest still land. Events that are read but are not evidence (a pull
+//! request closed without merge, an open alert, a push) give no record and one
+//! note saying so. Attribute keys and the rules applied are in `docs/sources.md`.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use model::{EvidenceKind, Subject};
+use serde_json::{Map, Value, json};
+
+use crate::events::{Attrs, Fields, MAX_LIST_ENTRIES, Owned, branch_name, github_repo_from_url, known_scanner, put};
+use crate::trivy::{OrContext, Problems, read_document, type_name};
+use crate::{Context, Limits, Parsed};
+
+/// The collector id recorded in every record's source.
+pub const COLLECTOR: &str = "github";
+
+/// The `platform` attribute of every record.
+const PLATFORM: &str = "github";
+
+/// Parse one GitHub webhook payload or REST export.
+///
+/// Never panics; every problem becomes a diagnostic that names its line or
+/// JSON pointer. See the module documentation and `docs/sources.md`.
+pub fn parse(bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
+    let mut parsed = Parsed::default();
+    let document: Value = match read_document(bytes, context, limits, "GitHub event") {
+        Ok(document) => document,
+        Err(diagnostic) => {
+            parsed.diagnostics.push(diagnostic);
+            return parsed;
+        }
+    };
+    let mut reader = Reader {
+        context,
+        problems: Problems::default(),
+        parsed: Vec::new(),
+        skipped: BTreeMap::new(),
+    };
+    reader.document(&document, "", &Scope::default());
+    for (reason, count) in &reader.skipped {
+        reader.problems.warn(None, format!("{count} × {reason}: no record"));
+    }
+    parsed.evidence = reader.parsed;
+    parsed.diagnostics = reader.problems.into_diagnostics(context);
+    parsed
+}
+
+/// What the enclosing document says about the objects inside it.
+#[derive(Default, Clone)]
+struct Scope {
+    /// `owner/name` from the payload's `repository` or a request path.
+    repo: Option<String>,
+    /// The branch from a request path (`/branches/{branch}/protection`).
+    branch: Option<String>,
+    /// The webhook's `action`.
+    action: Option<String>,
+    /// The time of the response (its `date` header), for REST state.
+    observed: Option<Timestamp>,
+}
+
+struct Reader<'c> {
+    context: &'c Context,
+    problems: Problems,
+    parsed: Vec<model::NewEvidence>,
+    /// Objects read that are not evidence, by reason (one note each).
+    skipped: BTreeMap<&'static str, u64>,
+}
+
+/// What a REST object or webhook payload is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    WorkflowRun,
+    WorkflowJob,
+    CheckRun,
+    CheckSuite,
+    Pull,
+    Deployment,
+    DeploymentStatus,
+    Protection,
+    Ruleset,
+    Alert,
+}
+
+/// The shape of a bare REST object, from the members only it has.
+fn rest_shape(fields: Fields<'_>) -> Option<Shape> {
+    let has = |key: &str| fields.has(key);
+    if has("workflow_id") && has("run_number") {
+        Some(Shape::WorkflowRun)
+    } else if has("run_id") && (has("steps") || has("runner_name") || has("workflow_name")) {
+        Some(Shape::WorkflowJob)
+    } else if has("head_sha") && has("check_suite") && has("name") {
+        Some(Shape::CheckRun)
+    } else if has("head_sha") && (has("latest_check_runs_count") || has("before") && has("after")) {
+        Some(Shape::CheckSuite)
+    } else if has("number") && has("base") && has("head") {
+        Some(Shape::Pull)
+    } else if has("required_status_checks")
+        || has("enforce_admins")
+        || has("required_pull_request_reviews")
+        || has("required_signatures")
+    {
+        Some(Shape::Protection)
+    } else if has("enforcement") && (has("rules") || has("bypass_actors")) {
+        Some(Shape::Ruleset)
+    } else if has("environment") && has("sha") && has("task") {
+        Some(Shape::Deployment)
+    } else if has("state") && has("environment") && (has("deployment_url") || has("creator")) {
+        Some(Shape::DeploymentStatus)
+    } else if has("number") && has("rule") && has("tool") && has("state") {
+        Some(Shape::Alert)
+    } else {
+        None
+    }
+}
+
+/// The webhook payload member holding the event's object, and its shape.
+const WEBHOOK_MEMBERS: &[(&str, Shape)] = &[
+    ("workflow_run", Shape::WorkflowRun),
+    ("workflow_job", Shape::WorkflowJob),
+    ("check_run", Shape::CheckRun),
+    ("check_suite", Shape::CheckSuite),
+    ("deployment_status", Shape::DeploymentStatus),
+    ("deployment", Shape::Deployment),
+    ("pull_request", Shape::Pull),
+    ("rule", Shape::Protection),
+    ("repository_ruleset", Shape::Ruleset),
+    ("alert", Shape::Alert),
+];
+
+/// REST list wrappers (`{"total_count": n, "workflow_runs": [...]}`).
+const LIST_MEMBERS: &[(&str, Shape)] = &[
+    ("workflow_runs", Shape::WorkflowRun),
+    ("jobs", Shape::WorkflowJob),
+    ("check_runs", Shape::CheckRun),
+    ("check_suites", Shape::CheckSuite),
+];
+
+impl Reader<'_> {
+    fn document(&mut self, value: &Value, pointer: &str, scope: &Scope) {
+        match value {
+            Value::Array(items) if is_recorded_exchanges(items) => self.exchanges(items, pointer),
+            Value::Array(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    let item_pointer = format!("{pointer}/{index}");
+                    match Owned::new(item, item_pointer.clone()) {
+                        Some(owned) => {
+                            if !self.object(owned.fields(), scope) {
+                                self.problems.refuse(
+                                    Some(item_pointer),
+                                    "not a GitHub object this collector reads; element skipped",
+                                );
+                            }
+                        }
+                        None => self.problems.refuse(
+                            Some(item_pointer),
+                            format!("element is {}, expected an object; skipped", type_name(item)),
+                        ),
+                    }
+                }
+            }
+            Value::Object(object) => {
+                let fields = Fields { object, pointer };
+                if !self.object(fields, scope) {
+                    let mut keys: Vec<&str> = object.keys().map(String::as_str).take(8).collect();
+                    keys.sort_unstable();
+                    self.problems.refuse(
+                        (!pointer.is_empty()).then(|| pointer.to_string()),
+                        format!(
+                            "not a GitHub webhook payload or REST export this collector reads (members: {}); nothing recorded",
+                            keys.join(", ")
+                        ),
+                    );
+                }
+            }
+            other => self.problems.refuse(
+                (!pointer.is_empty()).then(|| pointer.to_string()),
+                format!(
+                    "the document is {}, expected an object or an array; nothing recorded",
+                    type_name(other)
+                ),
+            ),
+        }
+    }
+
+    /// Read one object: an Octokit response, a list wrapper, a webhook payload or
+    /// a REST object. `false` when it is none of these.
+    fn object(&mut self, fields: Fields<'_>, outer: &Scope) -> bool {
+        let problems = &mut self.problems;
+        let mut scope = outer.clone();
+        if let Some(repo) = fields.nested_text("repository", "full_name", problems) {
+            scope.repo = Some(repo);
+        }
+        // Octokit response: {data, status, headers, url}.
+        if fields.has("data") && fields.has("status") && fields.has("headers") {
+            if let Some(headers) = fields.object("headers", problems) {
+                scope.observed = header_date(headers.fields(), problems).or(scope.observed);
+            }
+            if let Some(url) = fields.text("url", problems) {
+                scope.repo = scope.repo.or_else(|| github_repo_from_url(&url));
+            }
+            if let Some(data) = fields.get("data") {
+                self.document(data, &fields.pointer_of("data"), &scope);
+            }
+            return true;
+        }
+        for (member, shape) in LIST_MEMBERS {
+            if let Some(items) = fields.get(member).and_then(Value::as_array) {
+                for (index, item) in items.iter().enumerate() {
+                    let pointer = format!("{}/{index}", fields.pointer_of(member));
+                    match Owned::new(item, pointer.clone()) {
+                        Some(owned) => self.shape(*shape, owned.fields(), &scope),
+                        None => self.problems.refuse(
+                            Some(pointer),
+                            format!("element is {}, expected an object; skipped", type_name(item)),
+                        ),
+                    }
+                }
+                return true;
+            }
+        }
+        if fields.has("action") || fields.has("sender") {
+            scope.action = fields.text("action", &mut self.problems);
+            let deployment = fields.object("deployment", &mut self.problems);
+            for (member, shape) in WEBHOOK_MEMBERS {
+                let Some(inner) = fields.get(member) else {
+                    continue;
+                };
+                let Some(owned) = Owned::new(inner, fields.pointer_of(member)) else {
+                    self.problems.refuse(
+                        Some(fields.pointer_of(member)),
+                        format!(
+                            "`{member}` is {}, expected an object; nothing recorded",
+                            type_name(inner)
+                        ),
+                    );
+                    return true;
+                };
+                if *shape == Shape::DeploymentStatus {
+                    self.deploy(Some(owned.fields()), deployment.as_ref().map(Owned::fields), &scope);
+                } else {
+                    if *shape == Shape::Alert {
+                        scope.branch = fields
+                            .text("ref", &mut self.problems)
+                            .map(|git_ref| branch_name(&git_ref));
+                    }
+                    self.shape(*shape, owned.fields(), &scope);
+                }
+                return true;
+            }
+        }
+        if fields.has("ref") && fields.has("commits") && fields.has("pusher") {
+            *self
+                .skipped
+                .entry("push event (no evidence kind describes a push)")
+                .or_default() += 1;
+            return true;
+        }
+        match rest_shape(fields) {
+            Some(shape) => {
+                self.shape(shape, fields, &scope);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn shape(&mut self, shape: Shape, fields: Fields<'_>, scope: &Scope) {
+        let mut scope = scope.clone();
+        if scope.repo.is_none() {
+            scope.repo = fields
+                .nested_text("repository", "full_name", &mut self.problems)
+                .or_else(|| fields.get("url").and_then(Value::as_str).and_then(github_repo_from_url));
+        }
+        match shape {
+            Shape::WorkflowRun => self.workflow_run(fields, &scope),
+            Shape::WorkflowJob => self.workflow_job(fields, &scope),
+            Shape::CheckRun => self.check_run(fields, &scope),
+            Shape::CheckSuite => self.check_suite(fields, &scope),
+            Shape::Pull => self.pull(fields, &scope),
+            Shape::Deployment => self.deploy(None, Some(fields), &scope),
+            Shape::DeploymentStatus => self.deploy(Some(fields), None, &scope),
+            Shape::Protection if scope.action.is_some() || fields.has("required_status_checks_enforcement_level") => {
+                self.protection_rule(fields, &scope);
+            }
+            Shape::Protection => self.rest_protection(fields, &scope),
+            Shape::Ruleset => self.ruleset(fields, &scope),
+            Shape::Alert => self.alert(fields, &scope),
+        }
+    }
+
+    fn push(
+        &mut self,
+        kind: EvidenceKind,
+        time: Option<Timestamp>,
+        subject: Subject,
+        pointer: &str,
+        attrs: Map<String, Value>,
+    ) {
+        self.parsed.push(self.context.record(
+            COLLECTOR,
+            kind,
+            time,
+            subject.or_context(self.context),
+            (!pointer.is_empty()).then(|| pointer.to_string()),
+            Value::Object(attrs),
+        ));
+    }
+
+    fn workflow_run(&mut self, fields: Fields<'_>, scope: &Scope) {
+        let problems = &mut self.problems;
+        let mut attrs = Attrs::new(PLATFORM, "workflow_run", scope.action.as_deref());
+        attrs.put("id", fields.text("id", problems));
+        attrs.put("name", fields.text("name", problems));
+        attrs.put("workflow_path", fields.text("path", problems));
+        attrs.put("event", fields.text("event", problems));
+        attrs.put("status", fields.text("status", problems));
+        attrs.put("conclusion", fields.text("conclusion", problems));
+        let sha = fields.text("head_sha", problems);
+        let branch = fields.text("head_branch", problems);
+        attrs.put("head_sha", sha.clone());
+        attrs.put("head_branch", branch.clone());
+        attrs.put("run_number", fields.number("run_number", problems));
+        attrs.put("run_attempt", fields.number("run_attempt", problems));
+        attrs.put("actor", fields.nested_text("actor", "login", problems));
+        let pulls = pull_numbers(fields, problems);
+        attrs.put("pull_requests", Some(pulls.clone()));
+        let started = fields.time("run_started_at", problems);
+        let created = fields.time("created_at", problems);
+        let updated = fields.time("updated_at", problems);
+        attrs.time("started_at", started.or(created));
+        let completed = fields.text("status", problems).as_deref() == Some("completed");
+        if completed {
+            attrs.time("completed_at", updated);
+        }
+        let time = if completed { updated } else { started.or(created) }.or(updated);
+        let subject = Subject {
+            repo: scope.repo.clone(),
+            commit: sha,
+            git_ref: branch,
+            pull_request: pulls.first().copied(),
+            ..Subject::default()
+        };
+        self.push(EvidenceKind::CiRun, time, subject, fields.pointer, attrs.0);
+    }
+
+    fn workflow_job(&mut self, fields: Fields<'_>, scope: &Scope) {
+        let problems = &mut self.problems;
+        let mut attrs = Attrs::new(PLATFORM, "workflow_job", scope.action.as_deref());
+        attrs.put("id", fields.text("id", problems));
+        attrs.put("run_id", fields.text("run_id", problems));
+        attrs.put("run_attempt", fields.number("run_attempt", problems));
+        attrs.put("name", fields.text("name", problems));
+        attrs.put("workflow_name", fields.text("workflow_name", problems));
+        attrs.put("status", fields.text("status", problems));
+        attrs.put("conclusion", fields.text("conclusion", problems));
+        let sha = fields.text("head_sha", problems);
+        let branch = fields.text("head_branch", problems);
+        attrs.put("head_sha", sha.clone());
+        attrs.put("head_branch", branch.clone());
+        let started = fields.time("started_at", problems);
+        let completed = fields.time("completed_at", problems);
+        let created = fields.time("created_at", problems);
+        attrs.time("started_at", started);
+        attrs.time("completed_at", completed);
+        let mut steps = Vec::new();
+        for (index, step) in fields.array("steps", problems).unwrap_or_default().iter().enumerate() {
+            let Some(owned) = Owned::new(step, format!("{}/{index}", fields.pointer_of("steps"))) else {
+                problems.warn(
+                    Some(format!("{}/{index}", fields.pointer_of("steps"))),
+                    format!("ignored: step is {}, expected an object", type_name(step)),
+                );
+                continue;
+            };
+            if steps.len() >= MAX_LIST_ENTRIES {
+                break;
+            }
+            let step = owned.fields();
+            let mut entry = Map::new();
+            put(&mut entry, "number", step.number("number", problems));
+            put(&mut entry, "name", step.text("name", problems));
+            put(&mut entry, "status", step.text("status", problems));
+            put(&mut entry, "conclusion", step.text("conclusion", problems));
+            steps.push(Value::Object(entry));
+        }
+        attrs.put("steps", Some(steps));
+        let subject = Subject {
+            repo: scope.repo.clone(),
+            commit: sha,
+            git_ref: branch,
+            ..Subject::default()
+        };
+        self.push(
+            EvidenceKind::CiRun,
+            completed.or(started).or(created),
+            subject,
+            fields.pointer,
+            attrs.0,
+        );
+    }
+
+    fn check_run(&mut self, fields: Fields<'_>, scope: &Scope) {
+        let problems = &mut self.problems;
+        let mut attrs = Attrs::new(PLATFORM, "check_run", scope.action.as_deref());
+        let name = fields.text("name", problems);
+        let app = app_slug(fields, problems);
+        let conclusion = fields.text("conclusion", problems);
+        let id = fields.text("id", problems);
+        attrs.put("id", id.clone());
+        attrs.put("name", name.clone());
+        attrs.put("app", app.clone());
+        attrs.put("status", fields.text("status", problems));
+        attrs.put("conclusion", conclusion.clone());
+        let sha = fields.text("head_sha", problems);
+        attrs.put("head_sha", sha.clone());
+        let suite = fields.object("check_suite", problems);
+        let branch = suite
+            .as_ref()
+            .and_then(|suite| suite.fields().text("head_branch", problems));
+        attrs.put("head_branch", branch.clone());
+        let pulls = pull_numbers(fields, problems);
+        attrs.put("pull_requests", Some(pulls.clone()));
+        let started = fields.time("started_at", problems);
+        let completed = fields.time("completed_at", problems);
+        attrs.time("started_at", started);
+        attrs.time("completed_at", completed);
+        let time = completed.or(started);
+        let subject = Subject {
+            repo: scope.repo.clone(),
+            commit: sha.clone(),
+            git_ref: branch.clone(),
+            pull_request: pulls.first().copied(),
+            ..Subject::default()
+        };
+        self.push(EvidenceKind::CheckRun, time, subject.clone(), fields.pointer, attrs.0);
+
+        let tool = known_scanner(&[name.as_deref(), app.as_deref()]);
+        if let (Some(tool), Some("failure"), false) = (tool, conclusion.as_deref(), pulls.is_empty()) {
+            let mut gate = Attrs::new(PLATFORM, "check_run", scope.action.as_deref());
+            gate.put("decision", Some("block"));
+            gate.put("observed", Some(true));
+            gate.put("tool", Some(tool));
+            gate.put("check_run_id", id);
+            gate.put("check_name", name);
+            gate.put("app", app);
+            gate.put("conclusion", conclusion);
+            gate.put("head_sha", sha);
+            gate.put("pull_requests", Some(pulls));
+            self.push(EvidenceKind::GateDecision, time, subject, fields.pointer, gate.0);
+        }
+    }
+
+    fn check_suite(&mut self, fields: Fields<'_>, scope: &Scope) {
+        let problems = &mut self.problems;
+        let mut attrs = Attrs::new(PLATFORM, "check_suite", scope.action.as_deref());
+        attrs.put("id", fields.text("id", problems));
+        attrs.put("app", app_slug(fields, problems));
+        attrs.put("status", fields.text("status", problems));
+        attrs.put("conclusion", fields.text("conclusion", problems));
+        let sha = fields.text("head_sha", problems);
+        let branch = fields.text("head_branch", problems);
+        attrs.put("head_sha", sha.clone());
+        attrs.put("head_branch", branch.clone());
+        let pulls = pull_numbers(fields, problems);
+        attrs.put("pull_requests", Some(pulls.clone()));
+        attrs.put("check_runs", fields.number("latest_check_runs_count", problems));
+        let created = fields.time("created_at", problems);
+        let updated = fields.time("updated_at", problems);
+        attrs.time("created_at", created);
+        attrs.time("updated_at", updated);
+        let subject = Subject {
+            repo: scope.repo.clone(),
+            commit: sha,
+            git_ref: branch,
+            pull_request: pulls.first().copied(),
+            ..Subject::default()
+        };
+        self.push(
+            EvidenceKind::CheckRun,
+            updated.or(created),
+            subject,
+            fields.pointer,
+            attrs.0,
+        );
+    }
+
+    fn pull(&mut self, fields: Fields<'_>, scope: &Scope) {
+        let problems = &mut self.problems;
+        let merged_at = fields.time("merged_at", problems);
+        let merged = fields.flag("merged", problems).unwrap_or(false) || merged_at.is_some();
+        if !merged {
+            let reason = match fields.text("state", problems).as_deref() {
+                Some("closed") => "pull request closed without merge",
+                _ => "pull request not merged (open)",
+            };
+            *self.skipped.entry(reason).or_default() += 1;
+            return;
+        }
+        let mut attrs = Attrs::new(PLATFORM, "pull_request", scope.action.as_deref());
+        let number = fields.number("number", problems);
+        attrs.put("number", number);
+        attrs.put("title", fields.text("title", problems));
+        let base = fields.object("base", problems);
+        let head = fields.object("head", problems);
+        let base_ref = base.as_ref().and_then(|base| base.fields().text("ref", problems));
+        let head_sha = head.as_ref().and_then(|head| head.fields().text("sha", problems));
+        attrs.put("base_ref", base_ref.clone());
+        attrs.put(
+            "head_ref",
+            head.as_ref().and_then(|head| head.fields().text("ref", problems)),
+        );
+        attrs.put("head_sha", head_sha.clone());
+        attrs.put("merge_commit_sha", fields.text("merge_commit_sha", problems));
+        attrs.put("merged_by", fields.nested_text("merged_by", "login", problems));
+        attrs.put("author", fields.nested_text("user", "login", problems));
+        attrs.time("merged_at", merged_at);
+        let repo = scope.repo.clone().or_else(|| {
+            base.as_ref()
+                .and_then(|base| base.fields().object("repo", problems))
+                .and_then(|repo| repo.fields().text("full_name", problems))
+        });
+        let time = merged_at.or_else(|| fields.time("closed_at", problems));
+        let subject = Subject {
+            repo,
+            commit: head_sha,
+            git_ref: base_ref,
+            pull_request: number,
+            ..Subject::default()
+        };
+        self.push(EvidenceKind::Merge, time, subject, fields.pointer, attrs.0);
+    }
+
+    /// A deployment status (with its deployment, in webhooks) or a deployment alone.
+    fn deploy(&mut self, status: Option<Fields<'_>>, deployment: Option<Fields<'_>>, scope: &Scope) {
+        let problems = &mut self.problems;
+        let mut attrs = Attrs::new(
+            PLATFORM,
+            if status.is_some() {
+                "deployment_status"
+            } else {
+                "deployment"
+            },
+            scope.action.as_deref(),
+        );
+        let read = |fields: Option<Fields<'_>>, key: &str, problems: &mut Problems| {
+            fields.and_then(|fields| fields.text(key, problems))
+        };
+        let environment = read(status, "environment", problems).or_else(|| read(deployment, "environment", problems));
+        let sha = read(deployment, "sha", problems);
+        let git_ref = read(deployment, "ref", problems);
+        // A deployment without a status has been requested, not yet reported on.
+        let state = status.map_or(Some("created".to_string()), |status| status.text("state", problems));
+        attrs.put("environment", environment.clone());
+        attrs.put("state", state);
+        attrs.put("sha", sha.clone());
+        attrs.put("ref", git_ref.clone());
+        attrs.put("task", read(deployment, "task", problems));
+        attrs.put("deployment_id", read(deployment, "id", problems));
+        attrs.put("status_id", read(status, "id", problems));
+        attrs.put("description", read(status, "description", problems));
+        let creator = status
+            .and_then(|status| status.nested_text("creator", "login", problems))
+            .or_else(|| deployment.and_then(|deployment| deployment.nested_text("creator", "login", problems)));
+        attrs.put("creator", creator);
+        let time = status
+            .and_then(|status| status.time("created_at", problems))
+            .or_else(|| deployment.and_then(|deployment| deployment.time("created_at", problems)));
+        attrs.time("created_at", time);
+        let subject = Subject {
+            repo: scope.repo.clone(),
+            commit: sha,
+            git_ref,
+            environment,
+            ..Subject::default()
+        };
+        let pointer = status.or(deployment).map_or("", |fields| fields.pointer);
+        self.push(EvidenceKind::Deploy, time, subject, pointer, attrs.0);
+    }
+
+    /// The `branch_protection_rule` webhook's rule (GitHub's enforcement levels).
+    fn protection_rule(&mut self, fields: Fields<'_>, scope: &Scope) {
+        let problems = &mut self.problems;
+        let mut attrs = Attrs::new(PLATFORM, "branch_protection_rule", scope.action.as_deref());
+        let pattern = fields.text("name", problems);
+        attrs.put("protected", Some(scope.action.as_deref() != Some("deleted")));
+        attrs.put("rule_id", fields.text("id", problems));
+        attrs.put("pattern", pattern.clone());
+        attrs.put(
+            "required_status_checks",
+            fields.texts("required_status_checks", problems),
+        );
+        attrs.put(
+            "status_checks_enforcement",
+            fields.text("required_status_checks_enforcement_level", problems),
+        );
+        attrs.put("strict", fields.flag("strict_required_status_checks_policy", problems));
+        attrs.put(
+            "required_approving_review_count",
+            fields.number("required_approving_review_count", problems),
+        );
+        attrs.put(
+            "reviews_enforcement",
+            fields.text("pull_request_reviews_enforcement_level", problems),
+        );
+        attrs.put(
+            "dismiss_stale_reviews",
+            fields.flag("dismiss_stale_reviews_on_push", problems),
+        );
+        attrs.put(
+            "require_code_owner_review",
+            fields.flag("require_code_owner_review", problems),
+        );
+        attrs.put("admin_enforced", fields.flag("admin_enforced", problems));
+        attrs.put(
+            "signatures_enforcement",
+            fields.text("signature_requirement_enforcement_level", problems),
+        );
+        attrs.put(
+            "linear_history_enforcement",
+            fields.text("linear_history_requirement_enforcement_level", problems),
+        );
+        attrs.put(
+            "force_pushes_enforcement",
+            fields.text("allow_force_pushes_enforcement_level", problems),
+        );
+        attrs.put(
+            "deletions_enforcement",
+            fields.text("allow_deletions_enforcement_level", problems),
+        );
+        if fields.flag("authorized_actors_only", problems) == Some(true) {
+            attrs.put("push_allowed_actors", fields.texts("authorized_actor_names", problems));
+        }
+        let time = fields
+            .time("updated_at", problems)
+            .or_else(|| fields.time("created_at", problems));
+        let subject = Subject {
+            repo: scope.repo.clone(),
+            git_ref: pattern,
+            ..Subject::default()
+        };
+        self.push(EvidenceKind::BranchProtection, time, subject, fields.pointer, attrs.0);
+    }
+
+    /// A REST branch protection (GET or PUT `/branches/{branch}/protection`).
+    fn rest_protection(&mut self, fields: Fields<'_>, scope: &Scope) {
+        let problems = &mut self.problems;
+        let mut attrs = Attrs::new(PLATFORM, "rest_branch_protection", scope.action.as_deref());
+        let url = fields.text("url", problems);
+        let branch = scope
+            .branch
+            .clone()
+            .or_else(|| url.as_deref().and_then(branch_from_protection_path));
+        let enabled = |key: &str, problems: &mut Problems| {
+            fields
+                .object(key, problems)
+                .and_then(|object| object.fields().flag("enabled", problems))
+        };
+        let admin_enforced = enabled("enforce_admins", problems);
+        let level = |present: bool| match (present, admin_enforced) {
+            (false, _) => "off",
+            (true, Some(true)) => "everyone",
+            (true, _) => "non_admins",
+        };
+        attrs.put("protected", Some(true));
+        attrs.put("pattern", branch.clone());
+        let checks = fields.object("required_status_checks", problems);
+        let mut contexts: Vec<String> = Vec::new();
+        if let Some(checks) = &checks {
+            let checks = checks.fields();
+            contexts = checks.texts("contexts", problems).unwrap_or_default();
+            for check in checks.array("checks", problems).unwrap_or_default() {
+                let context = check.get("context").and_then(Value::as_str).map(str::to_string);
+                if let Some(context) = context.filter(|context| !contexts.contains(context)) {
+                    if contexts.len() < MAX_LIST_ENTRIES {
+                        contexts.push(context);
+                    }
+                }
+            }
+            attrs.put("strict", checks.flag("strict", problems));
+        }
+        attrs.put("required_status_checks", Some(contexts));
+        attrs.put("status_checks_enforcement", Some(level(checks.is_some())));
+        let reviews = fields.object("required_pull_request_reviews", problems);
+        if let Some(reviews) = &reviews {
+            let reviews = reviews.fields();
+            attrs.put(
+                "required_approving_review_count",
+                reviews.number("required_approving_review_count", problems),
+            );
+            attrs.put("dismiss_stale_reviews", reviews.flag("dismiss_stale_reviews", problems));
+            attrs.put(
+                "require_code_owner_review",
+                reviews.flag("require_code_owner_reviews", problems),
+            );
+            if let Some(allowances) = reviews.object("bypass_pull_request_allowances", problems) {
+                attrs.put("review_bypass_actors", Some(actors(allowances.fields(), problems)));
+            }
+        }
+        attrs.put("reviews_enforcement", Some(level(reviews.is_some())));
+        attrs.put("admin_enforced", admin_enforced);
+        attrs.put("signatures_required", enabled("required_signatures", problems));
+        attrs.put("linear_history_required", enabled("required_linear_history", problems));
+        attrs.put("force_pushes_allowed", enabled("allow_force_pushes", problems));
+        attrs.put("deletions_allowed", enabled("allow_deletions", problems));
+        if let Some(restrictions) = fields.object("restrictions", problems) {
+            attrs.put("push_allowed_actors", Some(actors(restrictions.fields(), problems)));
+        }
+        let subject = Subject {
+            repo: scope.repo.clone(),
+            git_ref: branch,
+            ..Subject::default()
+        };
+        self.push(
+            EvidenceKind::BranchProtection,
+            scope.observed,
+            subject,
+            fields.pointer,
+            attrs.0,
+        );
+    }
+
+    /// A repository ruleset (REST or the `repository_ruleset` webhook).
+    fn ruleset(&mut self, fields: Fields<'_>, scope: &Scope) {
+        let problems = &mut self.problems;
+        let mut attrs = Attrs::new(PLATFORM, "ruleset", scope.action.as_deref());
+        let enforcement = fields.text("enforcement", problems);
+        attrs.put("protected", Some(scope.action.as_deref() != Some("deleted")));
+        attrs.put("ruleset_id", fields.text("id", problems));
+        attrs.put("name", fields.text("name", problems));
+        attrs.put("target", fields.text("target", problems));
+        attrs.put("ruleset_enforcement", enforcement.clone());
+        let mut include = Vec::new();
+        if let Some(conditions) = fields.object("conditions", problems) {
+            if let Some(names) = conditions.fields().object("ref_name", problems) {
+                include = names.fields().texts("include", problems).unwrap_or_default();
+                attrs.put("include", Some(include.clone()));
+                attrs.put("exclude", names.fields().texts("exclude", problems));
+            }
+        }
+        let mut bypass = Vec::new();
+        for actor in fields.array("bypass_actors", problems).unwrap_or_default() {
+            if bypass.len() >= MAX_LIST_ENTRIES {
+                break;
+            }
+            let text = |key: &str| match actor.get(key) {
+                Some(Value::String(text)) => Some(json!(text)),
+                Some(Value::Number(number)) => Some(json!(number.to_string())),
+                _ => None,
+            };
+            let mut entry = Map::new();
+            put(&mut entry, "actor_type", text("actor_type"));
+            put(&mut entry, "actor_id", text("actor_id"));
+            put(&mut entry, "bypass_mode", text("bypass_mode"));
+            bypass.push(Value::Object(entry));
+        }
+        attrs.put("bypass_actors", Some(bypass));
+        let mut rule_types = Vec::new();
+        let mut checks: Vec<String> = Vec::new();
+        let mut has_checks_rule = false;
+        let mut has_review_rule = false;
+        for (index, rule) in fields.array("rules", problems).unwrap_or_default().iter().enumerate() {
+            let Some(owned) = Owned::new(rule, format!("{}/{index}", fields.pointer_of("rules"))) else {
+                continue;
+            };
+            let rule = owned.fields();
+            let Some(rule_type) = rule.text("type", problems) else {
+                continue;
+            };
+            let parameters = rule.object("parameters", problems);
+            match rule_type.as_str() {
+                "required_status_checks" => {
+                    has_checks_rule = true;
+                    if let Some(parameters) = &parameters {
+                        let parameters = parameters.fields();
+                        for check in parameters.array("required_status_checks", problems).unwrap_or_default() {
+                            if let Some(context) = check.get("context").and_then(Value::as_str) {
+                                if checks.len() < MAX_LIST_ENTRIES {
+                                    checks.push(context.to_string());
+                                }
+                            }
+                        }
+                        attrs.put(
+                            "strict",
+                            parameters.flag("strict_required_status_checks_policy", problems),
+                        );
+                    }
+                }
+                "pull_request" => {
+                    has_review_rule = true;
+                    if let Some(parameters) = &parameters {
+                        let parameters = parameters.fields();
+                        attrs.put(
+                            "required_approving_review_count",
+                            parameters.number("required_approving_review_count", problems),
+                        );
+                        attrs.put(
+                            "dismiss_stale_reviews",
+                            parameters.flag("dismiss_stale_reviews_on_push", problems),
+                        );
+                        attrs.put(
+                            "require_code_owner_review",
+                            parameters.flag("require_code_owner_review", problems),
+                        );
+                    }
+                }
+                _ => {}
+            }
+            if rule_types.len() < MAX_LIST_ENTRIES {
+                rule_types.push(rule_type);
+            }
+        }
+        // Only an active ruleset enforces; `evaluate` reports without blocking.
+        let level = |present: bool| {
+            if present && enforcement.as_deref() == Some("active") {
+                "everyone"
+            } else {
+                "off"
+            }
+        };
+        attrs.put("rules", Some(rule_types));
+        attrs.put("required_status_checks", Some(checks));
+        attrs.put("status_checks_enforcement", Some(level(has_checks_rule)));
+        attrs.put("reviews_enforcement", Some(level(has_review_rule)));
+        let time = fields
+            .time("updated_at", problems)
+            .or_else(|| fields.time("created_at", problems))
+            .or(scope.observed);
+        let git_ref = match include.as_slice() {
+            [only] => Some(branch_name(only)),
+            _ => None,
+        };
+        let subject = Subject {
+            repo: scope.repo.clone(),
+            git_ref,
+            ..Subject::default()
+        };
+        self.push(EvidenceKind::BranchProtection, time, subject, fields.pointer, attrs.0);
+    }
+
+    /// A code-scanning alert: only a dismissal is evidence.
+    fn alert(&mut self, fields: Fields<'_>, scope: &Scope) {
+        let problems = &mut self.problems;
+        let state = fields.text("state", problems);
+        let dismissed = state.as_deref() == Some("dismissed")
+            || matches!(scope.action.as_deref(), Some("closed_by_user" | "dismissed"))
+            || fields.has("dismissed_at");
+        if !dismissed {
+            *self
+                .skipped
+                .entry("code-scanning alert not dismissed (open, fixed or reopened)")
+                .or_default() += 1;
+            return;
+        }
+        let mut attrs = Attrs::new(PLATFORM, "code_scanning_alert", scope.action.as_deref());
+        attrs.put("number", fields.number("number", problems));
+        attrs.put("state", state);
+        if let Some(rule) = fields.object("rule", problems) {
+            let rule = rule.fields();
+            attrs.put("rule_id", rule.text("id", problems));
+            attrs.put("rule_severity", rule.text("severity", problems));
+            attrs.put(
+                "security_severity_level",
+                rule.text("security_severity_level", problems),
+            );
+        }
+        if let Some(tool) = fields.object("tool", problems) {
+            attrs.put("tool", tool.fields().text("name", problems));
+            attrs.put("tool_version", tool.fields().text("version", problems));
+        }
+        let dismissed_by = fields.nested_text("dismissed_by", "login", problems);
+        attrs.put("dismissed_by", dismissed_by.clone());
+        attrs.put("dismissed_reason", fields.text("dismissed_reason", problems));
+        attrs.put("dismissed_comment", fields.text("dismissed_comment", problems));
+        let dismissed_at = fields.time("dismissed_at", problems);
+        attrs.time("dismissed_at", dismissed_at);
+        let instance = fields.object("most_recent_instance", problems);
+        let commit = instance
+            .as_ref()
+            .and_then(|instance| instance.fields().text("commit_sha", problems));
+        let git_ref = scope.branch.clone().or_else(|| {
+            instance
+                .as_ref()
+                .and_then(|instance| instance.fields().text("ref", problems))
+                .map(|git_ref| branch_name(&git_ref))
+        });
+        let time = dismissed_at.or_else(|| fields.time("updated_at", problems));
+        let subject = Subject {
+            repo: scope.repo.clone(),
+            commit,
+            git_ref,
+            person: dismissed_by,
+            ..Subject::default()
+        };
+        self.push(EvidenceKind::AlertDismissal, time, subject, fields.pointer, attrs.0);
+    }
+
+    /// An Octokit recorded fixture: each exchange's response read on its own.
+    fn exchanges(&mut self, items: &[Value], pointer: &str) {
+        for (index, item) in items.iter().enumerate() {
+            let item_pointer = format!("{pointer}/{index}");
+            let Some(owned) = Owned::new(item, item_pointer.clone()) else {
+                self.problems
+                    .refuse(Some(item_pointer), "exchange is not an object; skipped");
+                continue;
+            };
+            let exchange = owned.fields();
+            let problems = &mut self.problems;
+            let method = exchange
+                .text("method", problems)
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            let path = exchange.text("path", problems).unwrap_or_default();
+            let status = exchange.number("status", problems).unwrap_or(0);
+            let mut scope = Scope {
+                repo: github_repo_from_url(&path),
+                branch: branch_from_protection_path(&path),
+                ..Scope::default()
+            };
+            if let Some(headers) = exchange.object("headers", problems) {
+                scope.observed = header_date(headers.fields(), problems);
+            }
+            let response = exchange.get("response");
+            let is_protection = path.ends_with("/protection") && scope.branch.is_some();
+            match (is_protection, method.as_str(), status) {
+                (true, "get", 404) | (true, "delete", 204) => self.unprotected(&exchange, &method, status, &scope),
+                (_, _, 200..=299) if response.is_some_and(|response| response.is_object() || response.is_array()) => {
+                    if let Some(response) = response {
+                        self.document(response, &exchange.pointer_of("response"), &scope);
+                    }
+                }
+                _ => {
+                    *self
+                        .skipped
+                        .entry("recorded exchange without a readable body")
+                        .or_default() += 1
+                }
+            }
+        }
+    }
+
+    /// A branch without protection (GET 404) or whose protection was removed (DELETE 204).
+    fn unprotected(&mut self, exchange: &Fields<'_>, method: &str, status: u64, scope: &Scope) {
+        let mut attrs = Attrs::new(PLATFORM, "rest_branch_protection", scope.action.as_deref());
+        attrs.put("protected", Some(false));
+        attrs.put("pattern", scope.branch.clone());
+        attrs.put("http_method", Some(method.to_ascii_uppercase()));
+        attrs.put("http_status", Some(status));
+        let subject = Subject {
+            repo: scope.repo.clone(),
+            git_ref: scope.branch.clone(),
+            ..Subject::default()
+        };
+        self.push(
+            EvidenceKind::BranchProtection,
+            scope.observed,
+            subject,
+            exchange.pointer,
+            attrs.0,
+        );
+    }
+}
+
+/// Whether an array is an Octokit recorded fixture (`scope`, `method`, `path`, `status`).
+fn is_recorded_exchanges(items: &[Value]) -> bool {
+    items.first().and_then(Value::as_object).is_some_and(|first| {
+        ["method", "path", "status", "scope"]
+            .iter()
+            .all(|key| first.contains_key(*key))
+    })
+}
+
+/// The branch of a `/repos/{owner}/{repo}/branches/{branch}/protection` path or URL.
+fn branch_from_protection_path(path: &str) -> Option<String> {
+    let (_, after) = path.split_once("/branches/")?;
+    let branch = after.strip_suffix("/protection")?;
+    (!branch.is_empty()).then(|| branch.to_string())
+}
+
+/// The response time from a `date` header (RFC 2822).
+fn header_date(headers: Fields<'_>, problems: &mut Problems) -> Option<Timestamp> {
+    let date = headers.text("date", problems)?;
+    match jiff::fmt::rfc2822::DateTimeParser::new().parse_timestamp(&date) {
+        Ok(time) => Some(time),
+        Err(error) => {
+            problems.warn(Some(headers.pointer_of("date")), format!("time not used: {error}"));
+            None
+        }
+    }
+}
+
+/// The numbers of a `pull_requests` member (at most [`MAX_LIST_ENTRIES`]).
+fn pull_numbers(fields: Fields<'_>, problems: &mut Problems) -> Vec<u64> {
+    fields
+        .array("pull_requests", problems)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|pull| pull.get("number").and_then(Value::as_u64))
+        .take(MAX_LIST_ENTRIES)
+        .collect()
+}
+
+/// The app of a check: its slug, else its name.
+fn app_slug(fields: Fields<'_>, problems: &mut Problems) -> Option<String> {
+    let app = fields.object("app", problems)?;
+    let app = app.fields();
+    app.text("slug", problems).or_else(|| app.text("name", problems))
+}
+
+/// `users`, `teams` and `apps` of a restriction or allowance, as `user:login`,
+/// `team:slug`, `app:slug`.
+fn actors(fields: Fields<'_>, problems: &mut Problems) -> Vec<String> {
+    let mut found = Vec::new();
+    for (member, prefix, key) in [
+        ("users", "user", "login"),
+        ("teams", "team", "slug"),
+        ("apps", "app", "slug"),
+    ] {
+        for entry in fields.array(member, problems).unwrap_or_default() {
+            let name = match entry {
+                Value::String(name) => Some(name.as_str()),
+                Value::Object(object) => object.get(key).and_then(Value::as_str),
+                _ => None,
+            };
+            if let Some(name) = name {
+                if found.len() < MAX_LIST_ENTRIES {
+                    found.push(format!("{prefix}:{name}"));
+                }
+            }
+        }
+    }
+    found
+}

@@ -1,0 +1,502 @@
+//! GitLab events collector: webhook payloads (pipeline, job, merge request and
+//! deployment hooks) and REST exports (pipelines, jobs, merge requests,
+//! deployments; one object or a list) as `ci_run`, `merge` and `deploy` records.
+//!
+//! Statuses are normalised to GitHub's pair so that probes read one form:
+//! `success`, `failed`, `canceled` and `skipped` become `status: "completed"`
+//! with `conclusion` `success`, `failure`, `cancelled`, `skipped`; any other
+//! status is kept as is, without a conclusion. GitLab's own word is kept in
+//! `gitlab_status`. A merge request that is not merged gives no record and one
+//! note. Every element of a list is read on its own. Attribute keys and the
+//! rules applied are in `docs/sources.md`.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use model::{EvidenceKind, Subject};
+use serde_json::Value;
+
+use crate::events::{Attrs, Fields, MAX_LIST_ENTRIES, Owned, branch_name};
+use crate::trivy::{OrContext, Problems, read_document, type_name};
+use crate::{Context, Limits, Parsed};
+
+/// The collector id recorded in every record's source.
+pub const COLLECTOR: &str = "gitlab";
+
+/// The `platform` attribute of every record.
+const PLATFORM: &str = "gitlab";
+
+/// Parse one GitLab webhook payload or REST export.
+///
+/// Never panics; every problem becomes a diagnostic that names its line or
+/// JSON pointer. See the module documentation and `docs/sources.md`.
+pub fn parse(bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
+    let mut parsed = Parsed::default();
+    let document: Value = match read_document(bytes, context, limits, "GitLab event") {
+        Ok(document) => document,
+        Err(diagnostic) => {
+            parsed.diagnostics.push(diagnostic);
+            return parsed;
+        }
+    };
+    let mut reader = Reader {
+        context,
+        problems: Problems::default(),
+        records: Vec::new(),
+        skipped: BTreeMap::new(),
+    };
+    match &document {
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                let pointer = format!("/{index}");
+                match Owned::new(item, pointer.clone()) {
+                    Some(owned) => {
+                        if !reader.object(owned.fields()) {
+                            reader.problems.refuse(
+                                Some(pointer),
+                                "not a GitLab object this collector reads; element skipped",
+                            );
+                        }
+                    }
+                    None => reader.problems.refuse(
+                        Some(pointer),
+                        format!("element is {}, expected an object; skipped", type_name(item)),
+                    ),
+                }
+            }
+        }
+        Value::Object(object) => {
+            if !reader.object(Fields { object, pointer: "" }) {
+                let mut keys: Vec<&str> = object.keys().map(String::as_str).take(8).collect();
+                keys.sort_unstable();
+                reader.problems.refuse(
+                    None,
+                    format!(
+                        "not a GitLab webhook payload or REST export this collector reads (members: {}); nothing recorded",
+                        keys.join(", ")
+                    ),
+                );
+            }
+        }
+        other => reader.problems.refuse(
+            None,
+            format!(
+                "the document is {}, expected an object or an array; nothing recorded",
+                type_name(other)
+            ),
+        ),
+    }
+    for (reason, count) in &reader.skipped {
+        reader.problems.warn(None, format!("{count} × {reason}: no record"));
+    }
+    parsed.evidence = reader.records;
+    parsed.diagnostics = reader.problems.into_diagnostics(context);
+    parsed
+}
+
+struct Reader<'c> {
+    context: &'c Context,
+    problems: Problems,
+    records: Vec<model::NewEvidence>,
+    skipped: BTreeMap<&'static str, u64>,
+}
+
+/// `status` and `conclusion` in GitHub's form for a GitLab status.
+fn normalise_status(status: &str) -> (String, Option<&'static str>) {
+    let conclusion = match status {
+        "success" => Some("success"),
+        "failed" => Some("failure"),
+        "canceled" => Some("cancelled"),
+        "skipped" => Some("skipped"),
+        _ => None,
+    };
+    match conclusion {
+        Some(conclusion) => ("completed".to_string(), Some(conclusion)),
+        None => (status.to_string(), None),
+    }
+}
+
+/// `group/project` from a web URL (`https://host/group/sub/project/-/pipelines/1`).
+fn project_from_web_url(url: &str) -> Option<String> {
+    let (_, rest) = url.split_once("://")?;
+    let (_, path) = rest.split_once('/')?;
+    let path = path.split("/-/").next().unwrap_or(path).trim_end_matches('/');
+    (path.contains('/')).then(|| path.to_string())
+}
+
+impl Reader<'_> {
+    /// Read one object; `false` when it is not one this collector knows.
+    fn object(&mut self, fields: Fields<'_>) -> bool {
+        let kind = fields.text("object_kind", &mut self.problems);
+        match kind.as_deref() {
+            Some("pipeline") => self.pipeline_hook(fields),
+            Some("build") => self.job_hook(fields),
+            Some("merge_request") => self.merge_request_hook(fields),
+            Some("deployment") => self.deployment_hook(fields),
+            Some("push" | "tag_push" | "note" | "issue" | "wiki_page" | "release" | "emoji" | "feature_flag") => {
+                *self
+                    .skipped
+                    .entry("GitLab hook of a kind that is not evidence")
+                    .or_default() += 1;
+            }
+            Some(_) => return false,
+            None => return self.rest_object(fields),
+        }
+        true
+    }
+
+    /// A REST object, recognised by the members only it has.
+    fn rest_object(&mut self, fields: Fields<'_>) -> bool {
+        let has = |key: &str| fields.has(key);
+        let repo = self.repo_of(fields);
+        if has("iid") && has("target_branch") && has("source_branch") {
+            self.rest_merge_request(fields, repo);
+        } else if has("stage") && has("pipeline") && has("status") {
+            self.job(fields, None, repo, None);
+        } else if has("environment") && has("sha") && (has("deployable") || has("iid")) {
+            self.rest_deployment(fields, repo);
+        } else if has("id") && has("status") && has("ref") && has("sha") {
+            self.pipeline(fields, repo, None, None);
+        } else {
+            return false;
+        }
+        true
+    }
+
+    /// `group/project` of a hook (`project.path_with_namespace`) or a REST object (`web_url`).
+    fn repo_of(&mut self, fields: Fields<'_>) -> Option<String> {
+        fields
+            .nested_text("project", "path_with_namespace", &mut self.problems)
+            .or_else(|| {
+                fields
+                    .get("web_url")
+                    .and_then(Value::as_str)
+                    .and_then(project_from_web_url)
+            })
+    }
+
+    fn push(&mut self, kind: EvidenceKind, time: Option<Timestamp>, subject: Subject, pointer: &str, attrs: Attrs) {
+        self.records.push(self.context.record(
+            COLLECTOR,
+            kind,
+            time,
+            subject.or_context(self.context),
+            (!pointer.is_empty()).then(|| pointer.to_string()),
+            Value::Object(attrs.0),
+        ));
+    }
+
+    fn pipeline_hook(&mut self, hook: Fields<'_>) {
+        let Some(pipeline) = hook.object("object_attributes", &mut self.problems) else {
+            self.problems
+                .refuse(None, "pipeline hook without `object_attributes`; nothing recorded");
+            return;
+        };
+        let repo = self.repo_of(hook);
+        let merge_request = hook
+            .object("merge_request", &mut self.problems)
+            .and_then(|request| request.fields().number("iid", &mut self.problems));
+        let user = hook.nested_text("user", "username", &mut self.problems);
+        self.pipeline(pipeline.fields(), repo.clone(), merge_request, user);
+        for (index, build) in hook
+            .array("builds", &mut self.problems)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .take(MAX_LIST_ENTRIES)
+        {
+            let pointer = format!("{}/{index}", hook.pointer_of("builds"));
+            match Owned::new(build, pointer.clone()) {
+                Some(owned) => self.job(owned.fields(), Some(pipeline.fields()), repo.clone(), merge_request),
+                None => self.problems.refuse(
+                    Some(pointer),
+                    format!("job is {}, expected an object; skipped", type_name(build)),
+                ),
+            }
+        }
+    }
+
+    /// A pipeline (the hook's `object_attributes` or a REST pipeline).
+    fn pipeline(&mut self, fields: Fields<'_>, repo: Option<String>, merge_request: Option<u64>, user: Option<String>) {
+        let problems = &mut self.problems;
+        let mut attrs = Attrs::new(PLATFORM, "pipeline", None);
+        attrs.put("id", fields.text("id", problems));
+        attrs.put("iid", fields.number("iid", problems));
+        attrs.put("name", fields.text("name", problems));
+        let raw_status = fields.text("status", problems);
+        if let Some(raw) = &raw_status {
+            let (status, conclusion) = normalise_status(raw);
+            attrs.put("status", Some(status));
+            attrs.put("conclusion", conclusion);
+        }
+        attrs.put("gitlab_status", raw_status);
+        attrs.put("event", fields.text("source", problems));
+        let sha = fields.text("sha", problems);
+        let git_ref = fields.text("ref", problems).map(|git_ref| branch_name(&git_ref));
+        attrs.put("head_sha", sha.clone());
+        attrs.put("head_branch", git_ref.clone());
+        attrs.put("tag", fields.flag("tag", problems));
+        attrs.put("pull_requests", Some(merge_request.into_iter().collect::<Vec<u64>>()));
+        attrs.put(
+            "actor",
+            user.or_else(|| fields.nested_text("user", "username", problems)),
+        );
+        let created = fields.time("created_at", problems);
+        let started = fields.time("started_at", problems);
+        let finished = fields.time("finished_at", problems);
+        let updated = fields.time("updated_at", problems);
+        attrs.time("started_at", started.or(created));
+        attrs.time("completed_at", finished);
+        attrs.put("duration_seconds", fields.number("duration", problems));
+        let subject = Subject {
+            repo,
+            commit: sha,
+            git_ref,
+            pull_request: merge_request,
+            ..Subject::default()
+        };
+        let time = finished.or(updated).or(started).or(created);
+        self.push(EvidenceKind::CiRun, time, subject, fields.pointer, attrs);
+    }
+
+    /// A job: an element of a pipeline hook's `builds` or a REST job.
+    fn job(
+        &mut self,
+        fields: Fields<'_>,
+        hook_pipeline: Option<Fields<'_>>,
+        repo: Option<String>,
+        merge_request: Option<u64>,
+    ) {
+        let problems = &mut self.problems;
+        let mut attrs = Attrs::new(PLATFORM, "job", None);
+        attrs.put("id", fields.text("id", problems));
+        attrs.put("name", fields.text("name", problems));
+        attrs.put("stage", fields.text("stage", problems));
+        let raw_status = fields.text("status", problems);
+        if let Some(raw) = &raw_status {
+            let (status, conclusion) = normalise_status(raw);
+            attrs.put("status", Some(status));
+            attrs.put("conclusion", conclusion);
+        }
+        attrs.put("gitlab_status", raw_status);
+        attrs.put("allow_failure", fields.flag("allow_failure", problems));
+        attrs.put("failure_reason", fields.text("failure_reason", problems));
+        let rest_pipeline = fields.object("pipeline", problems);
+        let pipeline = hook_pipeline.or(rest_pipeline.as_ref().map(Owned::fields));
+        attrs.put("run_id", pipeline.and_then(|pipeline| pipeline.text("id", problems)));
+        let sha = pipeline
+            .and_then(|pipeline| pipeline.text("sha", problems))
+            .or_else(|| fields.nested_text("commit", "id", problems));
+        let git_ref = fields
+            .text("ref", problems)
+            .or_else(|| pipeline.and_then(|pipeline| pipeline.text("ref", problems)))
+            .map(|git_ref| branch_name(&git_ref));
+        attrs.put("head_sha", sha.clone());
+        attrs.put("head_branch", git_ref.clone());
+        let created = fields.time("created_at", problems);
+        let started = fields.time("started_at", problems);
+        let finished = fields.time("finished_at", problems);
+        attrs.time("started_at", started);
+        attrs.time("completed_at", finished);
+        let subject = Subject {
+            repo,
+            commit: sha,
+            git_ref,
+            pull_request: merge_request,
+            ..Subject::default()
+        };
+        self.push(
+            EvidenceKind::CiRun,
+            finished.or(started).or(created),
+            subject,
+            fields.pointer,
+            attrs,
+        );
+    }
+
+    /// The job hook (`object_kind: "build"`): the job's members sit at the top, prefixed `build_`.
+    fn job_hook(&mut self, hook: Fields<'_>) {
+        let repo = self.repo_of(hook).or_else(|| {
+            hook.nested_text("repository", "homepage", &mut self.problems)
+                .as_deref()
+                .and_then(project_from_web_url)
+        });
+        let problems = &mut self.problems;
+        let mut attrs = Attrs::new(PLATFORM, "job", None);
+        attrs.put("id", hook.text("build_id", problems));
+        attrs.put("name", hook.text("build_name", problems));
+        attrs.put("stage", hook.text("build_stage", problems));
+        let raw_status = hook.text("build_status", problems);
+        if let Some(raw) = &raw_status {
+            let (status, conclusion) = normalise_status(raw);
+            attrs.put("status", Some(status));
+            attrs.put("conclusion", conclusion);
+        }
+        attrs.put("gitlab_status", raw_status);
+        attrs.put("allow_failure", hook.flag("build_allow_failure", problems));
+        attrs.put("failure_reason", hook.text("build_failure_reason", problems));
+        attrs.put("run_id", hook.text("pipeline_id", problems));
+        let sha = hook.text("sha", problems);
+        let git_ref = hook.text("ref", problems).map(|git_ref| branch_name(&git_ref));
+        attrs.put("head_sha", sha.clone());
+        attrs.put("head_branch", git_ref.clone());
+        let created = hook.time("build_created_at", problems);
+        let started = hook.time("build_started_at", problems);
+        let finished = hook.time("build_finished_at", problems);
+        attrs.time("started_at", started);
+        attrs.time("completed_at", finished);
+        let subject = Subject {
+            repo,
+            commit: sha,
+            git_ref,
+            ..Subject::default()
+        };
+        self.push(
+            EvidenceKind::CiRun,
+            finished.or(started).or(created),
+            subject,
+            hook.pointer,
+            attrs,
+        );
+    }
+
+    fn merge_request_hook(&mut self, hook: Fields<'_>) {
+        let Some(request) = hook.object("object_attributes", &mut self.problems) else {
+            self.problems
+                .refuse(None, "merge request hook without `object_attributes`; nothing recorded");
+            return;
+        };
+        let request = request.fields();
+        let repo = self.repo_of(hook);
+        let problems = &mut self.problems;
+        let action = request.text("action", problems);
+        let state = request.text("state", problems);
+        if action.as_deref() != Some("merge") && state.as_deref() != Some("merged") {
+            *self
+                .skipped
+                .entry("merge request event that is not a merge")
+                .or_default() += 1;
+            return;
+        }
+        // The hook's user is the one who acted: for `action: merge`, who merged.
+        let merged_by = (action.as_deref() == Some("merge"))
+            .then(|| hook.nested_text("user", "username", problems))
+            .flatten();
+        let time = request
+            .time("merged_at", problems)
+            .or_else(|| request.time("updated_at", problems));
+        let head_sha = request.nested_text("last_commit", "id", problems);
+        self.merge(request, repo, action, head_sha, merged_by, time);
+    }
+
+    fn rest_merge_request(&mut self, fields: Fields<'_>, repo: Option<String>) {
+        let problems = &mut self.problems;
+        if fields.text("state", problems).as_deref() != Some("merged") {
+            *self.skipped.entry("merge request not merged").or_default() += 1;
+            return;
+        }
+        let merged_by = fields
+            .nested_text("merge_user", "username", problems)
+            .or_else(|| fields.nested_text("merged_by", "username", problems));
+        let time = fields.time("merged_at", problems);
+        let head_sha = fields.text("sha", problems);
+        self.merge(fields, repo, None, head_sha, merged_by, time);
+    }
+
+    fn merge(
+        &mut self,
+        request: Fields<'_>,
+        repo: Option<String>,
+        action: Option<String>,
+        head_sha: Option<String>,
+        merged_by: Option<String>,
+        time: Option<Timestamp>,
+    ) {
+        let problems = &mut self.problems;
+        let mut attrs = Attrs::new(PLATFORM, "merge_request", action.as_deref());
+        let number = request.number("iid", problems);
+        let base = request.text("target_branch", problems);
+        attrs.put("number", number);
+        attrs.put("title", request.text("title", problems));
+        attrs.put("base_ref", base.clone());
+        attrs.put("head_ref", request.text("source_branch", problems));
+        attrs.put("head_sha", head_sha.clone());
+        attrs.put(
+            "merge_commit_sha",
+            request
+                .text("merge_commit_sha", problems)
+                .or_else(|| request.text("squash_commit_sha", problems)),
+        );
+        attrs.put("merged_by", merged_by);
+        attrs.time("merged_at", time);
+        let subject = Subject {
+            repo,
+            commit: head_sha,
+            git_ref: base,
+            pull_request: number,
+            ..Subject::default()
+        };
+        self.push(EvidenceKind::Merge, time, subject, request.pointer, attrs);
+    }
+
+    fn deployment_hook(&mut self, hook: Fields<'_>) {
+        let repo = self.repo_of(hook);
+        let problems = &mut self.problems;
+        let mut attrs = Attrs::new(PLATFORM, "deployment", None);
+        let environment = hook.text("environment", problems);
+        let git_ref = hook.text("ref", problems);
+        // The hook carries the short SHA; the full one ends `commit_url`.
+        let sha = hook
+            .text("commit_url", problems)
+            .and_then(|url| url.rsplit('/').next().map(str::to_string))
+            .filter(|sha| sha.len() >= 7 && sha.chars().all(|character| character.is_ascii_hexdigit()))
+            .or_else(|| hook.text("short_sha", problems));
+        attrs.put("environment", environment.clone());
+        attrs.put("environment_tier", hook.text("environment_tier", problems));
+        attrs.put("state", hook.text("status", problems));
+        attrs.put("sha", sha.clone());
+        attrs.put("ref", git_ref.clone());
+        attrs.put("deployment_id", hook.text("deployment_id", problems));
+        attrs.put("job_id", hook.text("deployable_id", problems));
+        attrs.put("creator", hook.nested_text("user", "username", problems));
+        let time = hook.time("status_changed_at", problems);
+        attrs.time("created_at", time);
+        let subject = Subject {
+            repo,
+            commit: sha,
+            git_ref,
+            environment,
+            ..Subject::default()
+        };
+        self.push(EvidenceKind::Deploy, time, subject, hook.pointer, attrs);
+    }
+
+    fn rest_deployment(&mut self, fields: Fields<'_>, repo: Option<String>) {
+        let problems = &mut self.problems;
+        let mut attrs = Attrs::new(PLATFORM, "deployment", None);
+        let environment = match fields.get("environment") {
+            Some(Value::String(name)) => Some(name.clone()),
+            _ => fields.nested_text("environment", "name", problems),
+        };
+        let sha = fields.text("sha", problems);
+        let git_ref = fields.text("ref", problems);
+        attrs.put("environment", environment.clone());
+        attrs.put("state", fields.text("status", problems));
+        attrs.put("sha", sha.clone());
+        attrs.put("ref", git_ref.clone());
+        attrs.put("deployment_id", fields.text("id", problems));
+        attrs.put("creator", fields.nested_text("user", "username", problems));
+        let time = fields
+            .time("updated_at", problems)
+            .or_else(|| fields.time("created_at", problems));
+        attrs.time("created_at", fields.time("created_at", problems));
+        let subject = Subject {
+            repo,
+            commit: sha,
+            git_ref,
+            environment,
+            ..Subject::default()
+        };
+        self.push(EvidenceKind::Deploy, time, subject, fields.pointer, attrs);
+    }
+}
