@@ -278,8 +278,12 @@ impl Reader<'_> {
     fn shape(&mut self, shape: Shape, fields: Fields<'_>, scope: &Scope) {
         let mut scope = scope.clone();
         if scope.repo.is_none() {
+            // Read quietly: a payload's `repository` was already checked by `object`.
             scope.repo = fields
-                .nested_text("repository", "full_name", &mut self.problems)
+                .get("repository")
+                .and_then(|repository| repository.get("full_name"))
+                .and_then(Value::as_str)
+                .map(crate::trivy::bounded)
                 .or_else(|| fields.get("url").and_then(Value::as_str).and_then(github_repo_from_url));
         }
         match shape {
@@ -324,7 +328,9 @@ impl Reader<'_> {
         attrs.put("name", fields.text("name", problems));
         attrs.put("workflow_path", fields.text("path", problems));
         attrs.put("event", fields.text("event", problems));
-        attrs.put("status", fields.text("status", problems));
+        let status = fields.text("status", problems);
+        let completed = status.as_deref() == Some("completed");
+        attrs.put("status", status);
         attrs.put("conclusion", fields.text("conclusion", problems));
         let sha = fields.text("head_sha", problems);
         let branch = fields.text("head_branch", problems);
@@ -339,7 +345,6 @@ impl Reader<'_> {
         let created = fields.time("created_at", problems);
         let updated = fields.time("updated_at", problems);
         attrs.time("started_at", started.or(created));
-        let completed = fields.text("status", problems).as_deref() == Some("completed");
         if completed {
             attrs.time("completed_at", updated);
         }
@@ -733,6 +738,12 @@ impl Reader<'_> {
     fn ruleset(&mut self, fields: Fields<'_>, scope: &Scope) {
         let problems = &mut self.problems;
         let mut attrs = Attrs::new(PLATFORM, "ruleset", scope.action.as_deref());
+        // A repository's own ruleset names the repository as its source.
+        let repo = scope.repo.clone().or_else(|| {
+            (fields.text("source_type", problems).as_deref() == Some("Repository"))
+                .then(|| fields.text("source", problems))
+                .flatten()
+        });
         let enforcement = fields.text("enforcement", problems);
         attrs.put("protected", Some(scope.action.as_deref() != Some("deleted")));
         attrs.put("ruleset_id", fields.text("id", problems));
@@ -840,7 +851,7 @@ impl Reader<'_> {
             _ => None,
         };
         let subject = Subject {
-            repo: scope.repo.clone(),
+            repo,
             git_ref,
             ..Subject::default()
         };
@@ -1039,4 +1050,201 @@ fn actors(fields: Fields<'_>, problems: &mut Problems) -> Vec<String> {
         }
     }
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::OccurredAtSource;
+
+    fn context() -> Context {
+        Context {
+            origin: "/in/events.json".into(),
+            shown_as: "events.json".into(),
+            sha256: "00".into(),
+            ..Context::default()
+        }
+    }
+
+    fn check(text: &str) -> Parsed {
+        parse(text.as_bytes(), &context(), &Limits::default())
+    }
+
+    fn kinds(parsed: &Parsed) -> Vec<&'static str> {
+        parsed.evidence.iter().map(|record| record.kind.as_str()).collect()
+    }
+
+    /// Pointer and whether it is a warning, for each diagnostic.
+    fn problems(parsed: &Parsed) -> Vec<(String, bool)> {
+        parsed
+            .diagnostics
+            .iter()
+            .map(|diagnostic| (diagnostic.pointer.clone().unwrap_or_default(), diagnostic.warning))
+            .collect()
+    }
+
+    const RUN: &str = r#"{"id": 1, "workflow_id": 2, "run_number": 3, "status": "completed", "conclusion": "failure",
+        "head_sha": "abc", "head_branch": "main", "event": "push", "updated_at": "2025-01-02T03:04:05Z",
+        "url": "https://api.github.com/repos/o/r/actions/runs/1", "pull_requests": []}"#;
+
+    #[test]
+    fn one_bad_run_does_not_lose_the_rest() {
+        let parsed = check(&format!(
+            r#"{{"total_count": 4, "workflow_runs": [{RUN}, "run", {{"id": 9, "workflow_id": 2, "run_number": [1],
+                "status": true, "head_sha": "def"}}, {RUN}]}}"#
+        ));
+        assert_eq!(kinds(&parsed), vec!["ci_run", "ci_run", "ci_run"]);
+        assert_eq!(
+            problems(&parsed),
+            vec![
+                ("/workflow_runs/1".to_string(), false),
+                ("/workflow_runs/2/status".to_string(), true),
+                ("/workflow_runs/2/run_number".to_string(), true),
+            ]
+        );
+        let record = &parsed.evidence[0];
+        assert_eq!(record.subject.repo.as_deref(), Some("o/r"));
+        assert_eq!(record.attrs["conclusion"], json!("failure"));
+        assert_eq!(record.occurred_at_source, OccurredAtSource::Source);
+        assert_eq!(record.source.pointer.as_deref(), Some("/workflow_runs/0"));
+        // The run without a time has none: the ledger will stamp and say so.
+        assert_eq!(parsed.evidence[1].occurred_at, None);
+        assert_eq!(parsed.evidence[1].subject.commit.as_deref(), Some("def"));
+    }
+
+    #[test]
+    fn malformed_files_give_one_diagnostic_with_their_position() {
+        let parsed = check("{\n  \"action\": \"completed\",\n  \"workflow_run\": {\"id\": 1,,}\n}");
+        assert!(parsed.evidence.is_empty());
+        assert_eq!(parsed.diagnostics.len(), 1);
+        assert_eq!(parsed.diagnostics[0].line, Some(3));
+        assert!(
+            parsed.diagnostics[0].message.contains("column"),
+            "{:?}",
+            parsed.diagnostics
+        );
+        assert_eq!(parsed.diagnostics[0].file, "events.json");
+        for text in ["", "{\"action\": \"completed\", \"check_run\": {", "[1, 2"] {
+            let parsed = check(text);
+            assert!(parsed.evidence.is_empty(), "{text}");
+            assert_eq!(parsed.diagnostics.len(), 1, "{text}");
+        }
+        let deep = format!("{{\"action\":\"x\",\"check_run\":{}", "[".repeat(200));
+        assert!(check(&deep).diagnostics[0].message.contains("deeper than 64"));
+        let small = Limits {
+            max_document_bytes: 10,
+            ..Limits::default()
+        };
+        let parsed = parse(RUN.as_bytes(), &context(), &small);
+        assert!(parsed.diagnostics[0].message.contains("larger than the limit"));
+    }
+
+    #[test]
+    fn documents_that_are_not_github_events_are_refused() {
+        for text in [r#"{"hello": "world"}"#, "7", r#""text""#, "null"] {
+            let parsed = check(text);
+            assert!(parsed.evidence.is_empty(), "{text}");
+            assert_eq!(problems(&parsed), vec![(String::new(), false)], "{text}");
+        }
+        let parsed = check(r#"[{"hello": 1}, 2]"#);
+        assert_eq!(
+            problems(&parsed),
+            vec![("/0".to_string(), false), ("/1".to_string(), false)]
+        );
+        let parsed = check(r#"{"action": "completed", "check_run": "done"}"#);
+        assert_eq!(problems(&parsed), vec![("/check_run".to_string(), false)]);
+    }
+
+    #[test]
+    fn a_failing_scanner_check_is_a_block_only_on_a_pull_request() {
+        let check_run = |name: &str, conclusion: &str, pulls: &str| {
+            format!(
+                r#"{{"action": "completed", "check_run": {{"id": 5, "name": "{name}", "head_sha": "abc",
+                   "status": "completed", "conclusion": "{conclusion}", "completed_at": "2025-01-01T00:00:00Z",
+                   "app": {{"slug": "some-app"}}, "check_suite": {{"head_branch": "topic"}},
+                   "pull_requests": [{pulls}]}}, "repository": {{"full_name": "o/r"}}}}"#
+            )
+        };
+        let pull = r#"{"number": 3}"#;
+        let parsed = check(&check_run("Trivy scan", "failure", pull));
+        assert_eq!(kinds(&parsed), vec!["check_run", "gate_decision"]);
+        let gate = &parsed.evidence[1];
+        assert_eq!(gate.attrs["decision"], json!("block"));
+        assert_eq!(gate.attrs["observed"], json!(true));
+        assert_eq!(gate.attrs["tool"], json!("trivy"));
+        assert_eq!(gate.subject.pull_request, Some(3));
+        assert_eq!(
+            kinds(&check(&check_run("Trivy scan", "failure", ""))),
+            vec!["check_run"]
+        );
+        assert_eq!(
+            kinds(&check(&check_run("Trivy scan", "success", pull))),
+            vec!["check_run"]
+        );
+        assert_eq!(
+            kinds(&check(&check_run("unit tests", "failure", pull))),
+            vec!["check_run"]
+        );
+    }
+
+    #[test]
+    fn a_deployment_without_status_was_requested() {
+        let parsed = check(
+            r#"{"action": "created", "deployment": {"id": 1, "sha": "abc", "ref": "main", "task": "deploy",
+                "environment": "staging", "created_at": "2025-01-01T00:00:00Z", "creator": {"login": "ana"}},
+                "repository": {"full_name": "o/r"}}"#,
+        );
+        assert_eq!(kinds(&parsed), vec!["deploy"]);
+        let record = &parsed.evidence[0];
+        assert_eq!(record.attrs["state"], json!("created"));
+        assert_eq!(record.attrs["creator"], json!("ana"));
+        assert_eq!(record.subject.environment.as_deref(), Some("staging"));
+    }
+
+    #[test]
+    fn a_deleted_rule_and_an_active_ruleset_webhook() {
+        let parsed = check(
+            r#"{"action": "deleted", "rule": {"id": 1, "name": "main", "required_status_checks": [],
+                "required_status_checks_enforcement_level": "off", "pull_request_reviews_enforcement_level": "off",
+                "admin_enforced": false, "updated_at": "2025-01-01T00:00:00Z"},
+                "repository": {"full_name": "o/r"}}"#,
+        );
+        assert_eq!(parsed.evidence[0].attrs["protected"], json!(false));
+        let parsed = check(
+            r#"{"action": "created", "repository_ruleset": {"id": 7, "name": "all", "enforcement": "active",
+                "bypass_actors": [], "conditions": {"ref_name": {"include": ["~DEFAULT_BRANCH"], "exclude": []}},
+                "rules": [{"type": "required_status_checks", "parameters": {"required_status_checks":
+                  [{"context": "ci"}], "strict_required_status_checks_policy": false}}, 5]},
+                "repository": {"full_name": "o/r"}}"#,
+        );
+        assert_eq!(kinds(&parsed), vec!["branch_protection"]);
+        let attrs = &parsed.evidence[0].attrs;
+        assert_eq!(attrs["status_checks_enforcement"], json!("everyone"));
+        assert_eq!(attrs["reviews_enforcement"], json!("off"));
+        assert_eq!(attrs["required_status_checks"], json!(["ci"]));
+        assert_eq!(parsed.evidence[0].subject.git_ref.as_deref(), Some("~DEFAULT_BRANCH"));
+    }
+
+    #[test]
+    fn the_same_input_gives_the_same_records() {
+        let text = format!(r#"{{"workflow_runs": [{RUN}]}}"#);
+        assert_eq!(check(&text).evidence, check(&text).evidence);
+    }
+
+    #[test]
+    fn operator_options_fill_what_the_input_does_not_say() {
+        let context = Context {
+            repo: Some("flag/repo".into()),
+            occurred_at: Some("2025-06-01T00:00:00Z".parse().unwrap_or_default()),
+            ..context()
+        };
+        let parsed = parse(
+            br#"{"action": "completed", "workflow_job": {"id": 1, "run_id": 2, "steps": [], "status": "queued"}}"#,
+            &context,
+            &Limits::default(),
+        );
+        let record = &parsed.evidence[0];
+        assert_eq!(record.subject.repo.as_deref(), Some("flag/repo"));
+        assert_eq!(record.occurred_at_source, OccurredAtSource::Flag);
+    }
 }

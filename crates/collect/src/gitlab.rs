@@ -116,6 +116,18 @@ fn normalise_status(status: &str) -> (String, Option<&'static str>) {
     }
 }
 
+/// `status`, `conclusion` and `gitlab_status` from a GitLab status; whether it failed.
+fn put_status(attrs: &mut Attrs, raw: Option<String>) -> bool {
+    let Some(raw) = raw else {
+        return false;
+    };
+    let (status, conclusion) = normalise_status(&raw);
+    attrs.put("status", Some(status));
+    attrs.put("conclusion", conclusion);
+    attrs.put("gitlab_status", Some(raw));
+    conclusion == Some("failure")
+}
+
 /// `group/project` from a web URL (`https://host/group/sub/project/-/pipelines/1`).
 fn project_from_web_url(url: &str) -> Option<String> {
     let (_, rest) = url.split_once("://")?;
@@ -223,13 +235,7 @@ impl Reader<'_> {
         attrs.put("id", fields.text("id", problems));
         attrs.put("iid", fields.number("iid", problems));
         attrs.put("name", fields.text("name", problems));
-        let raw_status = fields.text("status", problems);
-        if let Some(raw) = &raw_status {
-            let (status, conclusion) = normalise_status(raw);
-            attrs.put("status", Some(status));
-            attrs.put("conclusion", conclusion);
-        }
-        attrs.put("gitlab_status", raw_status);
+        put_status(&mut attrs, fields.text("status", problems));
         attrs.put("event", fields.text("source", problems));
         let sha = fields.text("sha", problems);
         let git_ref = fields.text("ref", problems).map(|git_ref| branch_name(&git_ref));
@@ -273,14 +279,11 @@ impl Reader<'_> {
         attrs.put("name", fields.text("name", problems));
         attrs.put("stage", fields.text("stage", problems));
         let raw_status = fields.text("status", problems);
-        if let Some(raw) = &raw_status {
-            let (status, conclusion) = normalise_status(raw);
-            attrs.put("status", Some(status));
-            attrs.put("conclusion", conclusion);
-        }
-        attrs.put("gitlab_status", raw_status);
+        let failed = put_status(&mut attrs, raw_status);
         attrs.put("allow_failure", fields.flag("allow_failure", problems));
-        attrs.put("failure_reason", fields.text("failure_reason", problems));
+        if failed {
+            attrs.put("failure_reason", fields.text("failure_reason", problems));
+        }
         let rest_pipeline = fields.object("pipeline", problems);
         let pipeline = hook_pipeline.or(rest_pipeline.as_ref().map(Owned::fields));
         attrs.put("run_id", pipeline.and_then(|pipeline| pipeline.text("id", problems)));
@@ -327,14 +330,11 @@ impl Reader<'_> {
         attrs.put("name", hook.text("build_name", problems));
         attrs.put("stage", hook.text("build_stage", problems));
         let raw_status = hook.text("build_status", problems);
-        if let Some(raw) = &raw_status {
-            let (status, conclusion) = normalise_status(raw);
-            attrs.put("status", Some(status));
-            attrs.put("conclusion", conclusion);
-        }
-        attrs.put("gitlab_status", raw_status);
+        let failed = put_status(&mut attrs, raw_status);
         attrs.put("allow_failure", hook.flag("build_allow_failure", problems));
-        attrs.put("failure_reason", hook.text("build_failure_reason", problems));
+        if failed {
+            attrs.put("failure_reason", hook.text("build_failure_reason", problems));
+        }
         attrs.put("run_id", hook.text("pipeline_id", problems));
         let sha = hook.text("sha", problems);
         let git_ref = hook.text("ref", problems).map(|git_ref| branch_name(&git_ref));
