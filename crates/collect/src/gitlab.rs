@@ -500,3 +500,122 @@ impl Reader<'_> {
         self.push(EvidenceKind::Deploy, time, subject, fields.pointer, attrs);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn check(text: &str) -> Parsed {
+        let context = Context {
+            origin: "/in/gitlab.json".into(),
+            sha256: "00".into(),
+            ..Context::default()
+        };
+        parse(text.as_bytes(), &context, &Limits::default())
+    }
+
+    fn kinds(parsed: &Parsed) -> Vec<&'static str> {
+        parsed.evidence.iter().map(|record| record.kind.as_str()).collect()
+    }
+
+    #[test]
+    fn statuses_are_normalised_to_status_and_conclusion() {
+        let cases = [
+            ("success", "completed", Some("success")),
+            ("failed", "completed", Some("failure")),
+            ("canceled", "completed", Some("cancelled")),
+            ("skipped", "completed", Some("skipped")),
+            ("running", "running", None),
+            ("manual", "manual", None),
+        ];
+        for (gitlab, status, conclusion) in cases {
+            assert_eq!(normalise_status(gitlab), (status.to_string(), conclusion), "{gitlab}");
+        }
+    }
+
+    #[test]
+    fn projects_come_from_web_urls() {
+        assert_eq!(
+            project_from_web_url("https://gitlab.example.com/a/b/c/-/pipelines/1").as_deref(),
+            Some("a/b/c")
+        );
+        assert_eq!(
+            project_from_web_url("https://gitlab.com/acme/web").as_deref(),
+            Some("acme/web")
+        );
+        assert_eq!(project_from_web_url("https://gitlab.com/acme"), None);
+        assert_eq!(project_from_web_url("acme/web"), None);
+    }
+
+    #[test]
+    fn one_bad_pipeline_does_not_lose_the_rest() {
+        let good = r#"{"id": 1, "project_id": 2, "status": "failed", "ref": "main", "sha": "abc",
+            "web_url": "https://gitlab.example.com/g/p/-/pipelines/1", "updated_at": "2025-01-01T00:00:00Z"}"#;
+        let parsed = check(&format!(
+            r#"[{good}, 7, {{"id": 3, "status": "success", "ref": "main", "sha": {{"no": 1}}}}, {{"x": 1}}, {good}]"#
+        ));
+        assert_eq!(kinds(&parsed), vec!["ci_run", "ci_run", "ci_run"]);
+        let found: Vec<(String, bool)> = parsed
+            .diagnostics
+            .iter()
+            .map(|diagnostic| (diagnostic.pointer.clone().unwrap_or_default(), diagnostic.warning))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                ("/1".to_string(), false),
+                ("/2/sha".to_string(), true),
+                ("/3".to_string(), false),
+            ]
+        );
+        let record = &parsed.evidence[0];
+        assert_eq!(record.subject.repo.as_deref(), Some("g/p"));
+        assert_eq!(record.attrs["conclusion"], json!("failure"));
+        assert_eq!(record.attrs["gitlab_status"], json!("failed"));
+    }
+
+    #[test]
+    fn other_hooks_are_noted_and_unknown_ones_refused() {
+        let parsed = check(r#"{"object_kind": "push", "ref": "refs/heads/main", "commits": []}"#);
+        assert!(parsed.evidence.is_empty());
+        assert!(parsed.diagnostics[0].warning);
+        let parsed = check(r#"{"object_kind": "vulnerability"}"#);
+        assert!(parsed.evidence.is_empty());
+        assert!(!parsed.diagnostics[0].warning);
+        let parsed = check(r#"{"object_kind": "pipeline", "object_attributes": "x"}"#);
+        assert!(parsed.evidence.is_empty());
+        assert_eq!(parsed.diagnostics.len(), 2, "{:?}", parsed.diagnostics);
+    }
+
+    #[test]
+    fn malformed_and_hostile_files_give_one_diagnostic() {
+        let parsed = check("{\"object_kind\": \"build\",\n\"build_id\": }");
+        assert!(parsed.evidence.is_empty());
+        assert_eq!(parsed.diagnostics.len(), 1);
+        assert_eq!(parsed.diagnostics[0].line, Some(2));
+        let deep = format!("{{\"object_kind\":\"pipeline\",\"builds\":{}", "[".repeat(100));
+        assert!(check(&deep).diagnostics[0].message.contains("deeper than"));
+    }
+
+    #[test]
+    fn a_rest_deployment_and_a_rest_job() {
+        let parsed = check(
+            r#"[{"id": 41, "iid": 1, "ref": "main", "sha": "abc", "status": "success",
+                 "created_at": "2025-01-01T00:00:00Z", "updated_at": "2025-01-01T00:05:00Z",
+                 "user": {"username": "ana"}, "environment": {"id": 9, "name": "production"},
+                 "deployable": {"id": 5}},
+                {"id": 5, "status": "failed", "stage": "test", "name": "sast", "ref": "main",
+                 "failure_reason": "script_failure", "finished_at": "2025-01-01T00:01:00Z",
+                 "pipeline": {"id": 8, "sha": "abc", "ref": "main", "status": "failed"},
+                 "web_url": "https://gitlab.com/g/p/-/jobs/5"}]"#,
+        );
+        assert_eq!(kinds(&parsed), vec!["deploy", "ci_run"]);
+        assert_eq!(parsed.evidence[0].subject.environment.as_deref(), Some("production"));
+        assert_eq!(parsed.evidence[0].attrs["creator"], json!("ana"));
+        let job = &parsed.evidence[1];
+        assert_eq!(job.attrs["run_id"], json!("8"));
+        assert_eq!(job.attrs["failure_reason"], json!("script_failure"));
+        assert_eq!(job.subject.repo.as_deref(), Some("g/p"));
+    }
+}

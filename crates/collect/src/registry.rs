@@ -333,6 +333,40 @@ mod tests {
     }
 
     #[test]
+    fn detects_github_and_gitlab_events() {
+        let cases: [(&[u8], Option<Collector>); 9] = [
+            (
+                b"{\"action\": \"completed\", \"repository\": {\"url\": \"https://api.github.com/repos/o/r\"}}",
+                Some(Collector::Github),
+            ),
+            (
+                b"[{\"scope\": \"https://api.github.com:443\", \"method\": \"get\"}]",
+                Some(Collector::Github),
+            ),
+            // GitHub Enterprise: no api.github.com, known by action and member.
+            (
+                b"{\"action\": \"completed\", \"check_run\": {\"id\": 1}}",
+                Some(Collector::Github),
+            ),
+            (b"{\"action\": \"completed\", \"thing\": {}}", None),
+            (
+                b"{\"object_kind\": \"pipeline\", \"object_attributes\": {}}",
+                Some(Collector::Gitlab),
+            ),
+            (b"{\"object_kind\":\"build\"}", Some(Collector::Gitlab)),
+            (b"{\"object_kind\": \"push\"}", None),
+            (
+                b"[{\"id\": 1, \"project_id\": 2, \"web_url\": \"https://gl.example.com/g/p/-/pipelines/1\"}]",
+                Some(Collector::Gitlab),
+            ),
+            (b"[{\"id\": 1, \"project_id\": 2}]", None),
+        ];
+        for (head, expected) in cases {
+            assert_eq!(detect("e.json", head), expected, "{}", String::from_utf8_lossy(head));
+        }
+    }
+
+    #[test]
     fn names_are_unique_and_round_trip() {
         for collector in Collector::ALL {
             assert_eq!(Collector::from_name(collector.name()), Some(*collector));
