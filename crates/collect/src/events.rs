@@ -7,14 +7,134 @@
 //! absent or `null` is simply absent. Texts are trimmed and bounded like every
 //! other collector's (`trivy::text`).
 
+use std::collections::BTreeMap;
+
 use jiff::Timestamp;
+use model::{EvidenceKind, NewEvidence, Subject};
 use serde_json::{Map, Value};
 
-use crate::trivy::{Problems, bounded, read_time, type_name};
+use crate::trivy::{OrContext, Problems, bounded, read_document, read_time, type_name};
+use crate::{Context, Limits, Parsed};
 
 /// Most elements of one list read from an event (pull requests of a run, steps
 /// of a job, required checks, bypass actors); the rest are counted, not kept.
 pub const MAX_LIST_ENTRIES: usize = 200;
+
+/// What one event document gave so far: records, problems, and the objects
+/// read that are not evidence (one note per reason, with a count).
+pub(crate) struct Collected<'c> {
+    context: &'c Context,
+    collector: &'static str,
+    /// Problems found, each at its pointer.
+    pub(crate) problems: Problems,
+    records: Vec<NewEvidence>,
+    skipped: BTreeMap<&'static str, u64>,
+}
+
+impl Collected<'_> {
+    /// An object that was read but is not evidence, for `reason`.
+    pub(crate) fn skip(&mut self, reason: &'static str) {
+        *self.skipped.entry(reason).or_default() += 1;
+    }
+
+    /// A record from the object at `pointer`; the operator's `--repo`,
+    /// `--commit` and `--ref` fill what the subject does not say.
+    pub(crate) fn record(
+        &mut self,
+        kind: EvidenceKind,
+        time: Option<Timestamp>,
+        subject: Subject,
+        pointer: &str,
+        attrs: Attrs,
+    ) {
+        self.records.push(self.context.record(
+            self.collector,
+            kind,
+            time,
+            subject.or_context(self.context),
+            (!pointer.is_empty()).then(|| pointer.to_string()),
+            Value::Object(attrs.0),
+        ));
+    }
+}
+
+/// Parse one event document: the size, encoding and depth checks every
+/// whole-document collector makes, then `walk` over the parsed JSON, then one
+/// note per reason objects were skipped.
+pub(crate) fn parse_events(
+    bytes: &[u8],
+    context: &Context,
+    limits: &Limits,
+    collector: &'static str,
+    walk: impl FnOnce(&mut Collected<'_>, &Value),
+) -> Parsed {
+    let mut parsed = Parsed::default();
+    let document: Value = match read_document(bytes, context, limits, &format!("{collector} event")) {
+        Ok(document) => document,
+        Err(diagnostic) => {
+            parsed.diagnostics.push(diagnostic);
+            return parsed;
+        }
+    };
+    let mut collected = Collected {
+        context,
+        collector,
+        problems: Problems::default(),
+        records: Vec::new(),
+        skipped: BTreeMap::new(),
+    };
+    walk(&mut collected, &document);
+    for (reason, count) in &collected.skipped {
+        collected.problems.warn(None, format!("{count} × {reason}: no record"));
+    }
+    parsed.evidence = collected.records;
+    parsed.diagnostics = collected.problems.into_diagnostics(context);
+    parsed
+}
+
+/// Refuse the value at `pointer` (empty: the document) as not a `what` this
+/// collector reads, naming what it was (an object's first members, or its type).
+pub(crate) fn refuse_unknown(problems: &mut Problems, pointer: &str, value: &Value, what: &str) {
+    let found = match value.as_object() {
+        Some(object) => {
+            let mut keys: Vec<&str> = object.keys().map(String::as_str).take(8).collect();
+            keys.sort_unstable();
+            format!("not a {what} this collector reads (members: {})", keys.join(", "))
+        }
+        None => format!(
+            "{} is {}, expected an object",
+            if pointer.is_empty() {
+                "the document"
+            } else {
+                "the element"
+            },
+            type_name(value)
+        ),
+    };
+    problems.refuse(
+        (!pointer.is_empty()).then(|| pointer.to_string()),
+        format!("{found}; nothing recorded from it"),
+    );
+}
+
+/// Read each element of `items` (at `pointer`) with `read`; an element that is
+/// not an object, or that `read` does not know (`false`), is refused on its own.
+pub(crate) fn each_object<R>(
+    reader: &mut R,
+    items: &[Value],
+    pointer: &str,
+    what: &str,
+    problems: fn(&mut R) -> &mut Problems,
+    mut read: impl FnMut(&mut R, Fields<'_>) -> bool,
+) {
+    for (index, item) in items.iter().enumerate() {
+        let item_pointer = format!("{pointer}/{index}");
+        let known = Owned::new(item, item_pointer.clone()).is_some_and(|owned| read(reader, owned.fields()));
+        if !known {
+            refuse_unknown(problems(reader), &item_pointer, item, what);
+        }
+    }
+}
 
 /// One JSON object of an event and its JSON pointer.
 #[derive(Clone, Copy)]
@@ -183,6 +303,34 @@ impl Attrs {
     /// Add a time in the stored form when present.
     pub(crate) fn time(&mut self, key: &str, time: Option<Timestamp>) {
         self.put(key, time.map(model::time::format_time));
+    }
+}
+
+/// How a member is read into an attribute by [`Attrs::copy`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Read {
+    /// [`Fields::text`].
+    Text,
+    /// [`Fields::number`].
+    Number,
+    /// [`Fields::flag`].
+    Flag,
+    /// [`Fields::texts`].
+    Texts,
+}
+
+impl Attrs {
+    /// Copy members as they are: `(attribute, member, how)`, absent ones left out.
+    pub(crate) fn copy(&mut self, fields: Fields<'_>, problems: &mut Problems, members: &[(&str, &str, Read)]) {
+        for (attribute, member, read) in members {
+            let value: Option<Value> = match read {
+                Read::Text => fields.text(member, problems).map(Value::from),
+                Read::Number => fields.number(member, problems).map(Value::from),
+                Read::Flag => fields.flag(member, problems).map(Value::from),
+                Read::Texts => fields.texts(member, problems).map(Value::from),
+            };
+            self.put(attribute, value);
+        }
     }
 }
 

@@ -12,14 +12,15 @@
 //! request closed without merge, an open alert, a push) give no record and one
 //! note saying so. Attribute keys and the rules applied are in `docs/sources.md`.
 
-use std::collections::BTreeMap;
-
 use jiff::Timestamp;
 use model::{EvidenceKind, Subject};
 use serde_json::{Map, Value, json};
 
-use crate::events::{Attrs, Fields, MAX_LIST_ENTRIES, Owned, branch_name, github_repo_from_url, known_scanner, put};
-use crate::trivy::{OrContext, Problems, read_document, type_name};
+use crate::events::{
+    Attrs, Collected, Fields, MAX_LIST_ENTRIES, Owned, Read, branch_name, each_object, github_repo_from_url,
+    known_scanner, parse_events, put, refuse_unknown,
+};
+use crate::trivy::{Problems, bounded, type_name};
 use crate::{Context, Limits, Parsed};
 
 /// The collector id recorded in every record's source.
@@ -33,27 +34,9 @@ const PLATFORM: &str = "github";
 /// Never panics; every problem becomes a diagnostic that names its line or
 /// JSON pointer. See the module documentation and `docs/sources.md`.
 pub fn parse(bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
-    let mut parsed = Parsed::default();
-    let document: Value = match read_document(bytes, context, limits, "GitHub event") {
-        Ok(document) => document,
-        Err(diagnostic) => {
-            parsed.diagnostics.push(diagnostic);
-            return parsed;
-        }
-    };
-    let mut reader = Reader {
-        context,
-        problems: Problems::default(),
-        parsed: Vec::new(),
-        skipped: BTreeMap::new(),
-    };
-    reader.document(&document, "", &Scope::default());
-    for (reason, count) in &reader.skipped {
-        reader.problems.warn(None, format!("{count} × {reason}: no record"));
-    }
-    parsed.evidence = reader.parsed;
-    parsed.diagnostics = reader.problems.into_diagnostics(context);
-    parsed
+    parse_events(bytes, context, limits, COLLECTOR, |out, document| {
+        Reader { out }.document(document, "", &Scope::default());
+    })
 }
 
 /// What the enclosing document says about the objects inside it.
@@ -69,13 +52,12 @@ struct Scope {
     observed: Option<Timestamp>,
 }
 
-struct Reader<'c> {
-    context: &'c Context,
-    problems: Problems,
-    parsed: Vec<model::NewEvidence>,
-    /// Objects read that are not evidence, by reason (one note each).
-    skipped: BTreeMap<&'static str, u64>,
+struct Reader<'a, 'c> {
+    out: &'a mut Collected<'c>,
 }
+
+/// What a GitHub document that is not read is called in messages.
+const WHAT: &str = "GitHub webhook payload or REST object";
 
 /// What a REST object or webhook payload is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,57 +128,38 @@ const LIST_MEMBERS: &[(&str, Shape)] = &[
     ("check_suites", Shape::CheckSuite),
 ];
 
-impl Reader<'_> {
+impl Reader<'_, '_> {
     fn document(&mut self, value: &Value, pointer: &str, scope: &Scope) {
         match value {
-            Value::Array(items) if is_recorded_exchanges(items) => self.exchanges(items, pointer),
-            Value::Array(items) => {
-                for (index, item) in items.iter().enumerate() {
-                    let item_pointer = format!("{pointer}/{index}");
-                    match Owned::new(item, item_pointer.clone()) {
-                        Some(owned) => {
-                            if !self.object(owned.fields(), scope) {
-                                self.problems.refuse(
-                                    Some(item_pointer),
-                                    "not a GitHub object this collector reads; element skipped",
-                                );
-                            }
-                        }
-                        None => self.problems.refuse(
-                            Some(item_pointer),
-                            format!("element is {}, expected an object; skipped", type_name(item)),
-                        ),
-                    }
-                }
+            Value::Array(items) if is_recorded_exchanges(items) => {
+                each_object(
+                    self,
+                    items,
+                    pointer,
+                    "recorded exchange",
+                    problems_of,
+                    |reader, exchange| {
+                        reader.exchange(exchange);
+                        true
+                    },
+                );
             }
+            Value::Array(items) => each_object(self, items, pointer, WHAT, problems_of, |reader, fields| {
+                reader.object(fields, scope)
+            }),
             Value::Object(object) => {
-                let fields = Fields { object, pointer };
-                if !self.object(fields, scope) {
-                    let mut keys: Vec<&str> = object.keys().map(String::as_str).take(8).collect();
-                    keys.sort_unstable();
-                    self.problems.refuse(
-                        (!pointer.is_empty()).then(|| pointer.to_string()),
-                        format!(
-                            "not a GitHub webhook payload or REST export this collector reads (members: {}); nothing recorded",
-                            keys.join(", ")
-                        ),
-                    );
+                if !self.object(Fields { object, pointer }, scope) {
+                    refuse_unknown(&mut self.out.problems, pointer, value, WHAT);
                 }
             }
-            other => self.problems.refuse(
-                (!pointer.is_empty()).then(|| pointer.to_string()),
-                format!(
-                    "the document is {}, expected an object or an array; nothing recorded",
-                    type_name(other)
-                ),
-            ),
+            other => refuse_unknown(&mut self.out.problems, pointer, other, WHAT),
         }
     }
 
     /// Read one object: an Octokit response, a list wrapper, a webhook payload or
     /// a REST object. `false` when it is none of these.
     fn object(&mut self, fields: Fields<'_>, outer: &Scope) -> bool {
-        let problems = &mut self.problems;
+        let problems = &mut self.out.problems;
         let mut scope = outer.clone();
         if let Some(repo) = fields.nested_text("repository", "full_name", problems) {
             scope.repo = Some(repo);
@@ -216,28 +179,23 @@ impl Reader<'_> {
         }
         for (member, shape) in LIST_MEMBERS {
             if let Some(items) = fields.get(member).and_then(Value::as_array) {
-                for (index, item) in items.iter().enumerate() {
-                    let pointer = format!("{}/{index}", fields.pointer_of(member));
-                    match Owned::new(item, pointer.clone()) {
-                        Some(owned) => self.shape(*shape, owned.fields(), &scope),
-                        None => self.problems.refuse(
-                            Some(pointer),
-                            format!("element is {}, expected an object; skipped", type_name(item)),
-                        ),
-                    }
-                }
+                let pointer = fields.pointer_of(member);
+                each_object(self, items, &pointer, WHAT, problems_of, |reader, item| {
+                    reader.shape(*shape, item, &scope);
+                    true
+                });
                 return true;
             }
         }
         if fields.has("action") || fields.has("sender") {
-            scope.action = fields.text("action", &mut self.problems);
-            let deployment = fields.object("deployment", &mut self.problems);
+            scope.action = fields.text("action", &mut self.out.problems);
+            let deployment = fields.object("deployment", &mut self.out.problems);
             for (member, shape) in WEBHOOK_MEMBERS {
                 let Some(inner) = fields.get(member) else {
                     continue;
                 };
                 let Some(owned) = Owned::new(inner, fields.pointer_of(member)) else {
-                    self.problems.refuse(
+                    self.out.problems.refuse(
                         Some(fields.pointer_of(member)),
                         format!(
                             "`{member}` is {}, expected an object; nothing recorded",
@@ -251,7 +209,7 @@ impl Reader<'_> {
                 } else {
                     if *shape == Shape::Alert {
                         scope.branch = fields
-                            .text("ref", &mut self.problems)
+                            .text("ref", &mut self.out.problems)
                             .map(|git_ref| branch_name(&git_ref));
                     }
                     self.shape(*shape, owned.fields(), &scope);
@@ -260,10 +218,7 @@ impl Reader<'_> {
             }
         }
         if fields.has("ref") && fields.has("commits") && fields.has("pusher") {
-            *self
-                .skipped
-                .entry("push event (no evidence kind describes a push)")
-                .or_default() += 1;
+            self.out.skip("push event (no evidence kind describes a push)");
             return true;
         }
         match rest_shape(fields) {
@@ -283,7 +238,7 @@ impl Reader<'_> {
                 .get("repository")
                 .and_then(|repository| repository.get("full_name"))
                 .and_then(Value::as_str)
-                .map(crate::trivy::bounded)
+                .map(bounded)
                 .or_else(|| fields.get("url").and_then(Value::as_str).and_then(github_repo_from_url));
         }
         match shape {
@@ -303,26 +258,8 @@ impl Reader<'_> {
         }
     }
 
-    fn push(
-        &mut self,
-        kind: EvidenceKind,
-        time: Option<Timestamp>,
-        subject: Subject,
-        pointer: &str,
-        attrs: Map<String, Value>,
-    ) {
-        self.parsed.push(self.context.record(
-            COLLECTOR,
-            kind,
-            time,
-            subject.or_context(self.context),
-            (!pointer.is_empty()).then(|| pointer.to_string()),
-            Value::Object(attrs),
-        ));
-    }
-
     fn workflow_run(&mut self, fields: Fields<'_>, scope: &Scope) {
-        let problems = &mut self.problems;
+        let problems = &mut self.out.problems;
         let mut attrs = Attrs::new(PLATFORM, "workflow_run", scope.action.as_deref());
         attrs.put("id", fields.text("id", problems));
         attrs.put("name", fields.text("name", problems));
@@ -356,11 +293,12 @@ impl Reader<'_> {
             pull_request: pulls.first().copied(),
             ..Subject::default()
         };
-        self.push(EvidenceKind::CiRun, time, subject, fields.pointer, attrs.0);
+        self.out
+            .record(EvidenceKind::CiRun, time, subject, fields.pointer, attrs);
     }
 
     fn workflow_job(&mut self, fields: Fields<'_>, scope: &Scope) {
-        let problems = &mut self.problems;
+        let problems = &mut self.out.problems;
         let mut attrs = Attrs::new(PLATFORM, "workflow_job", scope.action.as_deref());
         attrs.put("id", fields.text("id", problems));
         attrs.put("run_id", fields.text("run_id", problems));
@@ -405,17 +343,17 @@ impl Reader<'_> {
             git_ref: branch,
             ..Subject::default()
         };
-        self.push(
+        self.out.record(
             EvidenceKind::CiRun,
             completed.or(started).or(created),
             subject,
             fields.pointer,
-            attrs.0,
+            attrs,
         );
     }
 
     fn check_run(&mut self, fields: Fields<'_>, scope: &Scope) {
-        let problems = &mut self.problems;
+        let problems = &mut self.out.problems;
         let mut attrs = Attrs::new(PLATFORM, "check_run", scope.action.as_deref());
         let name = fields.text("name", problems);
         let app = app_slug(fields, problems);
@@ -447,7 +385,8 @@ impl Reader<'_> {
             pull_request: pulls.first().copied(),
             ..Subject::default()
         };
-        self.push(EvidenceKind::CheckRun, time, subject.clone(), fields.pointer, attrs.0);
+        self.out
+            .record(EvidenceKind::CheckRun, time, subject.clone(), fields.pointer, attrs);
 
         let tool = known_scanner(&[name.as_deref(), app.as_deref()]);
         if let (Some(tool), Some("failure"), false) = (tool, conclusion.as_deref(), pulls.is_empty()) {
@@ -461,12 +400,13 @@ impl Reader<'_> {
             gate.put("conclusion", conclusion);
             gate.put("head_sha", sha);
             gate.put("pull_requests", Some(pulls));
-            self.push(EvidenceKind::GateDecision, time, subject, fields.pointer, gate.0);
+            self.out
+                .record(EvidenceKind::GateDecision, time, subject, fields.pointer, gate);
         }
     }
 
     fn check_suite(&mut self, fields: Fields<'_>, scope: &Scope) {
-        let problems = &mut self.problems;
+        let problems = &mut self.out.problems;
         let mut attrs = Attrs::new(PLATFORM, "check_suite", scope.action.as_deref());
         attrs.put("id", fields.text("id", problems));
         attrs.put("app", app_slug(fields, problems));
@@ -490,17 +430,17 @@ impl Reader<'_> {
             pull_request: pulls.first().copied(),
             ..Subject::default()
         };
-        self.push(
+        self.out.record(
             EvidenceKind::CheckRun,
             updated.or(created),
             subject,
             fields.pointer,
-            attrs.0,
+            attrs,
         );
     }
 
     fn pull(&mut self, fields: Fields<'_>, scope: &Scope) {
-        let problems = &mut self.problems;
+        let problems = &mut self.out.problems;
         let merged_at = fields.time("merged_at", problems);
         let merged = fields.flag("merged", problems).unwrap_or(false) || merged_at.is_some();
         if !merged {
@@ -508,7 +448,7 @@ impl Reader<'_> {
                 Some("closed") => "pull request closed without merge",
                 _ => "pull request not merged (open)",
             };
-            *self.skipped.entry(reason).or_default() += 1;
+            self.out.skip(reason);
             return;
         }
         let mut attrs = Attrs::new(PLATFORM, "pull_request", scope.action.as_deref());
@@ -542,12 +482,13 @@ impl Reader<'_> {
             pull_request: number,
             ..Subject::default()
         };
-        self.push(EvidenceKind::Merge, time, subject, fields.pointer, attrs.0);
+        self.out
+            .record(EvidenceKind::Merge, time, subject, fields.pointer, attrs);
     }
 
     /// A deployment status (with its deployment, in webhooks) or a deployment alone.
     fn deploy(&mut self, status: Option<Fields<'_>>, deployment: Option<Fields<'_>>, scope: &Scope) {
-        let problems = &mut self.problems;
+        let problems = &mut self.out.problems;
         let mut attrs = Attrs::new(
             PLATFORM,
             if status.is_some() {
@@ -589,59 +530,18 @@ impl Reader<'_> {
             ..Subject::default()
         };
         let pointer = status.or(deployment).map_or("", |fields| fields.pointer);
-        self.push(EvidenceKind::Deploy, time, subject, pointer, attrs.0);
+        self.out.record(EvidenceKind::Deploy, time, subject, pointer, attrs);
     }
 
     /// The `branch_protection_rule` webhook's rule (GitHub's enforcement levels).
     fn protection_rule(&mut self, fields: Fields<'_>, scope: &Scope) {
-        let problems = &mut self.problems;
+        let problems = &mut self.out.problems;
         let mut attrs = Attrs::new(PLATFORM, "branch_protection_rule", scope.action.as_deref());
         let pattern = fields.text("name", problems);
         attrs.put("protected", Some(scope.action.as_deref() != Some("deleted")));
         attrs.put("rule_id", fields.text("id", problems));
         attrs.put("pattern", pattern.clone());
-        attrs.put(
-            "required_status_checks",
-            fields.texts("required_status_checks", problems),
-        );
-        attrs.put(
-            "status_checks_enforcement",
-            fields.text("required_status_checks_enforcement_level", problems),
-        );
-        attrs.put("strict", fields.flag("strict_required_status_checks_policy", problems));
-        attrs.put(
-            "required_approving_review_count",
-            fields.number("required_approving_review_count", problems),
-        );
-        attrs.put(
-            "reviews_enforcement",
-            fields.text("pull_request_reviews_enforcement_level", problems),
-        );
-        attrs.put(
-            "dismiss_stale_reviews",
-            fields.flag("dismiss_stale_reviews_on_push", problems),
-        );
-        attrs.put(
-            "require_code_owner_review",
-            fields.flag("require_code_owner_review", problems),
-        );
-        attrs.put("admin_enforced", fields.flag("admin_enforced", problems));
-        attrs.put(
-            "signatures_enforcement",
-            fields.text("signature_requirement_enforcement_level", problems),
-        );
-        attrs.put(
-            "linear_history_enforcement",
-            fields.text("linear_history_requirement_enforcement_level", problems),
-        );
-        attrs.put(
-            "force_pushes_enforcement",
-            fields.text("allow_force_pushes_enforcement_level", problems),
-        );
-        attrs.put(
-            "deletions_enforcement",
-            fields.text("allow_deletions_enforcement_level", problems),
-        );
+        attrs.copy(fields, problems, RULE_MEMBERS);
         if fields.flag("authorized_actors_only", problems) == Some(true) {
             attrs.put("push_allowed_actors", fields.texts("authorized_actor_names", problems));
         }
@@ -653,12 +553,13 @@ impl Reader<'_> {
             git_ref: pattern,
             ..Subject::default()
         };
-        self.push(EvidenceKind::BranchProtection, time, subject, fields.pointer, attrs.0);
+        self.out
+            .record(EvidenceKind::BranchProtection, time, subject, fields.pointer, attrs);
     }
 
     /// A REST branch protection (GET or PUT `/branches/{branch}/protection`).
     fn rest_protection(&mut self, fields: Fields<'_>, scope: &Scope) {
-        let problems = &mut self.problems;
+        let problems = &mut self.out.problems;
         let mut attrs = Attrs::new(PLATFORM, "rest_branch_protection", scope.action.as_deref());
         let url = fields.text("url", problems);
         let branch = scope
@@ -684,11 +585,11 @@ impl Reader<'_> {
             let checks = checks.fields();
             contexts = checks.texts("contexts", problems).unwrap_or_default();
             for check in checks.array("checks", problems).unwrap_or_default() {
-                let context = check.get("context").and_then(Value::as_str).map(str::to_string);
-                if let Some(context) = context.filter(|context| !contexts.contains(context)) {
-                    if contexts.len() < MAX_LIST_ENTRIES {
-                        contexts.push(context);
-                    }
+                let context = check.get("context").and_then(Value::as_str).map(bounded);
+                if let Some(context) = context.filter(|context| !contexts.contains(context))
+                    && contexts.len() < MAX_LIST_ENTRIES
+                {
+                    contexts.push(context);
                 }
             }
             attrs.put("strict", checks.flag("strict", problems));
@@ -725,18 +626,18 @@ impl Reader<'_> {
             git_ref: branch,
             ..Subject::default()
         };
-        self.push(
+        self.out.record(
             EvidenceKind::BranchProtection,
             scope.observed,
             subject,
             fields.pointer,
-            attrs.0,
+            attrs,
         );
     }
 
     /// A repository ruleset (REST or the `repository_ruleset` webhook).
     fn ruleset(&mut self, fields: Fields<'_>, scope: &Scope) {
-        let problems = &mut self.problems;
+        let problems = &mut self.out.problems;
         let mut attrs = Attrs::new(PLATFORM, "ruleset", scope.action.as_deref());
         // A repository's own ruleset names the repository as its source.
         let repo = scope.repo.clone().or_else(|| {
@@ -751,12 +652,12 @@ impl Reader<'_> {
         attrs.put("target", fields.text("target", problems));
         attrs.put("ruleset_enforcement", enforcement.clone());
         let mut include = Vec::new();
-        if let Some(conditions) = fields.object("conditions", problems) {
-            if let Some(names) = conditions.fields().object("ref_name", problems) {
-                include = names.fields().texts("include", problems).unwrap_or_default();
-                attrs.put("include", Some(include.clone()));
-                attrs.put("exclude", names.fields().texts("exclude", problems));
-            }
+        if let Some(conditions) = fields.object("conditions", problems)
+            && let Some(names) = conditions.fields().object("ref_name", problems)
+        {
+            include = names.fields().texts("include", problems).unwrap_or_default();
+            attrs.put("include", Some(include.clone()));
+            attrs.put("exclude", names.fields().texts("exclude", problems));
         }
         let mut bypass = Vec::new();
         for actor in fields.array("bypass_actors", problems).unwrap_or_default() {
@@ -764,7 +665,7 @@ impl Reader<'_> {
                 break;
             }
             let text = |key: &str| match actor.get(key) {
-                Some(Value::String(text)) => Some(json!(text)),
+                Some(Value::String(text)) => Some(json!(bounded(text))),
                 Some(Value::Number(number)) => Some(json!(number.to_string())),
                 _ => None,
             };
@@ -794,10 +695,10 @@ impl Reader<'_> {
                     if let Some(parameters) = &parameters {
                         let parameters = parameters.fields();
                         for check in parameters.array("required_status_checks", problems).unwrap_or_default() {
-                            if let Some(context) = check.get("context").and_then(Value::as_str) {
-                                if checks.len() < MAX_LIST_ENTRIES {
-                                    checks.push(context.to_string());
-                                }
+                            if let Some(context) = check.get("context").and_then(Value::as_str)
+                                && checks.len() < MAX_LIST_ENTRIES
+                            {
+                                checks.push(bounded(context));
                             }
                         }
                         attrs.put(
@@ -855,21 +756,20 @@ impl Reader<'_> {
             git_ref,
             ..Subject::default()
         };
-        self.push(EvidenceKind::BranchProtection, time, subject, fields.pointer, attrs.0);
+        self.out
+            .record(EvidenceKind::BranchProtection, time, subject, fields.pointer, attrs);
     }
 
     /// A code-scanning alert: only a dismissal is evidence.
     fn alert(&mut self, fields: Fields<'_>, scope: &Scope) {
-        let problems = &mut self.problems;
+        let problems = &mut self.out.problems;
         let state = fields.text("state", problems);
         let dismissed = state.as_deref() == Some("dismissed")
             || matches!(scope.action.as_deref(), Some("closed_by_user" | "dismissed"))
             || fields.has("dismissed_at");
         if !dismissed {
-            *self
-                .skipped
-                .entry("code-scanning alert not dismissed (open, fixed or reopened)")
-                .or_default() += 1;
+            self.out
+                .skip("code-scanning alert not dismissed (open, fixed or reopened)");
             return;
         }
         let mut attrs = Attrs::new(PLATFORM, "code_scanning_alert", scope.action.as_deref());
@@ -912,50 +812,35 @@ impl Reader<'_> {
             person: dismissed_by,
             ..Subject::default()
         };
-        self.push(EvidenceKind::AlertDismissal, time, subject, fields.pointer, attrs.0);
+        self.out
+            .record(EvidenceKind::AlertDismissal, time, subject, fields.pointer, attrs);
     }
 
-    /// An Octokit recorded fixture: each exchange's response read on its own.
-    fn exchanges(&mut self, items: &[Value], pointer: &str) {
-        for (index, item) in items.iter().enumerate() {
-            let item_pointer = format!("{pointer}/{index}");
-            let Some(owned) = Owned::new(item, item_pointer.clone()) else {
-                self.problems
-                    .refuse(Some(item_pointer), "exchange is not an object; skipped");
-                continue;
-            };
-            let exchange = owned.fields();
-            let problems = &mut self.problems;
-            let method = exchange
-                .text("method", problems)
-                .unwrap_or_default()
-                .to_ascii_lowercase();
-            let path = exchange.text("path", problems).unwrap_or_default();
-            let status = exchange.number("status", problems).unwrap_or(0);
-            let mut scope = Scope {
-                repo: github_repo_from_url(&path),
-                branch: branch_from_protection_path(&path),
-                ..Scope::default()
-            };
-            if let Some(headers) = exchange.object("headers", problems) {
-                scope.observed = header_date(headers.fields(), problems);
-            }
-            let response = exchange.get("response");
-            let is_protection = path.ends_with("/protection") && scope.branch.is_some();
-            match (is_protection, method.as_str(), status) {
-                (true, "get", 404) | (true, "delete", 204) => self.unprotected(&exchange, &method, status, &scope),
-                (_, _, 200..=299) if response.is_some_and(|response| response.is_object() || response.is_array()) => {
-                    if let Some(response) = response {
-                        self.document(response, &exchange.pointer_of("response"), &scope);
-                    }
-                }
-                _ => {
-                    *self
-                        .skipped
-                        .entry("recorded exchange without a readable body")
-                        .or_default() += 1
-                }
-            }
+    /// One exchange of an Octokit recorded fixture: its response read on its own.
+    fn exchange(&mut self, exchange: Fields<'_>) {
+        let problems = &mut self.out.problems;
+        let method = exchange
+            .text("method", problems)
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let path = exchange.text("path", problems).unwrap_or_default();
+        let status = exchange.number("status", problems).unwrap_or(0);
+        let mut scope = Scope {
+            repo: github_repo_from_url(&path),
+            branch: branch_from_protection_path(&path),
+            ..Scope::default()
+        };
+        if let Some(headers) = exchange.object("headers", problems) {
+            scope.observed = header_date(headers.fields(), problems);
+        }
+        let response = exchange
+            .get("response")
+            .filter(|response| response.is_object() || response.is_array());
+        let is_protection = path.ends_with("/protection") && scope.branch.is_some();
+        match (is_protection, method.as_str(), status, response) {
+            (true, "get", 404, _) | (true, "delete", 204, _) => self.unprotected(&exchange, &method, status, &scope),
+            (_, _, 200..=299, Some(response)) => self.document(response, &exchange.pointer_of("response"), &scope),
+            _ => self.out.skip("recorded exchange without a readable body"),
         }
     }
 
@@ -971,14 +856,61 @@ impl Reader<'_> {
             git_ref: scope.branch.clone(),
             ..Subject::default()
         };
-        self.push(
+        self.out.record(
             EvidenceKind::BranchProtection,
             scope.observed,
             subject,
             exchange.pointer,
-            attrs.0,
+            attrs,
         );
     }
+}
+
+/// The members of a `branch_protection_rule` webhook's rule copied as they
+/// are: `(attribute, member, how)`. The levels are GitHub's own words
+/// (`off`, `non_admins`, `everyone`).
+const RULE_MEMBERS: &[(&str, &str, Read)] = &[
+    ("required_status_checks", "required_status_checks", Read::Texts),
+    (
+        "status_checks_enforcement",
+        "required_status_checks_enforcement_level",
+        Read::Text,
+    ),
+    ("strict", "strict_required_status_checks_policy", Read::Flag),
+    (
+        "required_approving_review_count",
+        "required_approving_review_count",
+        Read::Number,
+    ),
+    (
+        "reviews_enforcement",
+        "pull_request_reviews_enforcement_level",
+        Read::Text,
+    ),
+    ("dismiss_stale_reviews", "dismiss_stale_reviews_on_push", Read::Flag),
+    ("require_code_owner_review", "require_code_owner_review", Read::Flag),
+    ("admin_enforced", "admin_enforced", Read::Flag),
+    (
+        "signatures_enforcement",
+        "signature_requirement_enforcement_level",
+        Read::Text,
+    ),
+    (
+        "linear_history_enforcement",
+        "linear_history_requirement_enforcement_level",
+        Read::Text,
+    ),
+    (
+        "force_pushes_enforcement",
+        "allow_force_pushes_enforcement_level",
+        Read::Text,
+    ),
+    ("deletions_enforcement", "allow_deletions_enforcement_level", Read::Text),
+];
+
+/// The problems of a reader, for [`each_object`].
+fn problems_of<'r>(reader: &'r mut Reader<'_, '_>) -> &'r mut Problems {
+    &mut reader.out.problems
 }
 
 /// Whether an array is an Octokit recorded fixture (`scope`, `method`, `path`, `status`).
@@ -1042,10 +974,10 @@ fn actors(fields: Fields<'_>, problems: &mut Problems) -> Vec<String> {
                 Value::Object(object) => object.get(key).and_then(Value::as_str),
                 _ => None,
             };
-            if let Some(name) = name {
-                if found.len() < MAX_LIST_ENTRIES {
-                    found.push(format!("{prefix}:{name}"));
-                }
+            if let Some(name) = name
+                && found.len() < MAX_LIST_ENTRIES
+            {
+                found.push(format!("{prefix}:{}", bounded(name)));
             }
         }
     }

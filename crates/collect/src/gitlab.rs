@@ -10,14 +10,14 @@
 //! note. Every element of a list is read on its own. Attribute keys and the
 //! rules applied are in `docs/sources.md`.
 
-use std::collections::BTreeMap;
-
 use jiff::Timestamp;
 use model::{EvidenceKind, Subject};
 use serde_json::Value;
 
-use crate::events::{Attrs, Fields, MAX_LIST_ENTRIES, Owned, branch_name};
-use crate::trivy::{OrContext, Problems, read_document, type_name};
+use crate::events::{
+    Attrs, Collected, Fields, MAX_LIST_ENTRIES, Owned, branch_name, each_object, parse_events, refuse_unknown,
+};
+use crate::trivy::{Problems, type_name};
 use crate::{Context, Limits, Parsed};
 
 /// The collector id recorded in every record's source.
@@ -31,74 +31,30 @@ const PLATFORM: &str = "gitlab";
 /// Never panics; every problem becomes a diagnostic that names its line or
 /// JSON pointer. See the module documentation and `docs/sources.md`.
 pub fn parse(bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
-    let mut parsed = Parsed::default();
-    let document: Value = match read_document(bytes, context, limits, "GitLab event") {
-        Ok(document) => document,
-        Err(diagnostic) => {
-            parsed.diagnostics.push(diagnostic);
-            return parsed;
-        }
-    };
-    let mut reader = Reader {
-        context,
-        problems: Problems::default(),
-        records: Vec::new(),
-        skipped: BTreeMap::new(),
-    };
-    match &document {
-        Value::Array(items) => {
-            for (index, item) in items.iter().enumerate() {
-                let pointer = format!("/{index}");
-                match Owned::new(item, pointer.clone()) {
-                    Some(owned) => {
-                        if !reader.object(owned.fields()) {
-                            reader.problems.refuse(
-                                Some(pointer),
-                                "not a GitLab object this collector reads; element skipped",
-                            );
-                        }
-                    }
-                    None => reader.problems.refuse(
-                        Some(pointer),
-                        format!("element is {}, expected an object; skipped", type_name(item)),
-                    ),
+    parse_events(bytes, context, limits, COLLECTOR, |out, document| {
+        let mut reader = Reader { out };
+        match document {
+            Value::Array(items) => each_object(&mut reader, items, "", WHAT, problems_of, Reader::object),
+            Value::Object(object) => {
+                if !reader.object(Fields { object, pointer: "" }) {
+                    refuse_unknown(&mut reader.out.problems, "", document, WHAT);
                 }
             }
+            other => refuse_unknown(&mut reader.out.problems, "", other, WHAT),
         }
-        Value::Object(object) => {
-            if !reader.object(Fields { object, pointer: "" }) {
-                let mut keys: Vec<&str> = object.keys().map(String::as_str).take(8).collect();
-                keys.sort_unstable();
-                reader.problems.refuse(
-                    None,
-                    format!(
-                        "not a GitLab webhook payload or REST export this collector reads (members: {}); nothing recorded",
-                        keys.join(", ")
-                    ),
-                );
-            }
-        }
-        other => reader.problems.refuse(
-            None,
-            format!(
-                "the document is {}, expected an object or an array; nothing recorded",
-                type_name(other)
-            ),
-        ),
-    }
-    for (reason, count) in &reader.skipped {
-        reader.problems.warn(None, format!("{count} × {reason}: no record"));
-    }
-    parsed.evidence = reader.records;
-    parsed.diagnostics = reader.problems.into_diagnostics(context);
-    parsed
+    })
 }
 
-struct Reader<'c> {
-    context: &'c Context,
-    problems: Problems,
-    records: Vec<model::NewEvidence>,
-    skipped: BTreeMap<&'static str, u64>,
+/// What a GitLab document that is not read is called in messages.
+const WHAT: &str = "GitLab webhook payload or REST object";
+
+struct Reader<'a, 'c> {
+    out: &'a mut Collected<'c>,
+}
+
+/// The problems of a reader, for [`each_object`].
+fn problems_of<'r>(reader: &'r mut Reader<'_, '_>) -> &'r mut Problems {
+    &mut reader.out.problems
 }
 
 /// `status` and `conclusion` in GitHub's form for a GitLab status.
@@ -115,6 +71,45 @@ fn normalise_status(status: &str) -> (String, Option<&'static str>) {
         None => (status.to_string(), None),
     }
 }
+
+/// What a job record needs besides the job's own members.
+struct Job {
+    /// The members read: id, name, stage, status, allow_failure,
+    /// failure_reason, created_at, started_at, finished_at.
+    names: [&'static str; 9],
+    /// The pipeline's id.
+    run_id: Option<String>,
+    /// The commit.
+    sha: Option<String>,
+    /// The ref, as given.
+    git_ref: Option<String>,
+}
+
+/// A REST job's members (and a pipeline hook's `builds[]`).
+const JOB_MEMBERS: [&str; 9] = [
+    "id",
+    "name",
+    "stage",
+    "status",
+    "allow_failure",
+    "failure_reason",
+    "created_at",
+    "started_at",
+    "finished_at",
+];
+
+/// The job hook's members.
+const JOB_HOOK_MEMBERS: [&str; 9] = [
+    "build_id",
+    "build_name",
+    "build_stage",
+    "build_status",
+    "build_allow_failure",
+    "build_failure_reason",
+    "build_created_at",
+    "build_started_at",
+    "build_finished_at",
+];
 
 /// `status`, `conclusion` and `gitlab_status` from a GitLab status; whether it failed.
 fn put_status(attrs: &mut Attrs, raw: Option<String>) -> bool {
@@ -136,20 +131,17 @@ fn project_from_web_url(url: &str) -> Option<String> {
     (path.contains('/')).then(|| path.to_string())
 }
 
-impl Reader<'_> {
+impl Reader<'_, '_> {
     /// Read one object; `false` when it is not one this collector knows.
     fn object(&mut self, fields: Fields<'_>) -> bool {
-        let kind = fields.text("object_kind", &mut self.problems);
+        let kind = fields.text("object_kind", &mut self.out.problems);
         match kind.as_deref() {
             Some("pipeline") => self.pipeline_hook(fields),
             Some("build") => self.job_hook(fields),
             Some("merge_request") => self.merge_request_hook(fields),
             Some("deployment") => self.deployment_hook(fields),
             Some("push" | "tag_push" | "note" | "issue" | "wiki_page" | "release" | "emoji" | "feature_flag") => {
-                *self
-                    .skipped
-                    .entry("GitLab hook of a kind that is not evidence")
-                    .or_default() += 1;
+                self.out.skip("GitLab hook of a kind that is not evidence");
             }
             Some(_) => return false,
             None => return self.rest_object(fields),
@@ -178,7 +170,7 @@ impl Reader<'_> {
     /// `group/project` of a hook (`project.path_with_namespace`) or a REST object (`web_url`).
     fn repo_of(&mut self, fields: Fields<'_>) -> Option<String> {
         fields
-            .nested_text("project", "path_with_namespace", &mut self.problems)
+            .nested_text("project", "path_with_namespace", &mut self.out.problems)
             .or_else(|| {
                 fields
                     .get("web_url")
@@ -187,31 +179,21 @@ impl Reader<'_> {
             })
     }
 
-    fn push(&mut self, kind: EvidenceKind, time: Option<Timestamp>, subject: Subject, pointer: &str, attrs: Attrs) {
-        self.records.push(self.context.record(
-            COLLECTOR,
-            kind,
-            time,
-            subject.or_context(self.context),
-            (!pointer.is_empty()).then(|| pointer.to_string()),
-            Value::Object(attrs.0),
-        ));
-    }
-
     fn pipeline_hook(&mut self, hook: Fields<'_>) {
-        let Some(pipeline) = hook.object("object_attributes", &mut self.problems) else {
-            self.problems
+        let Some(pipeline) = hook.object("object_attributes", &mut self.out.problems) else {
+            self.out
+                .problems
                 .refuse(None, "pipeline hook without `object_attributes`; nothing recorded");
             return;
         };
         let repo = self.repo_of(hook);
         let merge_request = hook
-            .object("merge_request", &mut self.problems)
-            .and_then(|request| request.fields().number("iid", &mut self.problems));
-        let user = hook.nested_text("user", "username", &mut self.problems);
+            .object("merge_request", &mut self.out.problems)
+            .and_then(|request| request.fields().number("iid", &mut self.out.problems));
+        let user = hook.nested_text("user", "username", &mut self.out.problems);
         self.pipeline(pipeline.fields(), repo.clone(), merge_request, user);
         for (index, build) in hook
-            .array("builds", &mut self.problems)
+            .array("builds", &mut self.out.problems)
             .unwrap_or_default()
             .iter()
             .enumerate()
@@ -220,7 +202,7 @@ impl Reader<'_> {
             let pointer = format!("{}/{index}", hook.pointer_of("builds"));
             match Owned::new(build, pointer.clone()) {
                 Some(owned) => self.job(owned.fields(), Some(pipeline.fields()), repo.clone(), merge_request),
-                None => self.problems.refuse(
+                None => self.out.problems.refuse(
                     Some(pointer),
                     format!("job is {}, expected an object; skipped", type_name(build)),
                 ),
@@ -230,7 +212,7 @@ impl Reader<'_> {
 
     /// A pipeline (the hook's `object_attributes` or a REST pipeline).
     fn pipeline(&mut self, fields: Fields<'_>, repo: Option<String>, merge_request: Option<u64>, user: Option<String>) {
-        let problems = &mut self.problems;
+        let problems = &mut self.out.problems;
         let mut attrs = Attrs::new(PLATFORM, "pipeline", None);
         attrs.put("id", fields.text("id", problems));
         attrs.put("iid", fields.number("iid", problems));
@@ -262,7 +244,8 @@ impl Reader<'_> {
             ..Subject::default()
         };
         let time = finished.or(updated).or(started).or(created);
-        self.push(EvidenceKind::CiRun, time, subject, fields.pointer, attrs);
+        self.out
+            .record(EvidenceKind::CiRun, time, subject, fields.pointer, attrs);
     }
 
     /// A job: an element of a pipeline hook's `builds` or a REST job.
@@ -273,109 +256,97 @@ impl Reader<'_> {
         repo: Option<String>,
         merge_request: Option<u64>,
     ) {
-        let problems = &mut self.problems;
-        let mut attrs = Attrs::new(PLATFORM, "job", None);
-        attrs.put("id", fields.text("id", problems));
-        attrs.put("name", fields.text("name", problems));
-        attrs.put("stage", fields.text("stage", problems));
-        let raw_status = fields.text("status", problems);
-        let failed = put_status(&mut attrs, raw_status);
-        attrs.put("allow_failure", fields.flag("allow_failure", problems));
-        if failed {
-            attrs.put("failure_reason", fields.text("failure_reason", problems));
-        }
+        let problems = &mut self.out.problems;
         let rest_pipeline = fields.object("pipeline", problems);
         let pipeline = hook_pipeline.or(rest_pipeline.as_ref().map(Owned::fields));
-        attrs.put("run_id", pipeline.and_then(|pipeline| pipeline.text("id", problems)));
-        let sha = pipeline
-            .and_then(|pipeline| pipeline.text("sha", problems))
-            .or_else(|| fields.nested_text("commit", "id", problems));
-        let git_ref = fields
-            .text("ref", problems)
-            .or_else(|| pipeline.and_then(|pipeline| pipeline.text("ref", problems)))
-            .map(|git_ref| branch_name(&git_ref));
-        attrs.put("head_sha", sha.clone());
-        attrs.put("head_branch", git_ref.clone());
-        let created = fields.time("created_at", problems);
-        let started = fields.time("started_at", problems);
-        let finished = fields.time("finished_at", problems);
-        attrs.time("started_at", started);
-        attrs.time("completed_at", finished);
-        let subject = Subject {
-            repo,
-            commit: sha,
-            git_ref,
-            pull_request: merge_request,
-            ..Subject::default()
+        let job = Job {
+            names: JOB_MEMBERS,
+            run_id: pipeline.and_then(|pipeline| pipeline.text("id", problems)),
+            sha: pipeline
+                .and_then(|pipeline| pipeline.text("sha", problems))
+                .or_else(|| fields.nested_text("commit", "id", problems)),
+            git_ref: fields
+                .text("ref", problems)
+                .or_else(|| pipeline.and_then(|pipeline| pipeline.text("ref", problems))),
         };
-        self.push(
-            EvidenceKind::CiRun,
-            finished.or(started).or(created),
-            subject,
-            fields.pointer,
-            attrs,
-        );
+        self.job_record(fields, job, repo, merge_request);
     }
 
     /// The job hook (`object_kind: "build"`): the job's members sit at the top, prefixed `build_`.
     fn job_hook(&mut self, hook: Fields<'_>) {
         let repo = self.repo_of(hook).or_else(|| {
-            hook.nested_text("repository", "homepage", &mut self.problems)
+            hook.nested_text("repository", "homepage", &mut self.out.problems)
                 .as_deref()
                 .and_then(project_from_web_url)
         });
-        let problems = &mut self.problems;
+        let problems = &mut self.out.problems;
+        let job = Job {
+            names: JOB_HOOK_MEMBERS,
+            run_id: hook.text("pipeline_id", problems),
+            sha: hook.text("sha", problems),
+            git_ref: hook.text("ref", problems),
+        };
+        self.job_record(hook, job, repo, None);
+    }
+
+    /// One `ci_run` record for a job, its members read under `job.names`.
+    fn job_record(&mut self, fields: Fields<'_>, job: Job, repo: Option<String>, merge_request: Option<u64>) {
+        let problems = &mut self.out.problems;
+        let [
+            id,
+            name,
+            stage,
+            status,
+            allow_failure,
+            failure_reason,
+            created_at,
+            started_at,
+            finished_at,
+        ] = job.names;
         let mut attrs = Attrs::new(PLATFORM, "job", None);
-        attrs.put("id", hook.text("build_id", problems));
-        attrs.put("name", hook.text("build_name", problems));
-        attrs.put("stage", hook.text("build_stage", problems));
-        let raw_status = hook.text("build_status", problems);
-        let failed = put_status(&mut attrs, raw_status);
-        attrs.put("allow_failure", hook.flag("build_allow_failure", problems));
+        attrs.put("id", fields.text(id, problems));
+        attrs.put("name", fields.text(name, problems));
+        attrs.put("stage", fields.text(stage, problems));
+        let failed = put_status(&mut attrs, fields.text(status, problems));
+        attrs.put("allow_failure", fields.flag(allow_failure, problems));
         if failed {
-            attrs.put("failure_reason", hook.text("build_failure_reason", problems));
+            attrs.put("failure_reason", fields.text(failure_reason, problems));
         }
-        attrs.put("run_id", hook.text("pipeline_id", problems));
-        let sha = hook.text("sha", problems);
-        let git_ref = hook.text("ref", problems).map(|git_ref| branch_name(&git_ref));
-        attrs.put("head_sha", sha.clone());
+        attrs.put("run_id", job.run_id);
+        let git_ref = job.git_ref.map(|git_ref| branch_name(&git_ref));
+        attrs.put("head_sha", job.sha.clone());
         attrs.put("head_branch", git_ref.clone());
-        let created = hook.time("build_created_at", problems);
-        let started = hook.time("build_started_at", problems);
-        let finished = hook.time("build_finished_at", problems);
+        let created = fields.time(created_at, problems);
+        let started = fields.time(started_at, problems);
+        let finished = fields.time(finished_at, problems);
         attrs.time("started_at", started);
         attrs.time("completed_at", finished);
         let subject = Subject {
             repo,
-            commit: sha,
+            commit: job.sha,
             git_ref,
+            pull_request: merge_request,
             ..Subject::default()
         };
-        self.push(
-            EvidenceKind::CiRun,
-            finished.or(started).or(created),
-            subject,
-            hook.pointer,
-            attrs,
-        );
+        let time = finished.or(started).or(created);
+        self.out
+            .record(EvidenceKind::CiRun, time, subject, fields.pointer, attrs);
     }
 
     fn merge_request_hook(&mut self, hook: Fields<'_>) {
-        let Some(request) = hook.object("object_attributes", &mut self.problems) else {
-            self.problems
+        let Some(request) = hook.object("object_attributes", &mut self.out.problems) else {
+            self.out
+                .problems
                 .refuse(None, "merge request hook without `object_attributes`; nothing recorded");
             return;
         };
         let request = request.fields();
         let repo = self.repo_of(hook);
-        let problems = &mut self.problems;
+        let problems = &mut self.out.problems;
         let action = request.text("action", problems);
         let state = request.text("state", problems);
         if action.as_deref() != Some("merge") && state.as_deref() != Some("merged") {
-            *self
-                .skipped
-                .entry("merge request event that is not a merge")
-                .or_default() += 1;
+            self.out.skip("merge request event that is not a merge");
             return;
         }
         // The hook's user is the one who acted: for `action: merge`, who merged.
@@ -390,9 +361,9 @@ impl Reader<'_> {
     }
 
     fn rest_merge_request(&mut self, fields: Fields<'_>, repo: Option<String>) {
-        let problems = &mut self.problems;
+        let problems = &mut self.out.problems;
         if fields.text("state", problems).as_deref() != Some("merged") {
-            *self.skipped.entry("merge request not merged").or_default() += 1;
+            self.out.skip("merge request not merged");
             return;
         }
         let merged_by = fields
@@ -412,7 +383,7 @@ impl Reader<'_> {
         merged_by: Option<String>,
         time: Option<Timestamp>,
     ) {
-        let problems = &mut self.problems;
+        let problems = &mut self.out.problems;
         let mut attrs = Attrs::new(PLATFORM, "merge_request", action.as_deref());
         let number = request.number("iid", problems);
         let base = request.text("target_branch", problems);
@@ -436,12 +407,13 @@ impl Reader<'_> {
             pull_request: number,
             ..Subject::default()
         };
-        self.push(EvidenceKind::Merge, time, subject, request.pointer, attrs);
+        self.out
+            .record(EvidenceKind::Merge, time, subject, request.pointer, attrs);
     }
 
     fn deployment_hook(&mut self, hook: Fields<'_>) {
         let repo = self.repo_of(hook);
-        let problems = &mut self.problems;
+        let problems = &mut self.out.problems;
         let mut attrs = Attrs::new(PLATFORM, "deployment", None);
         let environment = hook.text("environment", problems);
         let git_ref = hook.text("ref", problems);
@@ -468,11 +440,12 @@ impl Reader<'_> {
             environment,
             ..Subject::default()
         };
-        self.push(EvidenceKind::Deploy, time, subject, hook.pointer, attrs);
+        self.out
+            .record(EvidenceKind::Deploy, time, subject, hook.pointer, attrs);
     }
 
     fn rest_deployment(&mut self, fields: Fields<'_>, repo: Option<String>) {
-        let problems = &mut self.problems;
+        let problems = &mut self.out.problems;
         let mut attrs = Attrs::new(PLATFORM, "deployment", None);
         let environment = match fields.get("environment") {
             Some(Value::String(name)) => Some(name.clone()),
@@ -486,10 +459,9 @@ impl Reader<'_> {
         attrs.put("ref", git_ref.clone());
         attrs.put("deployment_id", fields.text("id", problems));
         attrs.put("creator", fields.nested_text("user", "username", problems));
-        let time = fields
-            .time("updated_at", problems)
-            .or_else(|| fields.time("created_at", problems));
-        attrs.time("created_at", fields.time("created_at", problems));
+        let created = fields.time("created_at", problems);
+        let time = fields.time("updated_at", problems).or(created);
+        attrs.time("created_at", created);
         let subject = Subject {
             repo,
             commit: sha,
@@ -497,7 +469,8 @@ impl Reader<'_> {
             environment,
             ..Subject::default()
         };
-        self.push(EvidenceKind::Deploy, time, subject, fields.pointer, attrs);
+        self.out
+            .record(EvidenceKind::Deploy, time, subject, fields.pointer, attrs);
     }
 }
 
