@@ -285,7 +285,11 @@ impl Reader<'_, '_> {
         if completed {
             attrs.time("completed_at", updated);
         }
-        let time = if completed { updated } else { started.or(created) }.or(updated);
+        let time = if completed {
+            updated.or(started).or(created)
+        } else {
+            started.or(created).or(updated)
+        };
         let subject = Subject {
             repo: scope.repo.clone(),
             commit: sha,
