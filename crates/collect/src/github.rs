@@ -50,6 +50,8 @@ struct Scope {
     action: Option<String>,
     /// The time of the response (its `date` header), for REST state.
     observed: Option<Timestamp>,
+    /// The commit an alert payload names (`commit_oid`).
+    commit: Option<String>,
 }
 
 struct Reader<'a, 'c> {
@@ -99,21 +101,25 @@ fn rest_shape(fields: Fields<'_>) -> Option<Shape> {
         Some(Shape::Deployment)
     } else if has("state") && has("environment") && (has("deployment_url") || has("creator")) {
         Some(Shape::DeploymentStatus)
-    } else if has("number") && has("rule") && has("tool") && has("state") {
+    } else if has("number") && has("state") && (has("rule") && has("tool") || has("security_advisory")) {
         Some(Shape::Alert)
     } else {
         None
     }
 }
 
-/// The webhook payload member holding the event's object, and its shape.
+/// The webhook payload member holding the event's object, and its shape, in
+/// the order they are looked for: some payloads carry related objects too (a
+/// `deployment_status` payload its `deployment`, `check_run` and
+/// `workflow_run`; a `workflow_job` payload a `deployment`; a `deployment`
+/// payload its `workflow_run`), so the event's own member must win.
 const WEBHOOK_MEMBERS: &[(&str, Shape)] = &[
-    ("workflow_run", Shape::WorkflowRun),
+    ("deployment_status", Shape::DeploymentStatus),
     ("workflow_job", Shape::WorkflowJob),
+    ("deployment", Shape::Deployment),
+    ("workflow_run", Shape::WorkflowRun),
     ("check_run", Shape::CheckRun),
     ("check_suite", Shape::CheckSuite),
-    ("deployment_status", Shape::DeploymentStatus),
-    ("deployment", Shape::Deployment),
     ("pull_request", Shape::Pull),
     ("rule", Shape::Protection),
     ("repository_ruleset", Shape::Ruleset),
@@ -208,9 +214,9 @@ impl Reader<'_, '_> {
                     self.deploy(Some(owned.fields()), deployment.as_ref().map(Owned::fields), &scope);
                 } else {
                     if *shape == Shape::Alert {
-                        scope.branch = fields
-                            .text("ref", &mut self.out.problems)
-                            .map(|git_ref| branch_name(&git_ref));
+                        let problems = &mut self.out.problems;
+                        scope.branch = fields.text("ref", problems).map(|git_ref| branch_name(&git_ref));
+                        scope.commit = fields.text("commit_oid", problems);
                     }
                     self.shape(*shape, owned.fields(), &scope);
                 }
@@ -453,6 +459,12 @@ impl Reader<'_, '_> {
                 _ => "pull request not merged (open)",
             };
             self.out.skip(reason);
+            return;
+        }
+        // A merged pull request keeps sending events (labels, comments); only
+        // `closed` is the merge, so one merge gives one record.
+        if scope.action.as_deref().is_some_and(|action| action != "closed") {
+            self.out.skip("event about a pull request merged earlier");
             return;
         }
         let mut attrs = Attrs::new(PLATFORM, "pull_request", scope.action.as_deref());
@@ -767,18 +779,39 @@ impl Reader<'_, '_> {
     /// A code-scanning alert: only a dismissal is evidence.
     fn alert(&mut self, fields: Fields<'_>, scope: &Scope) {
         let problems = &mut self.out.problems;
+        let dependabot = fields.has("security_advisory") || fields.has("dependency");
+        if !dependabot && !fields.has("rule") && !fields.has("tool") {
+            self.out
+                .skip("alert that is neither code scanning nor Dependabot (secret scanning is not read)");
+            return;
+        }
         let state = fields.text("state", problems);
         let dismissed = state.as_deref() == Some("dismissed")
             || matches!(scope.action.as_deref(), Some("closed_by_user" | "dismissed"))
             || fields.has("dismissed_at");
         if !dismissed {
-            self.out
-                .skip("code-scanning alert not dismissed (open, fixed or reopened)");
+            self.out.skip("alert not dismissed (open, fixed or reopened)");
             return;
         }
-        let mut attrs = Attrs::new(PLATFORM, "code_scanning_alert", scope.action.as_deref());
+        let object = if dependabot {
+            "dependabot_alert"
+        } else {
+            "code_scanning_alert"
+        };
+        let mut attrs = Attrs::new(PLATFORM, object, scope.action.as_deref());
         attrs.put("number", fields.number("number", problems));
         attrs.put("state", state);
+        if let Some(advisory) = fields.object("security_advisory", problems) {
+            let advisory = advisory.fields();
+            attrs.put("rule_id", advisory.text("ghsa_id", problems));
+            attrs.put("rule_severity", advisory.text("severity", problems));
+            attrs.put("cve_id", advisory.text("cve_id", problems));
+            attrs.put("tool", Some("dependabot"));
+        }
+        if let Some(dependency) = fields.object("dependency", problems) {
+            attrs.put("package", dependency.fields().nested_text("package", "name", problems));
+            attrs.put("manifest_path", dependency.fields().text("manifest_path", problems));
+        }
         if let Some(rule) = fields.object("rule", problems) {
             let rule = rule.fields();
             attrs.put("rule_id", rule.text("id", problems));
@@ -801,7 +834,8 @@ impl Reader<'_, '_> {
         let instance = fields.object("most_recent_instance", problems);
         let commit = instance
             .as_ref()
-            .and_then(|instance| instance.fields().text("commit_sha", problems));
+            .and_then(|instance| instance.fields().text("commit_sha", problems))
+            .or_else(|| scope.commit.clone());
         let git_ref = scope.branch.clone().or_else(|| {
             instance
                 .as_ref()
@@ -841,8 +875,15 @@ impl Reader<'_, '_> {
             .get("response")
             .filter(|response| response.is_object() || response.is_array());
         let is_protection = path.ends_with("/protection") && scope.branch.is_some();
+        // A 404 also answers for a missing branch or repository: only GitHub's
+        // "Branch not protected" says the branch exists without protection.
+        let not_protected = response
+            .and_then(|response| response.get("message"))
+            .and_then(Value::as_str)
+            .is_some_and(|message| message.eq_ignore_ascii_case("Branch not protected"));
         match (is_protection, method.as_str(), status, response) {
-            (true, "get", 404, _) | (true, "delete", 204, _) => self.unprotected(&exchange, &method, status, &scope),
+            (true, "get", 404, _) if not_protected => self.unprotected(&exchange, &method, status, &scope),
+            (true, "delete", 204, _) => self.unprotected(&exchange, &method, status, &scope),
             (_, _, 200..=299, Some(response)) => self.document(response, &exchange.pointer_of("response"), &scope),
             _ => self.out.skip("recorded exchange without a readable body"),
         }
@@ -1159,6 +1200,82 @@ mod tests {
         assert_eq!(attrs["reviews_enforcement"], json!("off"));
         assert_eq!(attrs["required_status_checks"], json!(["ci"]));
         assert_eq!(parsed.evidence[0].subject.git_ref.as_deref(), Some("~DEFAULT_BRANCH"));
+    }
+
+    #[test]
+    fn the_event_member_wins_over_related_objects_in_the_payload() {
+        let parsed = check(
+            r#"{"action": "created",
+                "deployment_status": {"id": 1, "state": "failure", "environment": "prod",
+                                      "created_at": "2025-01-01T00:00:00Z"},
+                "deployment": {"id": 2, "sha": "abc", "ref": "main", "task": "deploy", "environment": "prod"},
+                "check_run": {"id": 3, "name": "deploy", "head_sha": "abc", "check_suite": {}},
+                "workflow_run": {"id": 4, "workflow_id": 5, "run_number": 6, "head_sha": "abc"},
+                "repository": {"full_name": "o/r"}}"#,
+        );
+        assert_eq!(kinds(&parsed), vec!["deploy"]);
+        assert_eq!(parsed.evidence[0].attrs["state"], json!("failure"));
+        let parsed = check(
+            r#"{"action": "completed",
+                "workflow_job": {"id": 1, "run_id": 2, "steps": [], "status": "completed", "conclusion": "success"},
+                "deployment": {"id": 2, "sha": "abc", "ref": "main", "task": "deploy", "environment": "prod"},
+                "repository": {"full_name": "o/r"}}"#,
+        );
+        assert_eq!(kinds(&parsed), vec!["ci_run"]);
+    }
+
+    #[test]
+    fn only_the_closing_event_of_a_merged_pull_request_is_a_merge() {
+        let payload = |action: &str| {
+            format!(
+                r#"{{"action": "{action}", "number": 4, "pull_request": {{"number": 4, "state": "closed",
+                   "merged": true, "merged_at": "2025-01-01T00:00:00Z", "base": {{"ref": "main"}},
+                   "head": {{"ref": "x", "sha": "abc"}}}}, "repository": {{"full_name": "o/r"}}}}"#
+            )
+        };
+        assert_eq!(kinds(&check(&payload("closed"))), vec!["merge"]);
+        let labeled = check(&payload("labeled"));
+        assert!(labeled.evidence.is_empty());
+        assert!(labeled.diagnostics[0].message.contains("merged earlier"));
+    }
+
+    #[test]
+    fn dependabot_dismissals_are_read_and_secret_scanning_is_noted() {
+        let parsed = check(
+            r#"{"action": "dismissed", "alert": {"number": 2, "state": "dismissed",
+                "dependency": {"package": {"ecosystem": "npm", "name": "lodash"}, "manifest_path": "package.json"},
+                "security_advisory": {"ghsa_id": "GHSA-xxxx", "cve_id": "CVE-2021-1", "severity": "high"},
+                "dismissed_by": {"login": "ana"}, "dismissed_reason": "tolerable_risk",
+                "dismissed_at": "2025-01-01T00:00:00Z"}, "repository": {"full_name": "o/r"}}"#,
+        );
+        assert_eq!(kinds(&parsed), vec!["alert_dismissal"]);
+        let attrs = &parsed.evidence[0].attrs;
+        assert_eq!(attrs["object"], json!("dependabot_alert"));
+        assert_eq!(attrs["rule_id"], json!("GHSA-xxxx"));
+        assert_eq!(attrs["tool"], json!("dependabot"));
+        assert_eq!(attrs["package"], json!("lodash"));
+        assert_eq!(parsed.evidence[0].subject.person.as_deref(), Some("ana"));
+        let parsed = check(
+            r#"{"action": "resolved", "alert": {"number": 3, "state": "resolved", "secret_type": "token"},
+                "repository": {"full_name": "o/r"}}"#,
+        );
+        assert!(parsed.evidence.is_empty());
+        assert!(parsed.diagnostics[0].warning);
+    }
+
+    #[test]
+    fn a_recorded_404_is_unprotected_only_when_github_says_so() {
+        let exchange = |message: &str| {
+            format!(
+                r#"[{{"scope": "https://api.github.com:443", "method": "get", "status": 404,
+                    "path": "/repos/o/r/branches/main/protection", "response": {{"message": "{message}"}},
+                    "headers": {{"date": "Tue, 10 Oct 2017 16:00:00 GMT"}}}}]"#
+            )
+        };
+        let parsed = check(&exchange("Branch not protected"));
+        assert_eq!(parsed.evidence[0].attrs["protected"], json!(false));
+        assert_eq!(parsed.evidence[0].subject.git_ref.as_deref(), Some("main"));
+        assert!(check(&exchange("Branch not found")).evidence.is_empty());
     }
 
     #[test]

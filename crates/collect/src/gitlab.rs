@@ -345,7 +345,13 @@ impl Reader<'_, '_> {
         let problems = &mut self.out.problems;
         let action = request.text("action", problems);
         let state = request.text("state", problems);
-        if action.as_deref() != Some("merge") && state.as_deref() != Some("merged") {
+        // A merged merge request keeps sending events (`update`, ...); only the
+        // `merge` action (or, without an action, the merged state) is the merge.
+        let is_merge = match action.as_deref() {
+            Some(action) => action == "merge",
+            None => state.as_deref() == Some("merged"),
+        };
+        if !is_merge {
             self.out.skip("merge request event that is not a merge");
             return;
         }
@@ -559,6 +565,22 @@ mod tests {
         let parsed = check(r#"{"object_kind": "pipeline", "object_attributes": "x"}"#);
         assert!(parsed.evidence.is_empty());
         assert_eq!(parsed.diagnostics.len(), 2, "{:?}", parsed.diagnostics);
+    }
+
+    #[test]
+    fn only_the_merge_action_is_a_merge() {
+        let hook = |action: &str| {
+            format!(
+                r#"{{"object_kind": "merge_request", "project": {{"path_with_namespace": "g/p"}},
+                   "user": {{"username": "ben"}},
+                   "object_attributes": {{"iid": 3, "state": "merged", "action": "{action}",
+                     "target_branch": "main", "source_branch": "x", "updated_at": "2025-01-01 10:00:00 UTC"}}}}"#
+            )
+        };
+        let merged = check(&hook("merge"));
+        assert_eq!(kinds(&merged), vec!["merge"]);
+        assert_eq!(merged.evidence[0].attrs["merged_by"], json!("ben"));
+        assert!(check(&hook("update")).evidence.is_empty());
     }
 
     #[test]

@@ -185,7 +185,7 @@ fn shared_fixtures() -> Vec<File> {
             name: "code_scanning_alert.created.json",
             collector: github,
             records: vec![],
-            notes: vec!["code-scanning alert not dismissed"],
+            notes: vec!["alert not dismissed"],
         },
         File {
             name: "deployment_status.created.success.json",
