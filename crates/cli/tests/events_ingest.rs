@@ -138,3 +138,65 @@ fn a_broken_event_file_is_rejected_with_its_position_and_the_rest_lands() {
         .unwrap();
     assert_eq!(runs["pointer"], "/workflow_runs/1", "{runs:#}");
 }
+
+#[test]
+fn hostile_event_files_never_panic_and_say_where() {
+    let workspace = Workspace::new();
+    let run = r#"{"id": 1, "workflow_id": 2, "run_number": 3, "head_sha": "abc", "status": "completed"}"#;
+    let many_bad: Vec<String> = (0..5_000).map(|index| index.to_string()).collect();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "deep.json",
+            format!("{{\"workflow_runs\":{}", "[".repeat(100_000)).into_bytes(),
+        ),
+        ("empty.json", Vec::new()),
+        ("nul.json", b"{\"action\":\"completed\",\0}".to_vec()),
+        ("latin1.json", b"{\"action\":\"caf\xe9\"}".to_vec()),
+        (
+            "huge-number.json",
+            br#"{"workflow_runs":[{"run_number":1e400}]}"#.to_vec(),
+        ),
+        (
+            "negative.json",
+            format!(
+                "{{\"workflow_runs\":[{}]}}",
+                run.replace("\"run_number\": 3", "\"run_number\": -3")
+            )
+            .into_bytes(),
+        ),
+        ("many-bad.json", format!("[{}]", many_bad.join(",")).into_bytes()),
+        ("utf16.json", vec![0xFF, 0xFE, b'{', 0, b'}', 0]),
+    ];
+    for (name, bytes) in &cases {
+        workspace.write(name, bytes);
+        for source in ["github", "gitlab"] {
+            let outcome = workspace.run(&["ingest", "--format", "json", "--source", source, name]);
+            assert!(
+                outcome.code == 0 || outcome.code == 1,
+                "{name} with {source}: exit {}: {outcome:#?}",
+                outcome.code
+            );
+            assert!(!outcome.stderr.contains("panicked"), "{name}: {outcome:#?}");
+            let summary = outcome.json();
+            let diagnostics = summary["diagnostics"].as_array().unwrap();
+            assert!(
+                !diagnostics.is_empty(),
+                "{name} with {source} must say something: {summary:#}"
+            );
+            assert!(
+                diagnostics.len() <= 101,
+                "{name}: diagnostics are bounded per file: {}",
+                diagnostics.len()
+            );
+            for diagnostic in diagnostics {
+                assert!(diagnostic["file"].as_str().unwrap().ends_with(name), "{diagnostic:#}");
+            }
+        }
+    }
+    // The run with a negative number still lands (the number is ignored, with a warning).
+    let outcome = workspace.run(&["ingest", "--format", "json", "--source", "github", "negative.json"]);
+    let summary = outcome.json();
+    assert_eq!(summary["duplicates"], 1, "{summary:#}");
+    let deep = workspace.run(&["ingest", "--format", "json", "--source", "github", "deep.json"]);
+    assert!(deep.stdout.contains("deeper than"), "{deep:#?}");
+}
