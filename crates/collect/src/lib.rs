@@ -2,6 +2,9 @@
 //! into evidence records plus diagnostics; one bad record never loses the rest.
 //! Collectors never score and never write: the ledger is the only writer.
 
+pub mod events;
+pub mod github;
+pub mod gitlab;
 pub mod grype;
 pub mod ndjson;
 pub mod pipelines;

@@ -23,6 +23,13 @@ pub enum Collector {
     /// CI configuration (GitHub Actions, GitLab CI, Azure Pipelines): one
     /// `pipeline_config` record per scanner step (see docs/pipelines.md).
     Pipelines,
+    /// GitHub webhook payloads and REST exports: workflow runs and jobs, checks,
+    /// merged pull requests, deployments, branch protection, rulesets and
+    /// code-scanning alert dismissals.
+    Github,
+    /// GitLab webhook payloads and REST exports: pipelines, jobs, merged merge
+    /// requests and deployments.
+    Gitlab,
 }
 
 impl Collector {
@@ -36,6 +43,8 @@ impl Collector {
         Collector::Spdx,
         Collector::Suppressions,
         Collector::Pipelines,
+        Collector::Github,
+        Collector::Gitlab,
     ];
 
     /// The name used by `--source` and recorded in each record's source.
@@ -49,6 +58,8 @@ impl Collector {
             Collector::Spdx => "spdx",
             Collector::Suppressions => "suppressions",
             Collector::Pipelines => "pipelines",
+            Collector::Github => "github",
+            Collector::Gitlab => "gitlab",
         }
     }
 
@@ -84,6 +95,8 @@ pub fn parse_document(collector: Collector, bytes: &[u8], context: &Context, lim
             };
             crate::pipelines::parse(bytes, context, limits, &mut refuse)
         }
+        Collector::Github => crate::github::parse(bytes, context, limits),
+        Collector::Gitlab => crate::gitlab::parse(bytes, context, limits),
         Collector::Suppressions => {
             let mut parsed = Parsed::default();
             if let Some(reason) = crate::suppressions::skip_reason(bytes, limits) {
@@ -198,12 +211,59 @@ pub fn detect(path: &str, head: &[u8]) -> Option<Collector> {
         {
             return Some(Collector::Grype);
         }
+        if let Some(collector) = detect_event(&compact) {
+            return Some(collector);
+        }
     } else if trimmed.starts_with('[') {
         // Trivy's older JSON: a list of results.
         let compact: String = trimmed.chars().filter(|character| !character.is_whitespace()).collect();
         if compact.starts_with("[{\"Target\":") {
             return Some(Collector::Trivy);
         }
+        if let Some(collector) = detect_event(&compact) {
+            return Some(collector);
+        }
+    }
+    None
+}
+
+/// GitHub and GitLab events from the whitespace-free head of a JSON document:
+/// GitLab hooks name their `object_kind`; GitHub payloads and REST objects
+/// link to `https://api.github.com/` (Enterprise servers do not: a webhook is
+/// then known by `action` and the member holding its object).
+fn detect_event(compact: &str) -> Option<Collector> {
+    const GITLAB_KINDS: [&str; 4] = ["pipeline", "build", "merge_request", "deployment"];
+    if GITLAB_KINDS
+        .iter()
+        .any(|kind| compact.contains(&format!("\"object_kind\":\"{kind}\"")))
+    {
+        return Some(Collector::Gitlab);
+    }
+    if compact.contains("\"https://api.github.com/") || compact.contains("\"scope\":\"https://api.github.com") {
+        return Some(Collector::Github);
+    }
+    const GITHUB_MEMBERS: [&str; 10] = [
+        "workflow_run",
+        "workflow_job",
+        "check_run",
+        "check_suite",
+        "pull_request",
+        "deployment_status",
+        "deployment",
+        "rule",
+        "repository_ruleset",
+        "alert",
+    ];
+    if compact.starts_with("{\"action\":\"")
+        && GITHUB_MEMBERS
+            .iter()
+            .any(|member| compact.contains(&format!("\"{member}\":{{")))
+    {
+        return Some(Collector::Github);
+    }
+    // GitLab REST objects carry `project_id` and a `web_url` with the `/-/` path separator.
+    if compact.contains("\"project_id\":") && compact.contains("/-/") && compact.contains("\"web_url\":\"") {
+        return Some(Collector::Gitlab);
     }
     None
 }
@@ -292,6 +352,40 @@ mod tests {
             Collector::Spdx,
         ] {
             assert!(!collector.is_streamed());
+        }
+    }
+
+    #[test]
+    fn detects_github_and_gitlab_events() {
+        let cases: [(&[u8], Option<Collector>); 9] = [
+            (
+                b"{\"action\": \"completed\", \"repository\": {\"url\": \"https://api.github.com/repos/o/r\"}}",
+                Some(Collector::Github),
+            ),
+            (
+                b"[{\"scope\": \"https://api.github.com:443\", \"method\": \"get\"}]",
+                Some(Collector::Github),
+            ),
+            // GitHub Enterprise: no api.github.com, known by action and member.
+            (
+                b"{\"action\": \"completed\", \"check_run\": {\"id\": 1}}",
+                Some(Collector::Github),
+            ),
+            (b"{\"action\": \"completed\", \"thing\": {}}", None),
+            (
+                b"{\"object_kind\": \"pipeline\", \"object_attributes\": {}}",
+                Some(Collector::Gitlab),
+            ),
+            (b"{\"object_kind\":\"build\"}", Some(Collector::Gitlab)),
+            (b"{\"object_kind\": \"push\"}", None),
+            (
+                b"[{\"id\": 1, \"project_id\": 2, \"web_url\": \"https://gl.example.com/g/p/-/pipelines/1\"}]",
+                Some(Collector::Gitlab),
+            ),
+            (b"[{\"id\": 1, \"project_id\": 2}]", None),
+        ];
+        for (head, expected) in cases {
+            assert_eq!(detect("e.json", head), expected, "{}", String::from_utf8_lossy(head));
         }
     }
 
