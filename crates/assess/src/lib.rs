@@ -6,6 +6,7 @@
 //! parameter), so the same inputs give the same bytes out.
 
 pub mod claims;
+pub mod docs;
 pub mod plan;
 pub mod questions;
 pub mod rubric;

@@ -28,6 +28,38 @@ public_key = "ledger.pub"
 # Longest lifetime of one override review, in days (a sunset further away is refused).
 max_days = 90
 
+[thresholds]
+# The assessment window, in days back from the as-of time.
+lookback_days = 90
+# Share of in-scope repositories a gate must block on (grade 3).
+coverage = 0.9
+# Days within which a high or critical runtime alert must be remediated.
+remediation_sla_days = 7
+# Security training must have been completed within this many days.
+training_period_days = 365
+# Share of weeks a champion's protected time must be kept.
+champion_share = 0.8
+# Longest gap between inventory snapshots for "refreshed automatically".
+snapshot_cadence_days = 7
+# A production service's last security review must be this recent (days).
+review_days = 365
+# Evidence must be retained this long (days).
+retention_days = 365
+
+[claims]
+# How strictly a DSOMM progress score is read: at or above grade3_at percent a
+# claim means grade 3, at or above grade2_at grade 2, above grade1_above grade 1.
+grade3_at = 100
+grade2_at = 50
+grade1_above = 0
+
+# Teams and what they own: evidence about these repositories and services is
+# the team's. Without any team, everything is assessed as one team, "all".
+# [[team]]
+# name = "payments"
+# repos = ["acme/payments-api"]
+# services = ["payments-api"]
+
 [limits]
 # Largest whole-document input (SARIF, YAML, JSON), in bytes.
 max_document_bytes = 268435456
@@ -54,6 +86,12 @@ pub struct Config {
     pub limits: collect::Limits,
     /// Longest lifetime of one override review, in days.
     pub override_max_days: i64,
+    /// Assessment thresholds (`[thresholds]`, `[overrides] max_days`).
+    pub thresholds: probes::Thresholds,
+    /// How claims are read (`[claims]`).
+    pub claim_grades: assess::ClaimGrades,
+    /// Teams (`[[team]]`).
+    pub teams: Vec<probes::Scope>,
 }
 
 #[derive(Deserialize, Default)]
@@ -67,6 +105,43 @@ struct RawConfig {
     limits: RawLimits,
     #[serde(default)]
     overrides: RawOverrides,
+    #[serde(default)]
+    thresholds: RawThresholds,
+    #[serde(default)]
+    claims: RawClaims,
+    #[serde(default)]
+    team: Vec<RawTeam>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawThresholds {
+    lookback_days: Option<i64>,
+    coverage: Option<f64>,
+    remediation_sla_days: Option<i64>,
+    training_period_days: Option<i64>,
+    champion_share: Option<f64>,
+    snapshot_cadence_days: Option<i64>,
+    review_days: Option<i64>,
+    retention_days: Option<i64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawClaims {
+    grade3_at: Option<f64>,
+    grade2_at: Option<f64>,
+    grade1_above: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTeam {
+    name: String,
+    #[serde(default)]
+    repos: Vec<String>,
+    #[serde(default)]
+    services: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -126,7 +201,75 @@ impl Config {
         if !(1..=3650).contains(&override_max_days) {
             bail!("{}: [overrides] max_days must be between 1 and 3650", file.display());
         }
+        let defaults = probes::Thresholds::default();
+        let raw_thresholds = &raw.thresholds;
+        let thresholds = probes::Thresholds {
+            lookback_days: raw_thresholds.lookback_days.unwrap_or(defaults.lookback_days),
+            coverage: raw_thresholds.coverage.unwrap_or(defaults.coverage),
+            remediation_sla_days: raw_thresholds
+                .remediation_sla_days
+                .unwrap_or(defaults.remediation_sla_days),
+            override_max_days,
+            training_period_days: raw_thresholds
+                .training_period_days
+                .unwrap_or(defaults.training_period_days),
+            champion_share: raw_thresholds.champion_share.unwrap_or(defaults.champion_share),
+            snapshot_cadence_days: raw_thresholds
+                .snapshot_cadence_days
+                .unwrap_or(defaults.snapshot_cadence_days),
+            review_days: raw_thresholds.review_days.unwrap_or(defaults.review_days),
+            retention_days: raw_thresholds.retention_days.unwrap_or(defaults.retention_days),
+        };
+        let days = [
+            thresholds.lookback_days,
+            thresholds.remediation_sla_days,
+            thresholds.training_period_days,
+            thresholds.snapshot_cadence_days,
+            thresholds.review_days,
+            thresholds.retention_days,
+        ];
+        if days.iter().any(|days| !(1..=36500).contains(days)) {
+            bail!(
+                "{}: [thresholds] day counts must be between 1 and 36500",
+                file.display()
+            );
+        }
+        if !(0.0..=1.0).contains(&thresholds.coverage) || !(0.0..=1.0).contains(&thresholds.champion_share) {
+            bail!(
+                "{}: [thresholds] coverage and champion_share are shares between 0 and 1",
+                file.display()
+            );
+        }
+        let claim_defaults = assess::ClaimGrades::default();
+        let claim_grades = assess::ClaimGrades {
+            grade3: raw.claims.grade3_at.unwrap_or(claim_defaults.grade3),
+            grade2: raw.claims.grade2_at.unwrap_or(claim_defaults.grade2),
+            grade1_above: raw.claims.grade1_above.unwrap_or(claim_defaults.grade1_above),
+        };
+        if !(claim_grades.grade1_above < claim_grades.grade2 && claim_grades.grade2 <= claim_grades.grade3) {
+            bail!(
+                "{}: [claims] needs grade1_above < grade2_at <= grade3_at",
+                file.display()
+            );
+        }
+        let mut teams = Vec::new();
+        for team in raw.team {
+            if team.name.trim().is_empty() {
+                bail!("{}: a [[team]] has an empty name", file.display());
+            }
+            if teams.iter().any(|known: &probes::Scope| known.team == team.name) {
+                bail!("{}: team `{}` is declared twice", file.display(), team.name);
+            }
+            teams.push(probes::Scope {
+                team: team.name,
+                repos: team.repos,
+                services: team.services,
+            });
+        }
         Ok(Config {
+            thresholds,
+            claim_grades,
+            teams,
             file: file.to_path_buf(),
             ledger_path: resolve(raw.ledger.path, "ledger.db"),
             key_path: resolve(raw.ledger.key, "ledger.key"),

@@ -150,6 +150,14 @@ pub fn run(ledger: &mut Ledger, inputs: &[GateInput], options: &GateOptions, now
         }
     }
     attrs["inputs"] = json!(read);
+    // The scanners judged, so probes can tell which categories this gate covers.
+    let mut tools: Vec<&str> = records
+        .iter()
+        .filter_map(|record| record.attrs.get("tool").and_then(Value::as_str))
+        .collect();
+    tools.sort_unstable();
+    tools.dedup();
+    attrs["tools"] = json!(tools);
     let subject = Subject {
         repo: options.repo.clone(),
         commit: options.commit.clone(),

@@ -1,6 +1,7 @@
 //! Library side of the `dsomm-audit` binary: configuration and the ingest path,
 //! shared with the benchmark. Glue only: parsing lives in `collect`, storage in `ledger`.
 
+pub mod assessment;
 pub mod config;
 pub mod gate;
 pub mod ingest;

@@ -36,6 +36,33 @@ enum Format {
     Json,
 }
 
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum ReportFormat {
+    Table,
+    Json,
+    Md,
+}
+
+/// What the assessment commands share.
+#[derive(clap::Args, Clone)]
+struct AssessArgs {
+    /// Only this team (a `[[team]]` of the configuration).
+    #[arg(long)]
+    team: Option<String>,
+    /// The teams' claims: the DSOMM app's team-progress.yaml, or a v3 model with teamsImplemented.
+    #[arg(long, value_name = "FILE")]
+    claims: Option<PathBuf>,
+    /// The meta.yaml defining the progress states (default: meta.yaml beside the claims, else the app's defaults).
+    #[arg(long, value_name = "FILE")]
+    meta: Option<PathBuf>,
+    /// Evaluate as of this time (RFC 3339 or YYYY-MM-DD); later evidence is invisible. Default: now.
+    #[arg(long, value_name = "TIME")]
+    as_of: Option<String>,
+    /// The official model.yaml (else DSOMM_MODEL, else the config's [model] path, else the embedded catalogue).
+    #[arg(long, env = "DSOMM_MODEL", value_name = "PATH")]
+    model: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Create dsomm-audit.toml, the ledger and its signing key in DIR (default: .).
@@ -113,6 +140,65 @@ enum Command {
         /// Files or directories.
         #[arg(required = true, value_name = "FILE|DIR")]
         paths: Vec<PathBuf>,
+    },
+    /// Grade every DSOMM activity 0..4 by the evidence, beside the teams' claims:
+    /// claimed vs audit-real level per sub-dimension, each grade with its reasons
+    /// and evidence (see docs/rubric.md and docs/probes.md).
+    Assess {
+        #[command(flatten)]
+        args: AssessArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: ReportFormat,
+    },
+    /// Answer one of the five audit questions (blocked-sast, runtime-remediation,
+    /// inventory, training-permissions, provenance) or `all`, with cited evidence.
+    Ask {
+        /// The question, or `all`.
+        question: String,
+        #[command(flatten)]
+        args: AssessArgs,
+        /// For `inventory`: the date the inventory is wanted as of (default: 30 days before --as-of).
+        #[arg(long, value_name = "DATE")]
+        date: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// An auditor's sample of N claimed activities, each confirmed or refuted.
+    Sample {
+        /// How many activities to sample.
+        #[arg(long, default_value_t = 9)]
+        n: usize,
+        /// Seed (the same seed gives the same sample).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[command(flatten)]
+        args: AssessArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// A plan from the gaps: actions ordered by grades gained per week of effort, fitted into the days given.
+    Plan {
+        /// Days to plan.
+        #[arg(long, default_value_t = 90)]
+        days: u32,
+        #[command(flatten)]
+        args: AssessArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// The evidence-pipeline report: per kind and source, oldest and newest record,
+    /// cadence gaps, and whether history covers the look-back and retention.
+    Sources {
+        /// Evaluate as of this time (default: now).
+        #[arg(long, value_name = "TIME")]
+        as_of: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
     },
     /// List inline suppressions and scanner ignore files (undisciplined overrides)
     /// in files and directories (see docs/suppressions.md).
@@ -418,6 +504,128 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     Ok(ExitCode::from(1))
                 }
             }
+        }
+        Command::Assess { args, format } => {
+            let loaded = load_assessment(cli.config.as_deref(), &args)?;
+            let assessment = loaded.assess();
+            match format {
+                ReportFormat::Json => outln!("{}", serde_json::to_string_pretty(&assessment)?),
+                ReportFormat::Table => outln!("{}", dsomm_audit::assessment::table(&assessment).trim_end()),
+                ReportFormat::Md => outln!("{}", dsomm_audit::assessment::markdown(&assessment).trim_end()),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ask {
+            question,
+            args,
+            date,
+            format,
+        } => {
+            let questions: Vec<&str> = if question == "all" {
+                assess::questions::QUESTIONS.to_vec()
+            } else if assess::questions::QUESTIONS.contains(&question.as_str()) {
+                vec![question.as_str()]
+            } else {
+                bail!(
+                    "unknown question `{question}` (one of: {}, all)",
+                    assess::questions::QUESTIONS.join(", ")
+                );
+            };
+            let date = date
+                .as_deref()
+                .map(|text| dsomm_audit::assessment::as_of(Some(text), jiff::Timestamp::now()))
+                .transpose()?;
+            let loaded = load_assessment(cli.config.as_deref(), &args)?;
+            let mut answers = Vec::new();
+            for scope in &loaded.teams {
+                let view = loaded.view(scope);
+                for question in &questions {
+                    if let Some(answer) = assess::questions::ask(question, &view, date) {
+                        answers.push((scope.team.clone(), answer));
+                    }
+                }
+            }
+            match format {
+                Format::Json => {
+                    let items: Vec<serde_json::Value> = answers
+                        .iter()
+                        .map(|(team, answer)| {
+                            let mut value = serde_json::to_value(answer).unwrap_or_default();
+                            value["team"] = serde_json::json!(team);
+                            value
+                        })
+                        .collect();
+                    let body = if items.len() == 1 {
+                        items[0].clone()
+                    } else {
+                        serde_json::json!(items)
+                    };
+                    outln!("{}", serde_json::to_string_pretty(&body)?)
+                }
+                Format::Table => {
+                    for (team, answer) in &answers {
+                        outln!("[{team}] {}", dsomm_audit::assessment::answer_table(answer).trim_end());
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sample { n, seed, args, format } => {
+            let loaded = load_assessment(cli.config.as_deref(), &args)?;
+            let assessment = loaded.assess();
+            let samples: Vec<assess::sample::Sample> = assessment
+                .teams
+                .iter()
+                .map(|team| assess::sample::sample(team, n, seed))
+                .collect();
+            match format {
+                Format::Json => outln!("{}", serde_json::to_string_pretty(&samples)?),
+                Format::Table => {
+                    for sample in &samples {
+                        outln!("{}", dsomm_audit::assessment::sample_table(sample).trim_end());
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plan { days, args, format } => {
+            let loaded = load_assessment(cli.config.as_deref(), &args)?;
+            let assessment = loaded.assess();
+            let plans: Vec<assess::plan::Plan> = assessment
+                .teams
+                .iter()
+                .zip(&loaded.teams)
+                .map(|(team, scope)| assess::plan::plan(team, &loaded.view(scope), &loaded.rubric, days))
+                .collect();
+            match format {
+                Format::Json => outln!("{}", serde_json::to_string_pretty(&plans)?),
+                Format::Table => {
+                    for plan in &plans {
+                        outln!("{}", dsomm_audit::assessment::plan_table(plan).trim_end());
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sources { as_of, format } => {
+            let config = Config::find(cli.config.as_deref())?;
+            let as_of = dsomm_audit::assessment::as_of(as_of.as_deref(), jiff::Timestamp::now())?;
+            let ledger = Ledger::open(&config.ledger_path)?;
+            let records = ledger.query(&ledger::Query {
+                to: Some(as_of),
+                ..ledger::Query::default()
+            })?;
+            let report = assess::sources::report(
+                &records,
+                as_of,
+                config.thresholds.lookback_days,
+                config.thresholds.retention_days,
+            );
+            match format {
+                Format::Json => outln!("{}", serde_json::to_string_pretty(&report)?),
+                Format::Table => outln!("{}", dsomm_audit::assessment::sources_table(&report).trim_end()),
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Suppressions { format, paths } => {
             let limits = optional_limits(cli.config.as_deref())?;
@@ -741,6 +949,19 @@ fn report_committed(batch: &ledger::AppendSummary) {
     let mut stderr = std::io::stderr().lock();
     // Progress is advisory: a closed standard error must not stop the ingest.
     let _ = writeln!(stderr, "{line}").and_then(|()| stderr.flush());
+}
+
+fn load_assessment(config: Option<&Path>, args: &AssessArgs) -> Result<dsomm_audit::assessment::Loaded> {
+    let config = Config::find(config)?;
+    let as_of = dsomm_audit::assessment::as_of(args.as_of.as_deref(), jiff::Timestamp::now())?;
+    dsomm_audit::assessment::load(
+        config,
+        args.model.clone(),
+        args.claims.as_deref(),
+        args.meta.as_deref(),
+        args.team.as_deref(),
+        as_of,
+    )
 }
 
 /// The limits of the config file when one is named or present, else the defaults.
