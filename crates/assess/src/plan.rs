@@ -36,6 +36,9 @@ pub struct Action {
     pub raises: Vec<Raise>,
     /// Grades gained in total.
     pub gain: u32,
+    /// Titles of earlier actions it waits for (DSOMM `dependsOn` between the activities raised).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub after: Vec<String>,
     /// Day the action starts (0 = today), when it fits.
     pub start_day: Option<u32>,
     /// Day it ends.
@@ -125,7 +128,16 @@ fn advisory_steps(view: &View<'_>, categories: &[String]) -> Vec<String> {
 type Group<'a> = (Vec<&'a ActivityGrade>, Vec<String>);
 
 /// Build the plan for a team from its assessment (and the view, for details).
-pub fn plan(team: &TeamAssessment, view: &View<'_>, rubric: &crate::Rubric, days: u32) -> Plan {
+/// `depends_on` is the model's `dependsOn` (activity uuid -> the uuids it
+/// depends on; empty without the model): an action that raises an activity
+/// is placed after the actions that raise what it depends on.
+pub fn plan(
+    team: &TeamAssessment,
+    view: &View<'_>,
+    rubric: &crate::Rubric,
+    depends_on: &BTreeMap<String, Vec<String>>,
+    days: u32,
+) -> Plan {
     // Group the failed conditions of each activity's next grade by what fixes them.
     let mut groups: BTreeMap<(String, String), Group<'_>> = BTreeMap::new();
     for activity in team.activities.iter().filter(|activity| {
@@ -184,6 +196,7 @@ pub fn plan(team: &TeamAssessment, view: &View<'_>, rubric: &crate::Rubric, days
                 details,
                 gain: raises.len() as u32,
                 raises,
+                after: Vec::new(),
                 start_day: None,
                 end_day: None,
             }
@@ -196,6 +209,7 @@ pub fn plan(team: &TeamAssessment, view: &View<'_>, rubric: &crate::Rubric, days
             .then(a.title.cmp(&b.title))
             .then(a.probe.cmp(&b.probe))
     });
+    order_by_dependencies(&mut actions, depends_on);
     let mut day = 0u32;
     for action in &mut actions {
         let length = action.effort_weeks * 7;
@@ -209,5 +223,89 @@ pub fn plan(team: &TeamAssessment, view: &View<'_>, rubric: &crate::Rubric, days
         team: team.team.clone(),
         days,
         actions,
+    }
+}
+
+/// Move each action after the actions that raise activities its own activities
+/// depend on (stable otherwise; a dependency cycle leaves the order as it is).
+fn order_by_dependencies(actions: &mut Vec<Action>, depends_on: &BTreeMap<String, Vec<String>>) {
+    if depends_on.is_empty() {
+        return;
+    }
+    let needs = |action: &Action, other: &Action| {
+        action.raises.iter().any(|raise| {
+            depends_on.get(&raise.uuid).is_some_and(|prerequisites| {
+                other
+                    .raises
+                    .iter()
+                    .any(|other| prerequisites.contains(&other.uuid) && other.uuid != raise.uuid)
+            })
+        })
+    };
+    for _ in 0..actions.len() * actions.len() {
+        let mut moved = false;
+        for index in 0..actions.len() {
+            if let Some(later) = (index + 1..actions.len())
+                .rev()
+                .find(|later| needs(&actions[index], &actions[*later]) && !needs(&actions[*later], &actions[index]))
+            {
+                let action = actions.remove(index);
+                actions.insert(later, action);
+                moved = true;
+                break;
+            }
+        }
+        if !moved {
+            break;
+        }
+    }
+    for index in 0..actions.len() {
+        let after: Vec<String> = actions[..index]
+            .iter()
+            .filter(|earlier| needs(&actions[index], earlier))
+            .map(|earlier| earlier.title.clone())
+            .collect();
+        actions[index].after = after;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn action(title: &str, uuid: &str) -> Action {
+        Action {
+            title: title.into(),
+            probe: title.into(),
+            details: Vec::new(),
+            effort_weeks: 1,
+            raises: vec![Raise {
+                uuid: uuid.into(),
+                name: uuid.into(),
+                from: 0,
+                to: 1,
+            }],
+            gain: 1,
+            after: Vec::new(),
+            start_day: None,
+            end_day: None,
+        }
+    }
+
+    #[test]
+    fn dependencies_come_first() {
+        let mut actions = vec![action("b", "B"), action("a", "A"), action("c", "C")];
+        let depends = BTreeMap::from([("B".to_string(), vec!["A".to_string()])]);
+        order_by_dependencies(&mut actions, &depends);
+        let titles: Vec<&str> = actions.iter().map(|action| action.title.as_str()).collect();
+        assert_eq!(titles, vec!["a", "b", "c"]);
+        assert_eq!(actions[1].after, vec!["a".to_string()]);
+        let mut cycle = vec![action("b", "B"), action("a", "A")];
+        let depends = BTreeMap::from([
+            ("B".to_string(), vec!["A".to_string()]),
+            ("A".to_string(), vec!["B".to_string()]),
+        ]);
+        order_by_dependencies(&mut cycle, &depends);
+        assert_eq!(cycle.len(), 2);
     }
 }

@@ -22,6 +22,8 @@ pub struct Loaded {
     pub catalogue: Catalogue,
     /// The model's `assessment` texts.
     pub assessment_texts: BTreeMap<String, String>,
+    /// The model's `dependsOn`, as uuids (empty without the model).
+    pub depends_on: BTreeMap<String, Vec<String>>,
     /// The rubric.
     pub rubric: Rubric,
     /// The teams assessed.
@@ -61,7 +63,7 @@ pub fn load(
         None => serde_json::Value::Null,
     };
     let model_path = model.or_else(|| config.model_path.clone());
-    let (catalogue, assessment_texts) = match &model_path {
+    let (catalogue, assessment_texts, depends_on) = match &model_path {
         Some(path) => {
             let bytes = std::fs::read(path).with_context(|| format!("cannot read model {}", path.display()))?;
             let loaded = model::dsomm::load_model(&bytes, &path.display().to_string())?;
@@ -70,9 +72,32 @@ pub fn load(
                 .iter()
                 .filter_map(|activity| activity.assessment.clone().map(|text| (activity.uuid.clone(), text)))
                 .collect();
-            (Catalogue::from_model(&loaded), texts)
+            // v4 names dependencies by uuid, v3 by activity name.
+            let by_name: BTreeMap<&str, &str> = loaded
+                .activities
+                .iter()
+                .map(|activity| (activity.name.as_str(), activity.uuid.as_str()))
+                .collect();
+            let depends = loaded
+                .activities
+                .iter()
+                .filter(|activity| !activity.depends_on.is_empty())
+                .map(|activity| {
+                    let uuids = activity
+                        .depends_on
+                        .iter()
+                        .map(|entry| {
+                            by_name
+                                .get(entry.as_str())
+                                .map_or_else(|| entry.clone(), |uuid| uuid.to_string())
+                        })
+                        .collect();
+                    (activity.uuid.clone(), uuids)
+                })
+                .collect();
+            (Catalogue::from_model(&loaded), texts, depends)
         }
-        None => (Catalogue::embedded()?, BTreeMap::new()),
+        None => (Catalogue::embedded()?, BTreeMap::new(), BTreeMap::new()),
     };
     let rubric = Rubric::embedded().map_err(|error| anyhow!("the embedded rubric: {error}"))?;
     let claims = match claims {
@@ -139,6 +164,7 @@ pub fn load(
         records,
         catalogue,
         assessment_texts,
+        depends_on,
         rubric,
         teams,
         claims,

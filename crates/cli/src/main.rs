@@ -595,7 +595,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .teams
                 .iter()
                 .zip(&loaded.teams)
-                .map(|(team, scope)| assess::plan::plan(team, &loaded.view(scope), &loaded.rubric, days))
+                .map(|(team, scope)| {
+                    assess::plan::plan(team, &loaded.view(scope), &loaded.rubric, &loaded.depends_on, days)
+                })
                 .collect();
             match format {
                 Format::Json => outln!("{}", serde_json::to_string_pretty(&plans)?),
