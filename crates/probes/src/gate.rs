@@ -246,22 +246,22 @@ fn gate_blocks_on_coverage(view: &View<'_>, params: &Params) -> Fact {
     let mut uncovered = Vec::new();
     let mut ids = Vec::new();
     for repo in &repos {
+        // Repository names compare without case, as the scope matches them.
+        let about = |record: &&&Evidence| {
+            record
+                .subject
+                .repo
+                .as_deref()
+                .is_some_and(|named| named.eq_ignore_ascii_case(repo))
+        };
         let blocking: Vec<&&Evidence> = configs
             .iter()
-            .filter(|record| record.subject.repo.as_deref() == Some(repo) && is_blocking_on_pull_requests(record))
+            .filter(|record| about(record) && is_blocking_on_pull_requests(record))
             .collect();
-        let gated: Vec<&&Evidence> = gates
-            .iter()
-            .filter(|record| record.subject.repo.as_deref() == Some(repo))
-            .collect();
+        let gated: Vec<&&Evidence> = gates.iter().filter(about).collect();
         if blocking.is_empty() && gated.is_empty() {
             uncovered.push(repo.clone());
-            ids.extend(
-                configs
-                    .iter()
-                    .filter(|record| record.subject.repo.as_deref() == Some(repo))
-                    .map(|record| record.id),
-            );
+            ids.extend(configs.iter().filter(about).map(|record| record.id));
         } else {
             covered.push(repo.clone());
             ids.extend(blocking.iter().map(|record| record.id));
@@ -564,7 +564,12 @@ fn override_volume_trend(view: &View<'_>, params: &Params) -> Fact {
             "exceptions per half of the window: {first} then {second} ({})",
             if second <= first { "not worsening" } else { "worsening" }
         ),
-        exceptions.iter().map(|record| record.id).collect(),
+        // The exceptions counted, and the record that shows the evidence covers both periods.
+        exceptions
+            .iter()
+            .map(|record| record.id)
+            .chain(covered.evidence.iter().copied())
+            .collect(),
     )
 }
 
@@ -659,11 +664,16 @@ pub static CI_RUNS_RECORDED: Probe = Probe {
     run: ci_runs_recorded,
 };
 
-/// The latest branch-protection record per repository.
+/// The latest branch-protection record per repository (keyed by the
+/// lower-cased name: repository names compare without case, as the scope
+/// matches them).
 fn latest_protection<'a>(view: &View<'a>) -> BTreeMap<String, &'a Evidence> {
     let mut latest = BTreeMap::new();
     for record in view.all(Kind::BranchProtection) {
-        latest.insert(record.subject.repo.clone().unwrap_or_default(), record);
+        latest.insert(
+            record.subject.repo.as_deref().unwrap_or_default().to_ascii_lowercase(),
+            record,
+        );
     }
     latest
 }
@@ -676,7 +686,11 @@ fn protection_probe(id: &'static str, view: &View<'_>, holds: fn(&Evidence) -> b
     }
     let failing: Vec<&str> = repos
         .iter()
-        .filter(|repo| !latest.get(repo.as_str()).is_some_and(|record| holds(record)))
+        .filter(|repo| {
+            !latest
+                .get(&repo.to_ascii_lowercase())
+                .is_some_and(|record| holds(record))
+        })
         .map(String::as_str)
         .collect();
     let ids: Vec<u64> = latest.values().map(|record| record.id).collect();

@@ -437,6 +437,21 @@ fn elevated_access_trained(view: &View<'_>, _: &Params) -> Fact {
         }
     }
     if failing.is_empty() {
+        // Cite what the answer rests on: each elevated grant and its holder's
+        // latest training (or, when nobody holds elevated access, the grants).
+        let trained = last_training(view);
+        let people = grantees(view);
+        let mut elevated_anyone = false;
+        for (person, (elevated, grants)) in &people {
+            if *elevated {
+                elevated_anyone = true;
+                ids.extend(grants.iter().take(3));
+                ids.extend(trained.get(person).map(|(_, record)| *record));
+            }
+        }
+        if !elevated_anyone {
+            ids.extend(view.all(Kind::IamGrant).map(|record| record.id));
+        }
         return Fact::new(
             id,
             Outcome::True,
@@ -550,6 +565,10 @@ fn elevated_access_reviewed(view: &View<'_>, _: &Params) -> Fact {
         }
     }
     if failing.is_empty() {
+        if ids.is_empty() {
+            // Nobody holds elevated access: the grants show it.
+            ids.extend(view.all(Kind::IamGrant).map(|record| record.id));
+        }
         return Fact::new(
             id,
             Outcome::True,
@@ -649,7 +668,8 @@ fn champion_time_honoured(view: &View<'_>, _: &Params) -> Fact {
             Vec::new(),
         );
     }
-    let total_weeks = (view.thresholds.lookback_days / 7).max(1);
+    // Weeks are counted from the window's start: a 90-day window touches 13 of them.
+    let total_weeks = ((view.thresholds.lookback_days + 6) / 7).max(1);
     let mut failing = Vec::new();
     let mut ids = Vec::new();
     for (person, by_week) in &weeks {

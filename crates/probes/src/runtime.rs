@@ -85,13 +85,21 @@ fn alerts_routed_to_tickets(view: &View<'_>, _: &Params) -> Fact {
             ids,
         );
     }
+    // Routed automatically means (nearly) every alert gets its ticket, not one in a hundred.
+    let share = routed.len() as f64 / alerts.len() as f64;
     Fact::new(
         id,
-        Outcome::True,
+        if share >= view.thresholds.coverage {
+            Outcome::True
+        } else {
+            Outcome::False
+        },
         format!(
-            "{} of {} runtime alerts have a linked ticket",
+            "{} of {} runtime alerts have a linked ticket ({:.0}%, required {:.0}%)",
             routed.len(),
-            alerts.len()
+            alerts.len(),
+            share * 100.0,
+            view.thresholds.coverage * 100.0
         ),
         ids,
     )
@@ -145,8 +153,11 @@ fn alerts_remediated_within_sla(view: &View<'_>, _: &Params) -> Fact {
     for alert in &serious {
         let fixed = tickets.iter().find(|ticket| {
             remediates(ticket, alert)
-                && resolved_at(ticket)
-                    .is_some_and(|resolved| resolved <= view.as_of && resolved.duration_since(alert.occurred_at) <= sla)
+                && resolved_at(ticket).is_some_and(|resolved| {
+                    resolved <= view.as_of
+                        && resolved >= alert.occurred_at
+                        && resolved.duration_since(alert.occurred_at) <= sla
+                })
         });
         ids.push(alert.id);
         if let Some(ticket) = fixed {
@@ -776,11 +787,25 @@ fn deploys_automated(view: &View<'_>, _: &Params) -> Fact {
     let automated = |record: &Evidence| {
         text(record, "creator").is_some_and(|creator| {
             let creator = creator.to_ascii_lowercase();
-            creator.contains("[bot]")
-                || creator.contains("bot")
-                || creator.contains("ci")
-                || creator.contains("pipeline")
-                || creator.contains("actions")
+            // `ci` only as a whole word (`gitlab-ci`, `ci-deployer`): as a
+            // substring it matches people (Cindy, Patricia, Francisco).
+            // The same for `bot` (Abbott, Talbot): whole words only.
+            let word = creator
+                .split(|character: char| !character.is_ascii_alphanumeric())
+                .any(|word| {
+                    matches!(
+                        word,
+                        "ci" | "circleci"
+                            | "travisci"
+                            | "gitlabci"
+                            | "droneci"
+                            | "bot"
+                            | "pipeline"
+                            | "actions"
+                            | "deployer"
+                    )
+                });
+            creator.contains("[bot]") || word
         }) || record.attrs.get("job_id").is_some()
     };
     let manual: Vec<&&Evidence> = deploys.iter().filter(|record| !automated(record)).collect();

@@ -144,8 +144,8 @@ impl<'a> View<'a> {
             .iter()
             .filter_map(|record| record.subject.repo.clone())
             .collect();
-        repos.sort();
-        repos.dedup();
+        repos.sort_by_key(|repo| repo.to_ascii_lowercase());
+        repos.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
         repos
     }
 }
