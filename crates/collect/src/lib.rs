@@ -2,6 +2,7 @@
 //! into evidence records plus diagnostics; one bad record never loses the rest.
 //! Collectors never score and never write: the ledger is the only writer.
 
+pub mod falco;
 pub mod grype;
 pub mod ndjson;
 pub mod registry;

@@ -20,6 +20,8 @@ pub enum Collector {
     /// Inline suppressions and ignore files in a repository (`nosemgrep`,
     /// `# nosec`, `.trivyignore`, ...): one `suppression` record each.
     Suppressions,
+    /// Falco JSON alerts (one per line) and Falcosidekick wrappers.
+    Falco,
 }
 
 impl Collector {
@@ -32,6 +34,7 @@ impl Collector {
         Collector::CycloneDx,
         Collector::Spdx,
         Collector::Suppressions,
+        Collector::Falco,
     ];
 
     /// The name used by `--source` and recorded in each record's source.
@@ -44,6 +47,7 @@ impl Collector {
             Collector::CycloneDx => "cyclonedx",
             Collector::Spdx => "spdx",
             Collector::Suppressions => "suppressions",
+            Collector::Falco => "falco",
         }
     }
 
@@ -71,6 +75,7 @@ pub fn parse_document(collector: Collector, bytes: &[u8], context: &Context, lim
         Collector::Grype => crate::grype::parse(bytes, context, limits),
         Collector::CycloneDx => crate::sbom::parse_cyclonedx(bytes, context, limits),
         Collector::Spdx => crate::sbom::parse_spdx(bytes, context, limits),
+        Collector::Falco => crate::falco::parse(bytes, context, limits),
         Collector::Suppressions => {
             let mut parsed = Parsed::default();
             if let Some(reason) = crate::suppressions::skip_reason(bytes, limits) {
@@ -175,14 +180,25 @@ pub fn detect(path: &str, head: &[u8]) -> Option<Collector> {
         {
             return Some(Collector::Grype);
         }
+        if is_falco(&compact) {
+            return Some(Collector::Falco);
+        }
     } else if trimmed.starts_with('[') {
         // Trivy's older JSON: a list of results.
         let compact: String = trimmed.chars().filter(|character| !character.is_whitespace()).collect();
         if compact.starts_with("[{\"Target\":") {
             return Some(Collector::Trivy);
         }
+        if is_falco(&compact) {
+            return Some(Collector::Falco);
+        }
     }
     None
+}
+
+/// Falco alerts: `rule`, `priority` and `output_fields` in the first object.
+fn is_falco(compact: &str) -> bool {
+    compact.contains("\"rule\":\"") && compact.contains("\"priority\":\"") && compact.contains("\"output_fields\":{")
 }
 
 #[cfg(test)]
@@ -204,6 +220,13 @@ mod tests {
             Some(Collector::EvidenceNdjson)
         );
         assert_eq!(detect("x.txt", b"hello"), None);
+        assert_eq!(
+            detect(
+                "alerts.log",
+                br#"{"hostname":"h","output":"o","priority":"Warning","rule":"r","output_fields": {"a":1}}"#
+            ),
+            Some(Collector::Falco)
+        );
     }
 
     #[test]
