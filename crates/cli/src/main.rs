@@ -55,7 +55,7 @@ enum Command {
     /// Parse evidence files and append them to the ledger.
     Ingest {
         /// Collector to use instead of detection: evidence-ndjson, sarif, trivy,
-        /// grype, cyclonedx, spdx, suppressions, falco (see docs/sources.md).
+        /// grype, cyclonedx, spdx, suppressions, falco, kubernetes (see docs/sources.md).
         #[arg(long, value_name = "NAME")]
         source: Option<String>,
         #[command(flatten)]

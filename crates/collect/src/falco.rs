@@ -32,15 +32,8 @@ const MAX_FIELD_CHARS: usize = 1024;
 /// Never panics; every problem becomes a diagnostic naming its line.
 pub fn parse(bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
     let mut parsed = Parsed::default();
-    let text = match std::str::from_utf8(bytes) {
-        Ok(text) => text.trim_start_matches('\u{feff}'),
-        Err(error) => {
-            let (line, _) = crate::line_column(bytes, error.valid_up_to());
-            parsed
-                .diagnostics
-                .push(context.diagnostic(Some(line), None, "not UTF-8 text; nothing recorded"));
-            return parsed;
-        }
+    let Some(text) = crate::utf8_text(bytes, context, &mut parsed.diagnostics) else {
+        return parsed;
     };
     // One JSON document spread over several lines (a captured webhook body or
     // an array of alerts) is read whole; anything else line by line.
@@ -68,48 +61,14 @@ pub fn parse(bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
         }
         return parsed;
     }
-    for (index, line) in text.split('\n').enumerate() {
-        let number = index as u64 + 1;
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
-        if line.len() > limits.max_line_bytes {
-            parsed.diagnostics.push(context.diagnostic(
-                Some(number),
-                None,
-                format!(
-                    "line of {} bytes exceeds the line limit of {} bytes; skipped",
-                    line.len(),
-                    limits.max_line_bytes
-                ),
-            ));
-            continue;
-        }
-        if json_depth_exceeds(line.as_bytes(), limits.max_depth).is_some() {
-            parsed.diagnostics.push(context.diagnostic(
-                Some(number),
-                None,
-                format!("JSON nested deeper than {} levels; skipped", limits.max_depth),
-            ));
-            continue;
-        }
-        let value: Value = match serde_json::from_str(line) {
-            Ok(value) => value,
-            Err(error) => {
-                parsed.diagnostics.push(context.diagnostic(
-                    Some(number),
-                    None,
-                    format!("not JSON (column {}): {error}; skipped", error.column()),
-                ));
-                continue;
-            }
-        };
+    for (number, value) in crate::json_lines(text, context, limits, &mut parsed.diagnostics) {
         match record(&value, context) {
             Ok(evidence) => parsed.evidence.push(with_position(evidence, Some(number), None)),
             Err(message) => parsed.diagnostics.push(context.diagnostic(Some(number), None, message)),
         }
     }
+    // Reading problems and alert problems, in line order.
+    parsed.diagnostics.sort_by_key(|diagnostic| diagnostic.line);
     parsed
 }
 
@@ -161,20 +120,13 @@ fn unwrap_alert(value: &Value) -> Option<(&Map<String, Value>, Option<&'static s
     None
 }
 
-fn bounded(text: &str, limit: usize) -> String {
-    match text.char_indices().nth(limit) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_string(),
-    }
-}
-
 fn string_field(object: &Map<String, Value>, key: &str) -> Option<String> {
     object
         .get(key)
         .and_then(Value::as_str)
         .map(str::trim)
         .filter(|text| !text.is_empty())
-        .map(|text| bounded(text, MAX_FIELD_CHARS))
+        .map(|text| crate::cut_text(text, MAX_FIELD_CHARS))
 }
 
 /// An `output_fields` value as text (Falco writes numbers for some fields and
@@ -183,7 +135,7 @@ fn field_text(fields: &Map<String, Value>, key: &str) -> Option<String> {
     match fields.get(key)? {
         Value::String(text) => Some(text.trim())
             .filter(|text| !text.is_empty() && *text != "<NA>")
-            .map(|text| bounded(text, MAX_FIELD_CHARS)),
+            .map(|text| crate::cut_text(text, MAX_FIELD_CHARS)),
         Value::Number(number) => Some(number.to_string()),
         _ => None,
     }
@@ -248,7 +200,7 @@ fn record(value: &Value, context: &Context) -> Result<NewEvidence, String> {
         .map(|tags| {
             tags.iter()
                 .filter_map(Value::as_str)
-                .map(|tag| bounded(tag, MAX_FIELD_CHARS))
+                .map(|tag| crate::cut_text(tag, MAX_FIELD_CHARS))
                 .collect()
         })
         .unwrap_or_default();
@@ -279,7 +231,7 @@ fn record(value: &Value, context: &Context) -> Result<NewEvidence, String> {
         alert
             .get("output")
             .and_then(Value::as_str)
-            .map(|output| Value::from(bounded(output.trim(), MAX_OUTPUT_CHARS))),
+            .map(|output| Value::from(crate::cut_text(output.trim(), MAX_OUTPUT_CHARS))),
     );
     put("uuid", string_field(alert, "uuid").map(Value::from));
     put("namespace", namespace.map(Value::from));

@@ -4,6 +4,7 @@
 
 pub mod falco;
 pub mod grype;
+pub mod kubernetes;
 pub mod ndjson;
 pub mod registry;
 pub mod sarif;
@@ -153,6 +154,65 @@ pub fn json_depth_exceeds(bytes: &[u8], limit: usize) -> Option<usize> {
         }
     }
     None
+}
+
+/// The JSON values of a JSON-lines text with their 1-based line numbers. Blank
+/// lines are skipped; a line longer than `max_line_bytes`, nested deeper than
+/// `max_depth` or not JSON gives one diagnostic with its number and is skipped.
+pub fn json_lines(
+    text: &str,
+    context: &Context,
+    limits: &Limits,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<(u64, serde_json::Value)> {
+    let mut values = Vec::new();
+    for (index, line) in text.split('\n').enumerate() {
+        let number = index as u64 + 1;
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let problem = if line.len() > limits.max_line_bytes {
+            format!(
+                "line of {} bytes exceeds the line limit of {} bytes; skipped",
+                line.len(),
+                limits.max_line_bytes
+            )
+        } else if json_depth_exceeds(line.as_bytes(), limits.max_depth).is_some() {
+            format!("JSON nested deeper than {} levels; skipped", limits.max_depth)
+        } else {
+            match serde_json::from_str(line) {
+                Ok(value) => {
+                    values.push((number, value));
+                    continue;
+                }
+                Err(error) => format!("not JSON (column {}): {error}; skipped", error.column()),
+            }
+        };
+        diagnostics.push(context.diagnostic(Some(number), None, problem));
+    }
+    values
+}
+
+/// The input as text without a leading byte order mark, or `None` with one
+/// diagnostic (the line of the first byte that is not UTF-8).
+pub fn utf8_text<'a>(bytes: &'a [u8], context: &Context, diagnostics: &mut Vec<Diagnostic>) -> Option<&'a str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Some(text.trim_start_matches('\u{feff}')),
+        Err(error) => {
+            let (line, _) = line_column(bytes, error.valid_up_to());
+            diagnostics.push(context.diagnostic(Some(line), None, "not UTF-8 text; nothing recorded"));
+            None
+        }
+    }
+}
+
+/// `text` cut at `limit` characters, marked with `…` when cut.
+pub fn cut_text(text: &str, limit: usize) -> String {
+    match text.char_indices().nth(limit) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
 }
 
 /// 1-based line and column of byte `offset` in `bytes`.

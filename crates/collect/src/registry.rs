@@ -22,6 +22,10 @@ pub enum Collector {
     Suppressions,
     /// Falco JSON alerts (one per line) and Falcosidekick wrappers.
     Falco,
+    /// Kubernetes admission policies (Kyverno, Gatekeeper, sigstore
+    /// policy-controller, ValidatingAdmissionPolicyBinding), policy reports and
+    /// audit events.
+    Kubernetes,
 }
 
 impl Collector {
@@ -35,6 +39,7 @@ impl Collector {
         Collector::Spdx,
         Collector::Suppressions,
         Collector::Falco,
+        Collector::Kubernetes,
     ];
 
     /// The name used by `--source` and recorded in each record's source.
@@ -48,6 +53,7 @@ impl Collector {
             Collector::Spdx => "spdx",
             Collector::Suppressions => "suppressions",
             Collector::Falco => "falco",
+            Collector::Kubernetes => "kubernetes",
         }
     }
 
@@ -76,6 +82,7 @@ pub fn parse_document(collector: Collector, bytes: &[u8], context: &Context, lim
         Collector::CycloneDx => crate::sbom::parse_cyclonedx(bytes, context, limits),
         Collector::Spdx => crate::sbom::parse_spdx(bytes, context, limits),
         Collector::Falco => crate::falco::parse(bytes, context, limits),
+        Collector::Kubernetes => crate::kubernetes::parse(bytes, context, limits),
         Collector::Suppressions => {
             let mut parsed = Parsed::default();
             if let Some(reason) = crate::suppressions::skip_reason(bytes, limits) {
@@ -183,6 +190,9 @@ pub fn detect(path: &str, head: &[u8]) -> Option<Collector> {
         if is_falco(&compact) {
             return Some(Collector::Falco);
         }
+        if crate::kubernetes::detect(trimmed) {
+            return Some(Collector::Kubernetes);
+        }
     } else if trimmed.starts_with('[') {
         // Trivy's older JSON: a list of results.
         let compact: String = trimmed.chars().filter(|character| !character.is_whitespace()).collect();
@@ -192,6 +202,12 @@ pub fn detect(path: &str, head: &[u8]) -> Option<Collector> {
         if is_falco(&compact) {
             return Some(Collector::Falco);
         }
+        if crate::kubernetes::detect(trimmed) {
+            return Some(Collector::Kubernetes);
+        }
+    } else if crate::kubernetes::detect(trimmed) {
+        // YAML (or JSON) Kubernetes resources.
+        return Some(Collector::Kubernetes);
     }
     None
 }
