@@ -28,6 +28,12 @@ public_key = "ledger.pub"
 # Longest lifetime of one override review, in days (a sunset further away is refused).
 max_days = 90
 
+[provenance]
+# Builder ids the organisation trusts; a provenance record says whether its
+# builder is one of them (exactly, or with any `@ref` after it). Added to the
+# ingest command's --trusted-builder values.
+# trusted_builders = ["https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_generic_slsa3.yml"]
+
 [limits]
 # Largest whole-document input (SARIF, YAML, JSON), in bytes.
 max_document_bytes = 268435456
@@ -54,6 +60,8 @@ pub struct Config {
     pub limits: collect::Limits,
     /// Longest lifetime of one override review, in days.
     pub override_max_days: i64,
+    /// Builder ids the organisation trusts (`[provenance] trusted_builders`).
+    pub trusted_builders: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -67,6 +75,14 @@ struct RawConfig {
     limits: RawLimits,
     #[serde(default)]
     overrides: RawOverrides,
+    #[serde(default)]
+    provenance: RawProvenance,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawProvenance {
+    trusted_builders: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -134,6 +150,7 @@ impl Config {
             model_path: raw.model.path.map(|path| base.join(path)),
             limits,
             override_max_days,
+            trusted_builders: raw.provenance.trusted_builders.unwrap_or_default(),
         })
     }
 

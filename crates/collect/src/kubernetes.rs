@@ -21,7 +21,7 @@ use model::yaml::YamlBudget;
 use model::{EvidenceKind, Subject};
 use serde_json::{Map, Value, json};
 
-use crate::{Context, Limits, Parsed, json_depth_exceeds};
+use crate::{Context, Limits, Parsed, text_at};
 
 /// The collector id recorded in every record's source.
 pub const COLLECTOR: &str = "kubernetes";
@@ -110,43 +110,9 @@ pub fn detect(head: &str) -> bool {
 fn read_documents(text: &str, context: &Context, limits: &Limits, parsed: &mut Parsed) -> Vec<(u64, Value)> {
     let trimmed = text.trim_start();
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
-        return read_json(text, context, limits, parsed);
+        return crate::json_documents(text, context, limits, &mut parsed.diagnostics);
     }
     read_yaml(text, context, limits, parsed)
-}
-
-/// One JSON document, or JSON lines (one document per line).
-fn read_json(text: &str, context: &Context, limits: &Limits, parsed: &mut Parsed) -> Vec<(u64, Value)> {
-    let leading_lines = text.len() - text.trim_start().len();
-    let first_line = crate::line_column(text.as_bytes(), leading_lines).0;
-    let whole = match json_depth_exceeds(text.as_bytes(), limits.max_depth) {
-        Some(offset) => Err((offset, format!("JSON nested deeper than {} levels", limits.max_depth))),
-        None => serde_json::from_str::<Value>(text).map_err(|error| (usize::MAX, error_text(&error))),
-    };
-    let error = match whole {
-        Ok(value) => return vec![(first_line, value)],
-        Err(error) => error,
-    };
-    // JSON lines: the first non-empty line is a whole JSON value.
-    let first = text.lines().find(|line| !line.trim().is_empty()).unwrap_or_default();
-    if serde_json::from_str::<Value>(first).is_err() {
-        let (offset, message) = error;
-        let line = if offset == usize::MAX {
-            None
-        } else {
-            Some(crate::line_column(text.as_bytes(), offset).0)
-        };
-        parsed
-            .diagnostics
-            .push(context.diagnostic(line, None, format!("{message}; nothing recorded")));
-        return Vec::new();
-    }
-    crate::json_lines(text, context, limits, &mut parsed.diagnostics)
-}
-
-/// A serde_json error as text with its line and column.
-fn error_text(error: &serde_json::Error) -> String {
-    format!("not JSON (line {}, column {}): {error}", error.line(), error.column())
 }
 
 /// Multi-document YAML: each document (separated by `---` lines) is parsed on
@@ -220,16 +186,6 @@ fn read_yaml(text: &str, context: &Context, limits: &Limits, parsed: &mut Parsed
 
 fn bounded(text: &str) -> String {
     crate::cut_text(text, MAX_TEXT_CHARS)
-}
-
-/// A non-empty string at `pointer`, cut at [`MAX_TEXT_CHARS`].
-fn text_at(value: &Value, pointer: &str) -> Option<String> {
-    value
-        .pointer(pointer)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|text| !text.is_empty())
-        .map(bounded)
 }
 
 /// A time at `pointer` (RFC 3339), if there is one that reads.

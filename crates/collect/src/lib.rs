@@ -6,9 +6,11 @@ pub mod falco;
 pub mod grype;
 pub mod kubernetes;
 pub mod ndjson;
+pub mod provenance;
 pub mod registry;
 pub mod sarif;
 pub mod sbom;
+pub mod sigstore;
 pub mod suppressions;
 pub mod trivy;
 
@@ -35,6 +37,8 @@ pub struct Context {
     pub git_ref: Option<String>,
     /// `--occurred-at`: the time to use when the input states none.
     pub occurred_at: Option<Timestamp>,
+    /// `--trust-root`, `--public-key` and the trusted builders, for provenance.
+    pub provenance: Option<std::sync::Arc<provenance::Verification>>,
 }
 
 impl Context {
@@ -194,6 +198,41 @@ pub fn json_lines(
     values
 }
 
+/// One JSON document (with the line it starts on), or, when the text is not
+/// one document but its first line is, JSON lines (see [`json_lines`]). A text
+/// that is neither gives one diagnostic with the line where reading failed.
+pub fn json_documents(
+    text: &str,
+    context: &Context,
+    limits: &Limits,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<(u64, serde_json::Value)> {
+    let leading = text.len() - text.trim_start().len();
+    let first_line = line_column(text.as_bytes(), leading).0;
+    let whole = match json_depth_exceeds(text.as_bytes(), limits.max_depth) {
+        Some(offset) => Err((
+            Some(line_column(text.as_bytes(), offset).0),
+            format!("JSON nested deeper than {} levels", limits.max_depth),
+        )),
+        None => serde_json::from_str::<serde_json::Value>(text).map_err(|error| {
+            (
+                Some(error.line() as u64),
+                format!("not JSON (line {}, column {}): {error}", error.line(), error.column()),
+            )
+        }),
+    };
+    let (line, message) = match whole {
+        Ok(value) => return vec![(first_line, value)],
+        Err(error) => error,
+    };
+    let first = text.lines().find(|line| !line.trim().is_empty()).unwrap_or_default();
+    if serde_json::from_str::<serde_json::Value>(first).is_err() {
+        diagnostics.push(context.diagnostic(line, None, format!("{message}; nothing recorded")));
+        return Vec::new();
+    }
+    json_lines(text, context, limits, diagnostics)
+}
+
 /// The input as text without a leading byte order mark, or `None` with one
 /// diagnostic (the line of the first byte that is not UTF-8).
 pub fn utf8_text<'a>(bytes: &'a [u8], context: &Context, diagnostics: &mut Vec<Diagnostic>) -> Option<&'a str> {
@@ -205,6 +244,17 @@ pub fn utf8_text<'a>(bytes: &'a [u8], context: &Context, diagnostics: &mut Vec<D
             None
         }
     }
+}
+
+/// The non-empty, trimmed string at JSON `pointer` in `value`, cut at 1,024
+/// characters (marked with `…`).
+pub fn text_at(value: &serde_json::Value, pointer: &str) -> Option<String> {
+    value
+        .pointer(pointer)
+        .and_then(serde_json::Value::as_str)
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
+        .map(|text| cut_text(text, 1024))
 }
 
 /// `text` cut at `limit` characters, marked with `…` when cut.

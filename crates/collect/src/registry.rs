@@ -26,6 +26,9 @@ pub enum Collector {
     /// policy-controller, ValidatingAdmissionPolicyBinding), policy reports and
     /// audit events.
     Kubernetes,
+    /// in-toto statements, SLSA provenance, DSSE envelopes, Sigstore bundles and
+    /// GitHub attestations, with offline signature verification.
+    Provenance,
 }
 
 impl Collector {
@@ -40,6 +43,7 @@ impl Collector {
         Collector::Suppressions,
         Collector::Falco,
         Collector::Kubernetes,
+        Collector::Provenance,
     ];
 
     /// The name used by `--source` and recorded in each record's source.
@@ -54,6 +58,7 @@ impl Collector {
             Collector::Suppressions => "suppressions",
             Collector::Falco => "falco",
             Collector::Kubernetes => "kubernetes",
+            Collector::Provenance => "provenance",
         }
     }
 
@@ -83,6 +88,7 @@ pub fn parse_document(collector: Collector, bytes: &[u8], context: &Context, lim
         Collector::Spdx => crate::sbom::parse_spdx(bytes, context, limits),
         Collector::Falco => crate::falco::parse(bytes, context, limits),
         Collector::Kubernetes => crate::kubernetes::parse(bytes, context, limits),
+        Collector::Provenance => crate::provenance::parse(bytes, context, limits),
         Collector::Suppressions => {
             let mut parsed = Parsed::default();
             if let Some(reason) = crate::suppressions::skip_reason(bytes, limits) {
@@ -149,6 +155,9 @@ pub fn detect(path: &str, head: &[u8]) -> Option<Collector> {
     ) {
         return Some(Collector::Suppressions);
     }
+    if crate::provenance::detect(&lower, "") {
+        return Some(Collector::Provenance);
+    }
     if lower.ends_with(".cdx.json") {
         return Some(Collector::CycloneDx);
     }
@@ -192,6 +201,9 @@ pub fn detect(path: &str, head: &[u8]) -> Option<Collector> {
         }
         if crate::kubernetes::detect(trimmed) {
             return Some(Collector::Kubernetes);
+        }
+        if crate::provenance::detect(&lower, &compact) {
+            return Some(Collector::Provenance);
         }
     } else if trimmed.starts_with('[') {
         // Trivy's older JSON: a list of results.
