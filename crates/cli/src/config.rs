@@ -184,6 +184,20 @@ mod tests {
         assert_eq!(config.ledger_path, directory.path().join("ledger.db"));
         assert_eq!(config.limits, collect::Limits::default());
         assert!(config.model_path.is_none());
+        assert!(config.trusted_builders.is_empty());
+    }
+
+    #[test]
+    fn trusted_builders_are_read() {
+        let directory = tempfile::tempdir().unwrap();
+        let file = directory.path().join("dsomm-audit.toml");
+        std::fs::write(
+            &file,
+            "[provenance]\ntrusted_builders = [\"https://builder.example/a\"]\n",
+        )
+        .unwrap();
+        let config = Config::load(&file).unwrap();
+        assert_eq!(config.trusted_builders, ["https://builder.example/a"]);
     }
 
     #[test]

@@ -228,14 +228,41 @@ fn outcome(input: &Value, verification: Verification) -> (bool, String) {
     )
 }
 
-#[test]
-fn bundles_signed_here_verify_only_when_everything_holds() {
+/// A certificate authority, a signing key with its certificate, a log and the
+/// trust root that holds the authority and the log.
+struct Material {
+    ca: x509_cert::Certificate,
+    signer: SigningKey,
+    certificate: x509_cert::Certificate,
+    log: Log,
+    root: TrustRoot,
+}
+
+fn material() -> Material {
     let ca_key = key();
     let ca = authority(&ca_key, "test-ca");
     let signer = key();
     let certificate = signing_certificate(&ca_key, &ca, &signer);
     let log = Log { key: key() };
     let root = trust_root(&ca, &log);
+    Material {
+        ca,
+        signer,
+        certificate,
+        log,
+        root,
+    }
+}
+
+#[test]
+fn bundles_signed_here_verify_only_when_everything_holds() {
+    let Material {
+        signer,
+        certificate,
+        log,
+        root,
+        ..
+    } = material();
     let with_root = || Verification {
         trust_root: Some(root.clone()),
         ..Verification::default()
@@ -432,5 +459,73 @@ fn hostile_inputs_give_clear_diagnostics_and_never_panic() {
     assert_eq!(
         parsed.evidence[0].attrs["builder_id"],
         statement()["predicate"]["runDetails"]["builder"]["id"]
+    );
+}
+
+#[test]
+fn message_signature_bundles_verify_against_their_logged_digest() {
+    let Material {
+        ca,
+        signer,
+        certificate,
+        log,
+        root,
+    } = material();
+    let artefact = b"release tarball bytes";
+    let digest = Sha256::digest(artefact);
+    let signature: DerSignature = signer.sign(artefact);
+    let signature = STANDARD.encode(signature.as_bytes());
+    let pem = certificate.to_pem(der::pem::LineEnding::LF).unwrap();
+    let body = json!({
+        "apiVersion": "0.0.1",
+        "kind": "hashedrekord",
+        "spec": {
+            "data": {"hash": {"algorithm": "sha256", "value": hex::encode(digest)}},
+            "signature": {"content": signature, "publicKey": {"content": STANDARD.encode(pem)}}
+        }
+    })
+    .to_string();
+    let mut entry = log.entry(body.as_bytes(), START + 30);
+    entry["kindVersion"] = json!({"kind": "hashedrekord", "version": "0.0.1"});
+    let bundle = json!({
+        "mediaType": "application/vnd.dev.sigstore.bundle+json;version=0.2",
+        "verificationMaterial": {
+            "x509CertificateChain": {"certificates": [
+                {"rawBytes": STANDARD.encode(certificate.to_der().unwrap())},
+                {"rawBytes": STANDARD.encode(ca.to_der().unwrap())}
+            ]},
+            "tlogEntries": [entry]
+        },
+        "messageSignature": {
+            "messageDigest": {"algorithm": "SHA2_256", "digest": STANDARD.encode(digest)},
+            "signature": signature
+        }
+    });
+    let with_root = Verification {
+        trust_root: Some(root),
+        ..Verification::default()
+    };
+    let parsed = run(bundle.to_string().as_bytes(), with_root.clone(), &Limits::default());
+    let attrs = &parsed.evidence[0].attrs;
+    assert_eq!(attrs["verified"], true, "{}", attrs["verification_reason"]);
+    assert_eq!(
+        parsed.evidence[0].subject.artifact.as_deref(),
+        Some(format!("sha256:{}", hex::encode(digest)).as_str())
+    );
+    // A different digest in the bundle: the signature no longer matches it.
+    let mut other = bundle.clone();
+    other["messageSignature"]["messageDigest"]["digest"] = STANDARD.encode(Sha256::digest(b"other")).into();
+    let (verified, reason) = outcome(&other, with_root.clone());
+    assert!(!verified);
+    assert_eq!(reason, "signature does not match payload under the certificate's key");
+
+    // The same bundle as a GitHub attestations API response.
+    let response = json!({"attestations": [{"bundle": bundle, "repository_id": 1}]});
+    let parsed = run(response.to_string().as_bytes(), with_root, &Limits::default());
+    assert_eq!(parsed.evidence[0].attrs["format"], "github-attestation");
+    assert_eq!(parsed.evidence[0].attrs["verified"], true);
+    assert_eq!(
+        parsed.evidence[0].source.pointer.as_deref(),
+        Some("/attestations/0/bundle")
     );
 }
