@@ -394,9 +394,12 @@ impl Walker<'_> {
                 let action = validate.get("failureAction").and_then(Value::as_str);
                 ("validate", action, format!("{rule_pointer}/validate/failureAction"))
             } else if let Some(verify) = rule.get("verifyImages").and_then(Value::as_array) {
+                // The entry that enforces, when one does; else the first that says.
+                let action_of = |entry: &Value| entry.get("failureAction").and_then(Value::as_str).map(str::to_string);
                 let position = verify
                     .iter()
-                    .position(|entry| entry.get("failureAction").and_then(Value::as_str).is_some());
+                    .position(|entry| action_of(entry).is_some_and(|action| action.eq_ignore_ascii_case("enforce")))
+                    .or_else(|| verify.iter().position(|entry| action_of(entry).is_some()));
                 let action = position
                     .and_then(|position| verify[position].get("failureAction"))
                     .and_then(Value::as_str);

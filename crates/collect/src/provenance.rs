@@ -137,7 +137,6 @@ struct Read {
     key_source: Option<&'static str>,
     key_type: Option<&'static str>,
     log: Option<Value>,
-    builder_trusted: Option<bool>,
 }
 
 /// The verification result.
@@ -197,7 +196,6 @@ fn read_item(item: &Value, from_github: bool, limits: &Limits, verification: &Ve
             key_source: None,
             key_type: None,
             log: None,
-            builder_trusted: None,
         });
     }
     Err("not provenance: neither a Sigstore bundle, a DSSE envelope nor an in-toto statement; skipped".into())
@@ -290,7 +288,7 @@ fn read_message_signature(
     let (outcome, facts, key_source, key_type, log) = verify(
         &signature_text,
         check,
-        &Evidence::Digest(&digest, &signature_text),
+        &Signed::Digest(&digest, &signature_text),
         verification,
         material,
     );
@@ -311,7 +309,6 @@ fn read_message_signature(
         key_source,
         key_type,
         log,
-        builder_trusted: None,
     })
 }
 
@@ -389,13 +386,12 @@ fn read_envelope(
             verify(
                 &signature_text,
                 check,
-                &Evidence::Envelope(&payload, &signature_text),
+                &Signed::Envelope(&payload, &signature_text),
                 verification,
                 material,
             )
         }
     };
-    let builder_trusted = None;
     Ok(Read {
         format: "dsse",
         media_type: None,
@@ -407,12 +403,11 @@ fn read_envelope(
         key_source,
         key_type,
         log,
-        builder_trusted,
     })
 }
 
 /// What a transparency log entry body must match.
-enum Evidence<'a> {
+enum Signed<'a> {
     /// A DSSE envelope: its payload and signature (base64).
     Envelope(&'a [u8], &'a str),
     /// A message signature: the digest and signature (base64).
@@ -432,7 +427,7 @@ type Verified = (
 fn verify(
     signature_text: &str,
     check: impl Fn(&PublicKey, &[u8]) -> bool,
-    evidence: &Evidence<'_>,
+    signed: &Signed<'_>,
     verification: &Verification,
     material: &BundleMaterial,
 ) -> Verified {
@@ -485,6 +480,9 @@ fn verify(
             );
         }
         checks.insert("signature".into(), "ok".into());
+        if !material.log_entries.is_empty() {
+            checks.insert("transparency_log".into(), "not_checked".into());
+        }
         return (
             Outcome {
                 verified: true,
@@ -533,7 +531,7 @@ fn verify(
                 .and_then(Value::as_str)
                 .ok_or_else(|| "transparency log entry without canonicalizedBody".to_string())
                 .and_then(|text| base64_decode(text, "canonicalizedBody"))
-                .and_then(|body| body_matches(&body, evidence, leaf).map(|()| body));
+                .and_then(|body| body_matches(&body, signed, leaf).map(|()| body));
             match body {
                 Ok(body) => Some((entry, body)),
                 Err(error) => {
@@ -661,7 +659,7 @@ fn log_summary(entry: &Value) -> Value {
 
 /// Whether a log entry body (dsse, intoto or hashedrekord) is about this
 /// payload or digest, signature and certificate.
-fn body_matches(body: &[u8], evidence: &Evidence<'_>, leaf: &x509_cert::Certificate) -> Result<(), String> {
+fn body_matches(body: &[u8], signed: &Signed<'_>, leaf: &x509_cert::Certificate) -> Result<(), String> {
     let body: Value = serde_json::from_slice(body).map_err(|error| format!("body is not JSON: {error}"))?;
     let kind = body.get("kind").and_then(Value::as_str).unwrap_or_default();
     let leaf_der = der::Encode::to_der(leaf).map_err(|error| error.to_string())?;
@@ -672,8 +670,8 @@ fn body_matches(body: &[u8], evidence: &Evidence<'_>, leaf: &x509_cert::Certific
             .and_then(|pem| sigstore::pem_body(&pem, "CERTIFICATE").ok())
             .is_some_and(|der| der == leaf_der)
     };
-    match (kind, evidence) {
-        ("dsse", Evidence::Envelope(payload, signature)) => {
+    match (kind, signed) {
+        ("dsse", Signed::Envelope(payload, signature)) => {
             let payload_hash = hex::encode(Sha256::digest(payload));
             if text_at(&body, "/spec/payloadHash/value").as_deref() != Some(payload_hash.as_str()) {
                 return Err("the logged payload hash differs from the payload".into());
@@ -705,14 +703,14 @@ fn body_matches(body: &[u8], evidence: &Evidence<'_>, leaf: &x509_cert::Certific
             }
             Ok(())
         }
-        ("intoto", Evidence::Envelope(payload, _)) => {
+        ("intoto", Signed::Envelope(payload, _)) => {
             let payload_hash = hex::encode(Sha256::digest(payload));
             if text_at(&body, "/spec/content/payloadHash/value").as_deref() != Some(payload_hash.as_str()) {
                 return Err("the logged payload hash differs from the payload".into());
             }
             Ok(())
         }
-        ("hashedrekord", Evidence::Digest(digest, signature)) => {
+        ("hashedrekord", Signed::Digest(digest, signature)) => {
             if text_at(&body, "/spec/data/hash/value").as_deref() != Some(hex::encode(digest).as_str()) {
                 return Err("the logged digest differs from the bundle's".into());
             }
@@ -909,7 +907,7 @@ fn to_record(read: Read, context: &Context) -> NewEvidence {
         "build_finished_at".into(),
         build.finished.map(|time| time.to_string()).into(),
     );
-    let builder_trusted = read.builder_trusted.or_else(|| {
+    let builder_trusted = {
         if verification.trusted_builders.is_empty() {
             None
         } else {
@@ -920,7 +918,7 @@ fn to_record(read: Read, context: &Context) -> NewEvidence {
                     .is_some_and(|builder| builder_is_trusted(builder, &verification.trusted_builders)),
             )
         }
-    });
+    };
     attrs.insert("builder_trusted".into(), builder_trusted.into());
     attrs.insert("verified".into(), read.outcome.verified.into());
     attrs.insert("verification_reason".into(), read.outcome.reason.clone().into());
@@ -957,10 +955,14 @@ fn to_record(read: Read, context: &Context) -> NewEvidence {
         .and_then(Value::as_i64)
         .and_then(|seconds| Timestamp::from_second(seconds).ok());
     let time = build.finished.or(build.started).or(log_time);
+    // What the provenance says wins; --repo, --commit and --ref fill the gaps.
     let subject = Subject {
-        repo: context.repo.clone().or(source_repo),
-        commit: context.commit.clone().or(source_digest),
-        git_ref: context.git_ref.clone().or(source_ref),
+        repo: source_repo
+            .as_deref()
+            .and_then(crate::sarif::repository_name)
+            .or_else(|| context.repo.clone()),
+        commit: source_digest.or_else(|| context.commit.clone()),
+        git_ref: source_ref.or_else(|| context.git_ref.clone()),
         artifact: first_digest,
         ..Subject::default()
     };

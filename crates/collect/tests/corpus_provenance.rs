@@ -177,6 +177,9 @@ fn provenance_corpus() {
             assert_eq!(attrs["builder_id"], file.builder_id, "{name}");
             assert_eq!(attrs["source_repo"], file.source_repo, "{name}");
             assert_eq!(attrs["source_ref"], file.source_ref, "{name}");
+            let owner_and_name = file.source_repo.trim_start_matches("https://github.com/");
+            assert_eq!(record.subject.repo.as_deref(), Some(owner_and_name), "{name}");
+            assert_eq!(record.subject.git_ref.as_deref(), Some(file.source_ref), "{name}");
             assert_eq!(attrs["trigger"].as_str(), file.trigger, "{name}");
             let subjects: Vec<(&str, &str)> = attrs["subjects"]
                 .as_array()
