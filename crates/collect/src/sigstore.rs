@@ -272,8 +272,36 @@ pub fn certificate_key(certificate: &Certificate) -> Result<PublicKey, String> {
     PublicKey::from_spki_der(&der)
 }
 
-/// Whether `issuer`'s key signed `child`.
+/// The DER value of the certificate's extension `oid`.
+fn extension<'a>(certificate: &'a Certificate, oid: &str) -> Option<&'a [u8]> {
+    certificate
+        .tbs_certificate
+        .extensions
+        .iter()
+        .flatten()
+        .find(|extension| extension.extn_id.to_string() == oid)
+        .map(|extension| extension.extn_value.as_bytes())
+}
+
+/// Whether the certificate is a certificate authority (basic constraints `cA`).
+fn is_authority(certificate: &Certificate) -> bool {
+    extension(certificate, "2.5.29.19")
+        .and_then(|value| x509_cert::ext::pkix::BasicConstraints::from_der(value).ok())
+        .is_some_and(|constraints| constraints.ca)
+}
+
+/// Whether the certificate may sign code (extended key usage `codeSigning`).
+fn for_code_signing(certificate: &Certificate) -> bool {
+    extension(certificate, "2.5.29.37")
+        .and_then(|value| x509_cert::ext::pkix::ExtendedKeyUsage::from_der(value).ok())
+        .is_some_and(|usage| usage.0.iter().any(|oid| oid.to_string() == "1.3.6.1.5.5.7.3.3"))
+}
+
+/// Whether `issuer` is an authority whose key signed `child`.
 fn signed_by(child: &Certificate, issuer: &Certificate) -> bool {
+    if !is_authority(issuer) {
+        return false;
+    }
     let Ok(tbs) = child.tbs_certificate.to_der() else {
         return false;
     };
@@ -427,8 +455,12 @@ impl TrustRoot {
     }
 
     /// Chain `leaf` (with the bundle's `intermediates`) to an authority valid
-    /// at `time`; every certificate must be valid at `time`.
+    /// at `time`: the leaf must be for code signing, every issuer an authority
+    /// (basic constraints), every certificate valid at `time`.
     pub fn chain(&self, leaf: &Certificate, intermediates: &[Certificate], time: Timestamp) -> Result<(), String> {
+        if !for_code_signing(leaf) {
+            return Err("certificate is not for code signing (no codeSigning extended key usage)".into());
+        }
         if !valid_at(leaf, time) {
             return Err(format!(
                 "certificate not valid at the signing time {time} given by the transparency log entry"

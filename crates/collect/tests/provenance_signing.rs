@@ -21,8 +21,8 @@ use p256::pkcs8::EncodePublicKey;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use x509_cert::builder::{Builder, CertificateBuilder, Profile};
-use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::{ExtendedKeyUsage, SubjectAltName};
 use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::spki::SubjectPublicKeyInfoOwned;
@@ -63,11 +63,13 @@ fn authority(key: &SigningKey, name: &str) -> x509_cert::Certificate {
     .unwrap()
 }
 
-/// A Fulcio-like signing certificate for `leaf` issued by `issuer`.
+/// A Fulcio-like signing certificate for `leaf` issued by `issuer` (with the
+/// codeSigning extended key usage when `code_signing`).
 fn signing_certificate(
     issuer_key: &SigningKey,
     issuer: &x509_cert::Certificate,
     leaf: &SigningKey,
+    code_signing: bool,
 ) -> x509_cert::Certificate {
     let mut builder = CertificateBuilder::new(
         Profile::Leaf {
@@ -87,6 +89,13 @@ fn signing_certificate(
     builder
         .add_extension(&SubjectAltName(vec![GeneralName::UniformResourceIdentifier(uri)]))
         .unwrap();
+    if code_signing {
+        builder
+            .add_extension(&ExtendedKeyUsage(vec![der::oid::ObjectIdentifier::new_unwrap(
+                "1.3.6.1.5.5.7.3.3",
+            )]))
+            .unwrap();
+    }
     builder.build::<DerSignature>().unwrap()
 }
 
@@ -231,6 +240,7 @@ fn outcome(input: &Value, verification: Verification) -> (bool, String) {
 /// A certificate authority, a signing key with its certificate, a log and the
 /// trust root that holds the authority and the log.
 struct Material {
+    ca_key: SigningKey,
     ca: x509_cert::Certificate,
     signer: SigningKey,
     certificate: x509_cert::Certificate,
@@ -242,10 +252,11 @@ fn material() -> Material {
     let ca_key = key();
     let ca = authority(&ca_key, "test-ca");
     let signer = key();
-    let certificate = signing_certificate(&ca_key, &ca, &signer);
+    let certificate = signing_certificate(&ca_key, &ca, &signer, true);
     let log = Log { key: key() };
     let root = trust_root(&ca, &log);
     Material {
+        ca_key,
         ca,
         signer,
         certificate,
@@ -257,11 +268,12 @@ fn material() -> Material {
 #[test]
 fn bundles_signed_here_verify_only_when_everything_holds() {
     let Material {
+        ca_key,
+        ca,
         signer,
         certificate,
         log,
         root,
-        ..
     } = material();
     let with_root = || Verification {
         trust_root: Some(root.clone()),
@@ -303,9 +315,24 @@ fn bundles_signed_here_verify_only_when_everything_holds() {
     let other_key = key();
     let other = authority(&other_key, "test-ca");
     let outsider = key();
-    let outsider_certificate = signing_certificate(&other_key, &other, &outsider);
+    let outsider_certificate = signing_certificate(&other_key, &other, &outsider, true);
     let foreign = bundle(&payload, &outsider, &outsider_certificate, &log);
     let (verified, reason) = outcome(&foreign, with_root());
+    assert!(!verified);
+    assert_eq!(reason, "certificate not issued by a trusted root");
+
+    // A certificate from the trusted authority, but not for code signing.
+    let not_for_signing = signing_certificate(&ca_key, &ca, &signer, false);
+    let (verified, reason) = outcome(&bundle(&payload, &signer, &not_for_signing, &log), with_root());
+    assert!(!verified);
+    assert_eq!(
+        reason,
+        "certificate is not for code signing (no codeSigning extended key usage)"
+    );
+    // A leaf that issued another leaf: the issuer is not an authority.
+    let sub_key = key();
+    let sub_certificate = signing_certificate(&signer, &certificate, &sub_key, true);
+    let (verified, reason) = outcome(&bundle(&payload, &sub_key, &sub_certificate, &log), with_root());
     assert!(!verified);
     assert_eq!(reason, "certificate not issued by a trusted root");
 
@@ -464,13 +491,9 @@ fn hostile_inputs_give_clear_diagnostics_and_never_panic() {
 
 #[test]
 fn message_signature_bundles_verify_against_their_logged_digest() {
-    let Material {
-        ca,
-        signer,
-        certificate,
-        log,
-        root,
-    } = material();
+    let setup = material();
+    let (ca, signer, certificate, log) = (&setup.ca, &setup.signer, &setup.certificate, &setup.log);
+    let root = setup.root.clone();
     let artefact = b"release tarball bytes";
     let digest = Sha256::digest(artefact);
     let signature: DerSignature = signer.sign(artefact);
