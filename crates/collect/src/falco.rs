@@ -240,7 +240,10 @@ fn record(value: &Value, context: &Context) -> Result<NewEvidence, String> {
     put("container_name", field_text(fields, "container.name").map(Value::from));
     put("image", image.map(Value::from));
     put("wrapper", wrapper.map(Value::from));
-    put("output_fields", Some(Value::Object(fields.clone())));
+    put(
+        "output_fields",
+        Some(crate::bounded_json(&Value::Object(fields.clone()))),
+    );
     Ok(context.record(
         COLLECTOR,
         EvidenceKind::RuntimeAlert,

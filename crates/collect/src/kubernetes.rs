@@ -203,30 +203,6 @@ fn put(attrs: &mut Map<String, Value>, key: &str, value: Option<impl Into<Value>
     }
 }
 
-/// A JSON value copied into attributes with strings cut and size bounded: at
-/// most 100 entries per object or array and 4 levels deep (deeper is `"…"`).
-fn bounded_value(value: &Value, depth: usize) -> Value {
-    match value {
-        Value::String(text) => Value::String(bounded(text)),
-        Value::Array(items) if depth < 4 => Value::Array(
-            items
-                .iter()
-                .take(100)
-                .map(|item| bounded_value(item, depth + 1))
-                .collect(),
-        ),
-        Value::Object(object) if depth < 4 => Value::Object(
-            object
-                .iter()
-                .take(100)
-                .map(|(key, item)| (bounded(key), bounded_value(item, depth + 1)))
-                .collect(),
-        ),
-        Value::Array(_) | Value::Object(_) => Value::String("…".into()),
-        other => other.clone(),
-    }
-}
-
 // ---------------------------------------------------------------------------
 // Walking resources
 // ---------------------------------------------------------------------------
@@ -436,11 +412,7 @@ impl Walker<'_> {
             let overrides = rule
                 .pointer("/validate/failureActionOverrides")
                 .or_else(|| value.pointer("/spec/validationFailureActionOverrides"));
-            put(
-                &mut attrs,
-                "action_overrides",
-                overrides.map(|value| bounded_value(value, 0)),
-            );
+            put(&mut attrs, "action_overrides", overrides.map(crate::bounded_json));
             put(&mut attrs, "message", text_at(rule, "/validate/message"));
             if rule_type == "verifyImages" {
                 let references: Vec<Value> = rule
@@ -457,7 +429,7 @@ impl Walker<'_> {
                             .chain(entry.get("image"))
                     })
                     .take(100)
-                    .map(|reference| bounded_value(reference, 0))
+                    .map(crate::bounded_json)
                     .collect();
                 attrs.insert("image_references".into(), Value::Array(references));
             }
@@ -514,9 +486,7 @@ impl Walker<'_> {
         put(
             &mut attrs,
             "match_resources",
-            value
-                .pointer("/spec/matchResources")
-                .map(|value| bounded_value(value, 0)),
+            value.pointer("/spec/matchResources").map(crate::bounded_json),
         );
         let namespace = text_at(value, "/metadata/namespace");
         self.push(
@@ -582,12 +552,12 @@ impl Walker<'_> {
         put(
             &mut attrs,
             "match",
-            value.pointer("/spec/match").map(|value| bounded_value(value, 0)),
+            value.pointer("/spec/match").map(crate::bounded_json),
         );
         put(
             &mut attrs,
             "parameters",
-            value.pointer("/spec/parameters").map(|value| bounded_value(value, 0)),
+            value.pointer("/spec/parameters").map(crate::bounded_json),
         );
         put(
             &mut attrs,
@@ -653,7 +623,7 @@ impl Walker<'_> {
             .flatten()
             .filter_map(|image| image.get("glob").or_else(|| image.get("regex")))
             .take(100)
-            .map(|glob| bounded_value(glob, 0))
+            .map(crate::bounded_json)
             .collect();
         attrs.insert("images".into(), Value::Array(images));
         let authorities: Vec<Value> = value
@@ -675,7 +645,7 @@ impl Walker<'_> {
                     .into_iter()
                     .flatten()
                     .take(100)
-                    .map(|identity| bounded_value(identity, 0))
+                    .map(crate::bounded_json)
                     .collect();
                 if !identities.is_empty() {
                     summary.insert("identities".into(), Value::Array(identities));
@@ -685,7 +655,7 @@ impl Walker<'_> {
                 put(
                     &mut summary,
                     "attestations",
-                    authority.get("attestations").map(|value| bounded_value(value, 0)),
+                    authority.get("attestations").map(crate::bounded_json),
                 );
                 Value::Object(summary)
             })
@@ -752,7 +722,7 @@ impl Walker<'_> {
             put(
                 &mut attrs,
                 "properties",
-                result.get("properties").map(|value| bounded_value(value, 0)),
+                result.get("properties").map(crate::bounded_json),
             );
             let (time, problem) = result_time(result);
             if let Some(message) = problem {
@@ -782,7 +752,7 @@ impl Walker<'_> {
             .flatten()
             .filter(|(key, _)| is_admission_annotation(key))
             .take(100)
-            .map(|(key, value)| (bounded(key), bounded_value(value, 0)))
+            .map(|(key, value)| (bounded(key), crate::bounded_json(value)))
             .collect();
         let read_only = matches!(verb.as_str(), "get" | "list" | "watch");
         let early = stage

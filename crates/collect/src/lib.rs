@@ -257,6 +257,31 @@ pub fn text_at(value: &serde_json::Value, pointer: &str) -> Option<String> {
         .map(|text| cut_text(text, 1024))
 }
 
+/// A JSON value copied into attributes with its size bounded: strings cut at
+/// 1,024 characters, at most 100 entries per object or array, 4 levels deep
+/// (deeper is `"…"`).
+pub fn bounded_json(value: &serde_json::Value) -> serde_json::Value {
+    fn copy(value: &serde_json::Value, depth: usize) -> serde_json::Value {
+        use serde_json::Value;
+        match value {
+            Value::String(text) => Value::String(cut_text(text, 1024)),
+            Value::Array(items) if depth < 4 => {
+                Value::Array(items.iter().take(100).map(|item| copy(item, depth + 1)).collect())
+            }
+            Value::Object(object) if depth < 4 => Value::Object(
+                object
+                    .iter()
+                    .take(100)
+                    .map(|(key, item)| (cut_text(key, 1024), copy(item, depth + 1)))
+                    .collect(),
+            ),
+            Value::Array(_) | Value::Object(_) => Value::String("…".into()),
+            other => other.clone(),
+        }
+    }
+    copy(value, 0)
+}
+
 /// `text` cut at `limit` characters, marked with `…` when cut.
 pub fn cut_text(text: &str, limit: usize) -> String {
     match text.char_indices().nth(limit) {
