@@ -28,6 +28,12 @@ public_key = "ledger.pub"
 # Longest lifetime of one override review, in days (a sunset further away is refused).
 max_days = 90
 
+[provenance]
+# Builder ids the organisation trusts; a provenance record says whether its
+# builder is one of them (exactly, or with any `@ref` after it). Added to the
+# ingest command's --trusted-builder values.
+# trusted_builders = ["https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_generic_slsa3.yml"]
+
 [thresholds]
 # The assessment window, in days back from the as-of time.
 lookback_days = 90
@@ -92,6 +98,8 @@ pub struct Config {
     pub claim_grades: assess::ClaimGrades,
     /// Teams (`[[team]]`).
     pub teams: Vec<probes::Scope>,
+    /// Builder ids the organisation trusts (`[provenance] trusted_builders`).
+    pub trusted_builders: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -111,6 +119,8 @@ struct RawConfig {
     claims: RawClaims,
     #[serde(default)]
     team: Vec<RawTeam>,
+    #[serde(default)]
+    provenance: RawProvenance,
 }
 
 #[derive(Deserialize, Default)]
@@ -142,6 +152,12 @@ struct RawTeam {
     repos: Vec<String>,
     #[serde(default)]
     services: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawProvenance {
+    trusted_builders: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -277,6 +293,7 @@ impl Config {
             model_path: raw.model.path.map(|path| base.join(path)),
             limits,
             override_max_days,
+            trusted_builders: raw.provenance.trusted_builders.unwrap_or_default(),
         })
     }
 
@@ -310,6 +327,20 @@ mod tests {
         assert_eq!(config.ledger_path, directory.path().join("ledger.db"));
         assert_eq!(config.limits, collect::Limits::default());
         assert!(config.model_path.is_none());
+        assert!(config.trusted_builders.is_empty());
+    }
+
+    #[test]
+    fn trusted_builders_are_read() {
+        let directory = tempfile::tempdir().unwrap();
+        let file = directory.path().join("dsomm-audit.toml");
+        std::fs::write(
+            &file,
+            "[provenance]\ntrusted_builders = [\"https://builder.example/a\"]\n",
+        )
+        .unwrap();
+        let config = Config::load(&file).unwrap();
+        assert_eq!(config.trusted_builders, ["https://builder.example/a"]);
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub struct IngestOptions {
     pub limits: Limits,
     /// Records per atomic batch (0 = the default, 20,000).
     pub batch_size: usize,
+    /// `--trust-root`, `--public-key` and the trusted builders, for provenance.
+    pub provenance: Option<std::sync::Arc<collect::provenance::Verification>>,
 }
 
 /// The summary `ingest` prints.
@@ -319,6 +321,7 @@ fn ingest_file(
         commit: options.commit.clone(),
         git_ref: options.git_ref.clone(),
         occurred_at: options.occurred_at,
+        provenance: options.provenance.clone(),
     };
     if collector.is_streamed() {
         summary.files += 1;

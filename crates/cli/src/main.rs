@@ -82,11 +82,14 @@ enum Command {
     /// Parse evidence files and append them to the ledger.
     Ingest {
         /// Collector to use instead of detection: evidence-ndjson, sarif, trivy,
-        /// grype, cyclonedx, spdx, suppressions, github, gitlab (see docs/sources.md).
+        /// grype, cyclonedx, spdx, suppressions, pipelines, github, gitlab, falco,
+        /// kubernetes, provenance (see docs/sources.md).
         #[arg(long, value_name = "NAME")]
         source: Option<String>,
         #[command(flatten)]
         code: CodeArgs,
+        #[command(flatten)]
+        provenance: ProvenanceArgs,
         /// Time to record when the input states none (RFC 3339 with zone, or YYYY-MM-DD).
         #[arg(long, value_name = "TIME")]
         occurred_at: Option<String>,
@@ -247,6 +250,51 @@ enum Command {
         #[command(subcommand)]
         action: OverrideAction,
     },
+}
+
+/// How `ingest` verifies provenance signatures (see docs/sources.md, `provenance`).
+#[derive(clap::Args)]
+struct ProvenanceArgs {
+    /// A Sigstore trusted_root.json: certificates must chain to its Fulcio roots
+    /// and transparency log entries verify against its log keys.
+    #[arg(long, value_name = "FILE")]
+    trust_root: Option<PathBuf>,
+    /// A PEM public key (ECDSA P-256/P-384 or Ed25519) for key-signed provenance.
+    #[arg(long, value_name = "FILE")]
+    public_key: Option<PathBuf>,
+    /// A builder id the organisation trusts (repeatable; added to the config's
+    /// [provenance] trusted_builders).
+    #[arg(long = "trusted-builder", value_name = "ID")]
+    trusted_builders: Vec<String>,
+}
+
+impl ProvenanceArgs {
+    /// The verification settings, with the files read and checked now.
+    fn verification(self, config: &Config) -> Result<collect::provenance::Verification> {
+        let trust_root = self
+            .trust_root
+            .map(|path| {
+                let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+                collect::sigstore::TrustRoot::from_json(&bytes)
+                    .with_context(|| format!("--trust-root {}", path.display()))
+            })
+            .transpose()?;
+        let public_key = self
+            .public_key
+            .map(|path| {
+                let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+                collect::sigstore::PublicKey::from_pem(&text)
+                    .with_context(|| format!("--public-key {}", path.display()))
+            })
+            .transpose()?;
+        let mut trusted_builders = config.trusted_builders.clone();
+        trusted_builders.extend(self.trusted_builders);
+        Ok(collect::provenance::Verification {
+            trust_root,
+            public_key,
+            trusted_builders,
+        })
+    }
 }
 
 /// The code an input or a gate run is about, when the input does not say.
@@ -437,12 +485,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Ingest {
             source,
             code: CodeArgs { repo, commit, git_ref },
+            provenance,
             occurred_at,
             format,
             progress,
             paths,
         } => {
             let config = Config::find(cli.config.as_deref())?;
+            let provenance = Some(std::sync::Arc::new(provenance.verification(&config)?));
             let source = source
                 .map(|name| {
                     collect::Collector::from_name(&name).ok_or_else(|| {
@@ -466,6 +516,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 occurred_at,
                 limits: config.limits,
                 batch_size: 0,
+                provenance,
             };
             ingest(&config, &paths, &options, format, progress)
         }

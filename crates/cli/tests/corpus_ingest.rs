@@ -8,29 +8,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::PathBuf;
 
 use assert_cmd::Command;
+use common::fixture_folder;
 use serde_json::Value;
 
 fn fixtures() -> Option<PathBuf> {
     fixture_folder("sarif")
-}
-
-fn fixture_folder(name: &str) -> Option<PathBuf> {
-    let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures")
-        .join(name);
-    if folder.is_dir() {
-        return Some(folder);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "CI=true but the fixtures folder {} is missing",
-        folder.display()
-    );
-    println!("skipped: fixtures folder {} is absent", folder.display());
-    None
 }
 
 fn binary(directory: &std::path::Path) -> Command {

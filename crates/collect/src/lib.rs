@@ -3,14 +3,18 @@
 //! Collectors never score and never write: the ledger is the only writer.
 
 pub mod events;
+pub mod falco;
 pub mod github;
 pub mod gitlab;
 pub mod grype;
+pub mod kubernetes;
 pub mod ndjson;
 pub mod pipelines;
+pub mod provenance;
 pub mod registry;
 pub mod sarif;
 pub mod sbom;
+pub mod sigstore;
 pub mod suppressions;
 pub mod trivy;
 
@@ -37,6 +41,8 @@ pub struct Context {
     pub git_ref: Option<String>,
     /// `--occurred-at`: the time to use when the input states none.
     pub occurred_at: Option<Timestamp>,
+    /// `--trust-root`, `--public-key` and the trusted builders, for provenance.
+    pub provenance: Option<std::sync::Arc<provenance::Verification>>,
 }
 
 impl Context {
@@ -156,6 +162,136 @@ pub fn json_depth_exceeds(bytes: &[u8], limit: usize) -> Option<usize> {
         }
     }
     None
+}
+
+/// The JSON values of a JSON-lines text with their 1-based line numbers. Blank
+/// lines are skipped; a line longer than `max_line_bytes`, nested deeper than
+/// `max_depth` or not JSON gives one diagnostic with its number and is skipped.
+pub fn json_lines(
+    text: &str,
+    context: &Context,
+    limits: &Limits,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<(u64, serde_json::Value)> {
+    let mut values = Vec::new();
+    for (index, line) in text.split('\n').enumerate() {
+        let number = index as u64 + 1;
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let problem = if line.len() > limits.max_line_bytes {
+            format!(
+                "line of {} bytes exceeds the line limit of {} bytes; skipped",
+                line.len(),
+                limits.max_line_bytes
+            )
+        } else if json_depth_exceeds(line.as_bytes(), limits.max_depth).is_some() {
+            format!("JSON nested deeper than {} levels; skipped", limits.max_depth)
+        } else {
+            match serde_json::from_str(line) {
+                Ok(value) => {
+                    values.push((number, value));
+                    continue;
+                }
+                Err(error) => format!("not JSON (column {}): {error}; skipped", error.column()),
+            }
+        };
+        diagnostics.push(context.diagnostic(Some(number), None, problem));
+    }
+    values
+}
+
+/// One JSON document (with the line it starts on), or, when the text is not
+/// one document but its first line is, JSON lines (see [`json_lines`]). A text
+/// that is neither gives one diagnostic with the line where reading failed.
+pub fn json_documents(
+    text: &str,
+    context: &Context,
+    limits: &Limits,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<(u64, serde_json::Value)> {
+    let leading = text.len() - text.trim_start().len();
+    let first_line = line_column(text.as_bytes(), leading).0;
+    let whole = match json_depth_exceeds(text.as_bytes(), limits.max_depth) {
+        Some(offset) => Err((
+            Some(line_column(text.as_bytes(), offset).0),
+            format!("JSON nested deeper than {} levels", limits.max_depth),
+        )),
+        None => serde_json::from_str::<serde_json::Value>(text).map_err(|error| {
+            (
+                Some(error.line() as u64),
+                format!("not JSON (line {}, column {}): {error}", error.line(), error.column()),
+            )
+        }),
+    };
+    let (line, message) = match whole {
+        Ok(value) => return vec![(first_line, value)],
+        Err(error) => error,
+    };
+    let first = text.lines().find(|line| !line.trim().is_empty()).unwrap_or_default();
+    if serde_json::from_str::<serde_json::Value>(first).is_err() {
+        diagnostics.push(context.diagnostic(line, None, format!("{message}; nothing recorded")));
+        return Vec::new();
+    }
+    json_lines(text, context, limits, diagnostics)
+}
+
+/// The input as text without a leading byte order mark, or `None` with one
+/// diagnostic (the line of the first byte that is not UTF-8).
+pub fn utf8_text<'a>(bytes: &'a [u8], context: &Context, diagnostics: &mut Vec<Diagnostic>) -> Option<&'a str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Some(text.trim_start_matches('\u{feff}')),
+        Err(error) => {
+            let (line, _) = line_column(bytes, error.valid_up_to());
+            diagnostics.push(context.diagnostic(Some(line), None, "not UTF-8 text; nothing recorded"));
+            None
+        }
+    }
+}
+
+/// The non-empty, trimmed string at JSON `pointer` in `value`, cut at 1,024
+/// characters (marked with `…`).
+pub fn text_at(value: &serde_json::Value, pointer: &str) -> Option<String> {
+    value
+        .pointer(pointer)
+        .and_then(serde_json::Value::as_str)
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
+        .map(|text| cut_text(text, 1024))
+}
+
+/// A JSON value copied into attributes with its size bounded: strings cut at
+/// 1,024 characters, at most 100 entries per object or array, 4 levels deep
+/// (deeper is `"…"`).
+pub fn bounded_json(value: &serde_json::Value) -> serde_json::Value {
+    fn copy(value: &serde_json::Value, depth: usize) -> serde_json::Value {
+        use serde_json::Value;
+        match value {
+            Value::String(text) => Value::String(cut_text(text, 1024)),
+            Value::Array(items) if depth < 4 => {
+                Value::Array(items.iter().take(100).map(|item| copy(item, depth + 1)).collect())
+            }
+            Value::Object(object) if depth < 4 => Value::Object(
+                object
+                    .iter()
+                    .take(100)
+                    .map(|(key, item)| (cut_text(key, 1024), copy(item, depth + 1)))
+                    .collect(),
+            ),
+            Value::Array(_) | Value::Object(_) => Value::String("…".into()),
+            other => other.clone(),
+        }
+    }
+    copy(value, 0)
+}
+
+/// `text` cut at `limit` characters, marked with `…` when cut.
+pub fn cut_text(text: &str, limit: usize) -> String {
+    match text.char_indices().nth(limit) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
 }
 
 /// 1-based line and column of byte `offset` in `bytes`.

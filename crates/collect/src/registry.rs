@@ -30,6 +30,15 @@ pub enum Collector {
     /// GitLab webhook payloads and REST exports: pipelines, jobs, merged merge
     /// requests and deployments.
     Gitlab,
+    /// Falco JSON alerts (one per line) and Falcosidekick wrappers.
+    Falco,
+    /// Kubernetes admission policies (Kyverno, Gatekeeper, sigstore
+    /// policy-controller, ValidatingAdmissionPolicyBinding), policy reports and
+    /// audit events.
+    Kubernetes,
+    /// in-toto statements, SLSA provenance, DSSE envelopes, Sigstore bundles and
+    /// GitHub attestations, with offline signature verification.
+    Provenance,
 }
 
 impl Collector {
@@ -45,6 +54,9 @@ impl Collector {
         Collector::Pipelines,
         Collector::Github,
         Collector::Gitlab,
+        Collector::Falco,
+        Collector::Kubernetes,
+        Collector::Provenance,
     ];
 
     /// The name used by `--source` and recorded in each record's source.
@@ -60,6 +72,9 @@ impl Collector {
             Collector::Pipelines => "pipelines",
             Collector::Github => "github",
             Collector::Gitlab => "gitlab",
+            Collector::Falco => "falco",
+            Collector::Kubernetes => "kubernetes",
+            Collector::Provenance => "provenance",
         }
     }
 
@@ -97,6 +112,9 @@ pub fn parse_document(collector: Collector, bytes: &[u8], context: &Context, lim
         }
         Collector::Github => crate::github::parse(bytes, context, limits),
         Collector::Gitlab => crate::gitlab::parse(bytes, context, limits),
+        Collector::Falco => crate::falco::parse(bytes, context, limits),
+        Collector::Kubernetes => crate::kubernetes::parse(bytes, context, limits),
+        Collector::Provenance => crate::provenance::parse(bytes, context, limits),
         Collector::Suppressions => {
             let mut parsed = Parsed::default();
             if let Some(reason) = crate::suppressions::skip_reason(bytes, limits) {
@@ -173,6 +191,9 @@ pub fn detect(path: &str, head: &[u8]) -> Option<Collector> {
     {
         return Some(Collector::Pipelines);
     }
+    if crate::provenance::detect(&lower, "") {
+        return Some(Collector::Provenance);
+    }
     if lower.ends_with(".cdx.json") {
         return Some(Collector::CycloneDx);
     }
@@ -214,6 +235,15 @@ pub fn detect(path: &str, head: &[u8]) -> Option<Collector> {
         if let Some(collector) = detect_event(&compact) {
             return Some(collector);
         }
+        if is_falco(&compact) {
+            return Some(Collector::Falco);
+        }
+        if crate::kubernetes::detect(trimmed) {
+            return Some(Collector::Kubernetes);
+        }
+        if crate::provenance::detect(&lower, &compact) {
+            return Some(Collector::Provenance);
+        }
     } else if trimmed.starts_with('[') {
         // Trivy's older JSON: a list of results.
         let compact: String = trimmed.chars().filter(|character| !character.is_whitespace()).collect();
@@ -223,6 +253,15 @@ pub fn detect(path: &str, head: &[u8]) -> Option<Collector> {
         if let Some(collector) = detect_event(&compact) {
             return Some(collector);
         }
+        if is_falco(&compact) {
+            return Some(Collector::Falco);
+        }
+        if crate::kubernetes::detect(trimmed) {
+            return Some(Collector::Kubernetes);
+        }
+    } else if crate::kubernetes::detect(trimmed) {
+        // YAML (or JSON) Kubernetes resources.
+        return Some(Collector::Kubernetes);
     }
     None
 }
@@ -268,6 +307,11 @@ fn detect_event(compact: &str) -> Option<Collector> {
     None
 }
 
+/// Falco alerts: `rule`, `priority` and `output_fields` in the first object.
+fn is_falco(compact: &str) -> bool {
+    compact.contains("\"rule\":\"") && compact.contains("\"priority\":\"") && compact.contains("\"output_fields\":{")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,6 +331,13 @@ mod tests {
             Some(Collector::EvidenceNdjson)
         );
         assert_eq!(detect("x.txt", b"hello"), None);
+        assert_eq!(
+            detect(
+                "alerts.log",
+                br#"{"hostname":"h","output":"o","priority":"Warning","rule":"r","output_fields": {"a":1}}"#
+            ),
+            Some(Collector::Falco)
+        );
     }
 
     #[test]

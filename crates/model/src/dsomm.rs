@@ -20,8 +20,7 @@ use std::marker::PhantomData;
 
 use serde::Serialize;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_saphyr::budget::BudgetBreach;
-use serde_saphyr::{MessageFormatter, Spanned};
+use serde_saphyr::Spanned;
 
 /// Largest model file accepted, in bytes (64 MiB; the 4.3.1 model is about 340 KiB).
 pub const MAX_MODEL_BYTES: usize = 64 * 1024 * 1024;
@@ -428,7 +427,7 @@ pub fn load_model(bytes: &[u8], origin: &str) -> Result<DsommModel, ModelError> 
     }
 
     let documents: Vec<Document> =
-        serde_saphyr::from_str_multiple_with_options::<Document, Vec<Document>>(text, parse_options())
+        serde_saphyr::from_str_multiple_with_options::<Document, Vec<Document>>(text, BUDGET.options())
             .map_err(|error| yaml_error(origin, &error))?;
 
     let mut meta = None;
@@ -462,26 +461,14 @@ pub fn load_model(bytes: &[u8], origin: &str) -> Result<DsommModel, ModelError> 
     })
 }
 
-/// The serde-saphyr options: budgets against hostile input, no snippets in messages.
-fn parse_options() -> serde_saphyr::Options {
-    serde_saphyr::options! {
-        budget: serde_saphyr::budget! {
-            max_reader_input_bytes: Some(MAX_MODEL_BYTES),
-            max_depth: MAX_NESTING_DEPTH,
-            flow_nesting_limit: MAX_NESTING_DEPTH,
-            max_documents: MAX_DOCUMENTS,
-            max_aliases: MAX_ALIASES,
-            max_anchors: MAX_ALIASES,
-            max_nodes: 2_000_000,
-            max_events: 4_000_000,
-        },
-        alias_limits: serde_saphyr::alias_limits! {
-            max_total_replayed_events: MAX_REPLAYED_EVENTS,
-            max_replay_stack_depth: MAX_NESTING_DEPTH,
-        },
-        with_snippet: false,
-    }
-}
+/// The budget the model is parsed under.
+const BUDGET: crate::yaml::YamlBudget = crate::yaml::YamlBudget {
+    max_bytes: MAX_MODEL_BYTES,
+    max_depth: MAX_NESTING_DEPTH,
+    max_documents: MAX_DOCUMENTS,
+    max_aliases: MAX_ALIASES,
+    max_replayed_events: MAX_REPLAYED_EVENTS,
+};
 
 /// 1-based line and column (in bytes) of byte `offset`.
 fn line_and_column(bytes: &[u8], offset: usize) -> (u64, u64) {
@@ -496,100 +483,22 @@ fn line_and_column(bytes: &[u8], offset: usize) -> (u64, u64) {
 
 /// Turn a serde-saphyr error into a [`ModelError`] with the location and a plain message.
 fn yaml_error(origin: &str, error: &serde_saphyr::Error) -> ModelError {
-    let location = error.location().filter(|location| location.line() > 0);
-    let line = location.map(|location| location.line());
-    let column = location.map(|location| location.column()).filter(|&column| column > 0);
-    let inner = innermost(error);
-    let (limit, message) = match inner {
-        serde_saphyr::Error::Budget { breach, .. } => (true, describe_breach(breach)),
-        serde_saphyr::Error::AliasReplayCounterOverflow { .. }
-        | serde_saphyr::Error::AliasReplayLimitExceeded { .. }
-        | serde_saphyr::Error::AliasExpansionLimitExceeded { .. }
-        | serde_saphyr::Error::AliasReplayStackDepthExceeded { .. } => (
-            true,
-            format!(
-                "alias expansion too large (possible alias bomb): {}",
-                plain_message(inner)
-            ),
-        ),
-        other => {
-            let message = plain_message(other);
-            let limit = message.contains("recursion limit");
-            if limit {
-                (
-                    true,
-                    format!("YAML nested too deeply (more than {MAX_NESTING_DEPTH} levels): {message}"),
-                )
-            } else {
-                (false, message)
-            }
-        }
-    };
+    let problem = BUDGET.describe(error);
     let origin = origin.to_string();
-    if limit {
+    if problem.limit {
         ModelError::Limit {
             origin,
-            line,
-            column,
-            message,
+            line: problem.line,
+            column: problem.column,
+            message: problem.message,
         }
     } else {
         ModelError::Syntax {
             origin,
-            line,
-            column,
-            message,
+            line: problem.line,
+            column: problem.column,
+            message: problem.message,
         }
-    }
-}
-
-/// The error under any alias or snippet wrappers.
-fn innermost(mut error: &serde_saphyr::Error) -> &serde_saphyr::Error {
-    while let serde_saphyr::Error::AliasError { error: inner, .. }
-    | serde_saphyr::Error::WithSnippet { error: inner, .. } = error
-    {
-        error = inner;
-    }
-    error
-}
-
-/// The error's message without location suffix, control characters replaced by spaces.
-fn plain_message(error: &serde_saphyr::Error) -> String {
-    let message = serde_saphyr::UserMessageFormatter.format_message(error);
-    if message == "expected string scalar" {
-        return "expected a text value (a string scalar), found a list or a mapping".to_string();
-    }
-    message
-        .chars()
-        .map(|character| if character.is_control() { ' ' } else { character })
-        .collect()
-}
-
-/// A person-readable text for a budget breach.
-fn describe_breach(breach: &BudgetBreach) -> String {
-    match breach {
-        BudgetBreach::Depth { depth } => {
-            format!("YAML nested too deeply ({depth} levels, limit {MAX_NESTING_DEPTH})")
-        }
-        BudgetBreach::Aliases { aliases } => {
-            format!("too many YAML aliases ({aliases}, limit {MAX_ALIASES}; possible alias bomb)")
-        }
-        BudgetBreach::Anchors { anchors } => {
-            format!("too many YAML anchors ({anchors}, limit {MAX_ALIASES})")
-        }
-        BudgetBreach::AliasAnchorRatio { aliases, anchors } => {
-            format!("too many aliases per anchor ({aliases} aliases for {anchors} anchors; possible alias bomb)")
-        }
-        BudgetBreach::Documents { documents } => {
-            format!("too many YAML documents ({documents}, limit {MAX_DOCUMENTS})")
-        }
-        BudgetBreach::Nodes { nodes } => {
-            format!("too many YAML nodes ({nodes}; possible alias bomb)")
-        }
-        BudgetBreach::Events { events } => {
-            format!("too many YAML events ({events}; possible alias bomb)")
-        }
-        other => format!("YAML too large or too complex ({other:?})"),
     }
 }
 

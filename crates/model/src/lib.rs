@@ -9,6 +9,7 @@ pub mod dsomm;
 pub mod evidence;
 pub mod severity;
 pub mod time;
+pub mod yaml;
 
 pub use evidence::{
     CanonicalRecord, Diagnostic, Evidence, EvidenceKind, Locator, NewEvidence, OccurredAtSource, SourceRef, Subject,

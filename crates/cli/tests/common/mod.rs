@@ -126,3 +126,21 @@ pub const TRIVY_CRITICAL: &str = r#"{
     }
   ]
 }"#;
+
+/// The shared fixtures folder `name` (`../shared/fixtures/NAME`), or `None` with
+/// a message when it is absent; absent under `CI=true` is a failure.
+pub fn fixture_folder(name: &str) -> Option<PathBuf> {
+    let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures")
+        .join(name);
+    if folder.is_dir() {
+        return Some(folder);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true but the fixtures folder {} is missing",
+        folder.display()
+    );
+    println!("skipped: fixtures folder {} is absent", folder.display());
+    None
+}

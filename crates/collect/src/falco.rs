@@ -1,0 +1,352 @@
+//! Falco collector: Falco's JSON output (`json_output: true`, one alert per
+//! line) and Falcosidekick-style wrappers into `runtime_alert` records.
+//!
+//! An alert is an object with `rule`, `priority` and `output_fields`; `time`,
+//! `output`, `source`, `tags` and `hostname` are read when present (the fields
+//! Falco added over the years). A Falcosidekick CloudEvent (`specversion` plus
+//! an alert in `data`) or a wrapper object holding the alert under `falco`,
+//! `event`, `payload` or `alert` is unwrapped. The input may be JSON lines, one
+//! JSON document holding one alert, or a JSON array of alerts.
+//!
+//! A line that is not JSON, or not an alert, gives one diagnostic with its line
+//! number; the other lines still land. Attribute keys are listed in
+//! `docs/sources.md`.
+
+use jiff::Timestamp;
+use model::{EvidenceKind, NewEvidence, Severity, Subject};
+use serde_json::{Map, Value, json};
+
+use crate::{Context, Limits, Parsed, json_depth_exceeds};
+
+/// The collector id recorded in every record's source.
+pub const COLLECTOR: &str = "falco";
+
+/// Longest text kept from an alert's `output` (characters; longer is cut, marked `…`).
+const MAX_OUTPUT_CHARS: usize = 4096;
+
+/// Longest text kept from any other string field (characters).
+const MAX_FIELD_CHARS: usize = 1024;
+
+/// Parse Falco alerts (JSON lines, one document or an array) into `runtime_alert` records.
+///
+/// Never panics; every problem becomes a diagnostic naming its line.
+pub fn parse(bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
+    let mut parsed = Parsed::default();
+    let Some(text) = crate::utf8_text(bytes, context, &mut parsed.diagnostics) else {
+        return parsed;
+    };
+    // One JSON document spread over several lines (a captured webhook body or
+    // an array of alerts) is read whole; anything else line by line.
+    let trimmed = text.trim_start();
+    let multi_line_document = (trimmed.starts_with('[')
+        || trimmed.starts_with('{') && trimmed.lines().filter(|line| !line.trim().is_empty()).count() > 1)
+        && json_depth_exceeds(trimmed.as_bytes(), limits.max_depth).is_none();
+    if multi_line_document && let Ok(document) = serde_json::from_str::<Value>(trimmed) {
+        match document {
+            Value::Array(alerts) => {
+                for (index, alert) in alerts.iter().enumerate() {
+                    let pointer = format!("/{index}");
+                    match record(alert, context) {
+                        Ok(evidence) => parsed.evidence.push(with_position(evidence, None, Some(pointer))),
+                        Err(message) => parsed
+                            .diagnostics
+                            .push(context.diagnostic(None, Some(pointer), message)),
+                    }
+                }
+            }
+            other => match record(&other, context) {
+                Ok(evidence) => parsed.evidence.push(evidence),
+                Err(message) => parsed.diagnostics.push(context.diagnostic(Some(1), None, message)),
+            },
+        }
+        return parsed;
+    }
+    for (number, value) in crate::json_lines(text, context, limits, &mut parsed.diagnostics) {
+        match record(&value, context) {
+            Ok(evidence) => parsed.evidence.push(with_position(evidence, Some(number), None)),
+            Err(message) => parsed.diagnostics.push(context.diagnostic(Some(number), None, message)),
+        }
+    }
+    // Reading problems and alert problems, in line order.
+    parsed.diagnostics.sort_by_key(|diagnostic| diagnostic.line);
+    parsed
+}
+
+/// Whether a JSON object looks like a Falco alert (used by format detection too).
+pub fn is_alert(object: &Map<String, Value>) -> bool {
+    object.get("rule").is_some_and(Value::is_string)
+        && object.get("priority").is_some_and(Value::is_string)
+        && object.get("output_fields").is_some_and(Value::is_object)
+}
+
+/// Falco's priority (any case) as a normalised severity: emergency and alert
+/// are critical, debug is info, the rest as [`Severity::from_name`] reads them
+/// (critical, error -> high, warning -> medium, notice and informational -> info).
+pub fn severity(priority: &str) -> Severity {
+    match priority.trim().to_ascii_lowercase().as_str() {
+        "emergency" | "alert" => Severity::Critical,
+        "debug" => Severity::Info,
+        other => Severity::from_name(other),
+    }
+}
+
+fn with_position(mut evidence: NewEvidence, line: Option<u64>, pointer: Option<String>) -> NewEvidence {
+    evidence.source.line = line;
+    if pointer.is_some() {
+        evidence.source.pointer = pointer;
+    }
+    evidence
+}
+
+/// The alert inside `value`, and the wrapper it came in (`None`: a bare alert).
+fn unwrap_alert(value: &Value) -> Option<(&Map<String, Value>, Option<&'static str>)> {
+    let object = value.as_object()?;
+    if is_alert(object) {
+        return Some((object, None));
+    }
+    if object.contains_key("specversion")
+        && let Some(inner) = object.get("data").and_then(Value::as_object)
+        && is_alert(inner)
+    {
+        return Some((inner, Some("cloudevent")));
+    }
+    for key in ["falco", "event", "payload", "alert", "data"] {
+        if let Some(inner) = object.get(key).and_then(Value::as_object)
+            && is_alert(inner)
+        {
+            return Some((inner, Some(key)));
+        }
+    }
+    None
+}
+
+fn string_field(object: &Map<String, Value>, key: &str) -> Option<String> {
+    object
+        .get(key)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
+        .map(|text| crate::cut_text(text, MAX_FIELD_CHARS))
+}
+
+/// An `output_fields` value as text (Falco writes numbers for some fields and
+/// `null` for fields that were not available in the event).
+fn field_text(fields: &Map<String, Value>, key: &str) -> Option<String> {
+    match fields.get(key)? {
+        Value::String(text) => Some(text.trim())
+            .filter(|text| !text.is_empty() && *text != "<NA>")
+            .map(|text| crate::cut_text(text, MAX_FIELD_CHARS)),
+        Value::Number(number) => Some(number.to_string()),
+        _ => None,
+    }
+}
+
+/// The container image: `container.image` when Falco gives it whole, else
+/// repository and tag (or digest) put together.
+fn image(fields: &Map<String, Value>) -> Option<String> {
+    if let Some(image) = field_text(fields, "container.image") {
+        return Some(image);
+    }
+    let repository = field_text(fields, "container.image.repository")?;
+    if let Some(digest) = field_text(fields, "container.image.digest") {
+        return Some(format!("{repository}@{digest}"));
+    }
+    Some(match field_text(fields, "container.image.tag") {
+        Some(tag) => format!("{repository}:{tag}"),
+        None => repository,
+    })
+}
+
+/// The alert's time: `time` (RFC 3339), else `evt.time` / `evt.time.iso8601` /
+/// `evt.rawtime` in `output_fields` when Falco printed them as nanoseconds.
+fn alert_time(alert: &Map<String, Value>, fields: &Map<String, Value>) -> Result<Option<Timestamp>, String> {
+    if let Some(text) = alert.get("time").and_then(Value::as_str) {
+        return model::time::parse_time(text)
+            .map(Some)
+            .map_err(|error| format!("`time` {text:?} cannot be read: {error}"));
+    }
+    for key in ["evt.time.iso8601", "evt.time", "evt.rawtime"] {
+        if let Some(nanoseconds) = fields.get(key).and_then(Value::as_i64)
+            && let Ok(time) = Timestamp::from_nanosecond(i128::from(nanoseconds))
+            && model::time::check_range(time).is_ok()
+        {
+            return Ok(Some(time));
+        }
+    }
+    Ok(None)
+}
+
+/// One alert as a `runtime_alert` record, or why it is not one.
+fn record(value: &Value, context: &Context) -> Result<NewEvidence, String> {
+    let Some((alert, wrapper)) = unwrap_alert(value) else {
+        return Err(match value {
+            Value::Object(_) => {
+                "not a Falco alert: needs `rule` and `priority` (strings) and `output_fields` (an object); skipped"
+                    .to_string()
+            }
+            other => format!(
+                "not a Falco alert: {}, expected an object; skipped",
+                crate::trivy::type_name(other)
+            ),
+        });
+    };
+    let empty = Map::new();
+    let fields = alert.get("output_fields").and_then(Value::as_object).unwrap_or(&empty);
+    let time = alert_time(alert, fields)?;
+    let priority = string_field(alert, "priority").unwrap_or_default();
+    let tags: Vec<String> = alert
+        .get("tags")
+        .and_then(Value::as_array)
+        .map(|tags| {
+            tags.iter()
+                .filter_map(Value::as_str)
+                .map(|tag| crate::cut_text(tag, MAX_FIELD_CHARS))
+                .collect()
+        })
+        .unwrap_or_default();
+    let hostname = string_field(alert, "hostname");
+    let namespace = field_text(fields, "k8s.ns.name");
+    let image = image(fields);
+    let subject = Subject {
+        repo: context.repo.clone(),
+        namespace: namespace.clone(),
+        host: hostname.clone(),
+        image: image.clone(),
+        ..Subject::default()
+    };
+    let mut attrs = Map::new();
+    let mut put = |key: &str, value: Option<Value>| {
+        if let Some(value) = value {
+            attrs.insert(key.to_string(), value);
+        }
+    };
+    put("rule", string_field(alert, "rule").map(Value::from));
+    put("priority", Some(Value::from(priority.clone())));
+    put("severity", Some(Value::from(severity(&priority).as_str())));
+    put("source", string_field(alert, "source").map(Value::from));
+    put("tags", alert.get("tags").is_some().then(|| json!(tags)));
+    put("hostname", hostname.map(Value::from));
+    put(
+        "output",
+        alert
+            .get("output")
+            .and_then(Value::as_str)
+            .map(|output| Value::from(crate::cut_text(output.trim(), MAX_OUTPUT_CHARS))),
+    );
+    put("uuid", string_field(alert, "uuid").map(Value::from));
+    put("namespace", namespace.map(Value::from));
+    put("pod", field_text(fields, "k8s.pod.name").map(Value::from));
+    put("container_id", field_text(fields, "container.id").map(Value::from));
+    put("container_name", field_text(fields, "container.name").map(Value::from));
+    put("image", image.map(Value::from));
+    put("wrapper", wrapper.map(Value::from));
+    put(
+        "output_fields",
+        Some(crate::bounded_json(&Value::Object(fields.clone()))),
+    );
+    Ok(context.record(
+        COLLECTOR,
+        EvidenceKind::RuntimeAlert,
+        time,
+        subject,
+        None,
+        Value::Object(attrs),
+    ))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn context() -> Context {
+        Context {
+            origin: "/alerts/falco.jsonl".into(),
+            sha256: "ab".into(),
+            ..Context::default()
+        }
+    }
+
+    const KUBERNETES_ALERT: &str = r#"{"hostname":"node-1","output":"12:00:00.000000000: Notice A shell was spawned","priority":"Notice","rule":"Terminal shell in container","source":"syscall","tags":["container","shell","mitre_execution"],"time":"2025-03-02T12:00:00.123456789Z","output_fields":{"container.id":"0f8d7e2a3296","container.image.repository":"registry.example/api","container.image.tag":"1.2.3","container.name":"api","k8s.ns.name":"payments","k8s.pod.name":"api-7d9f","proc.cmdline":"sh","user.name":"root"}}"#;
+
+    #[test]
+    fn kubernetes_fields_become_subject_and_attributes() {
+        let parsed = parse(KUBERNETES_ALERT.as_bytes(), &context(), &Limits::default());
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        let [record] = parsed.evidence.as_slice() else {
+            panic!("one record expected: {:?}", parsed.evidence)
+        };
+        assert_eq!(record.kind, EvidenceKind::RuntimeAlert);
+        assert_eq!(record.source.line, Some(1));
+        assert_eq!(
+            record.occurred_at.map(|time| time.to_string()).as_deref(),
+            Some("2025-03-02T12:00:00.123456789Z")
+        );
+        assert_eq!(record.subject.namespace.as_deref(), Some("payments"));
+        assert_eq!(record.subject.host.as_deref(), Some("node-1"));
+        assert_eq!(record.subject.image.as_deref(), Some("registry.example/api:1.2.3"));
+        assert_eq!(record.attrs["pod"], "api-7d9f");
+        assert_eq!(record.attrs["container_id"], "0f8d7e2a3296");
+        assert_eq!(record.attrs["severity"], "info");
+        assert_eq!(record.attrs["priority"], "Notice");
+        assert_eq!(record.attrs["tags"], json!(["container", "shell", "mitre_execution"]));
+    }
+
+    #[test]
+    fn bad_lines_are_reported_by_number_and_the_rest_lands() {
+        let input = format!("{KUBERNETES_ALERT}\n{{\"rule\": \"x\"\n\n[1]\n{{\"rule\":\"r\"}}\n{KUBERNETES_ALERT}\n");
+        let parsed = parse(input.as_bytes(), &context(), &Limits::default());
+        assert_eq!(parsed.evidence.len(), 2);
+        let lines: Vec<Option<u64>> = parsed.diagnostics.iter().map(|diagnostic| diagnostic.line).collect();
+        assert_eq!(lines, [Some(2), Some(4), Some(5)]);
+        assert!(parsed.diagnostics[0].message.contains("not JSON"));
+        assert!(parsed.diagnostics[2].message.contains("not a Falco alert"));
+        assert_eq!(parsed.evidence[1].source.line, Some(6));
+    }
+
+    #[test]
+    fn falcosidekick_wrappers_are_unwrapped() {
+        let cloud_event = format!(
+            "{{\"specversion\":\"1.0\",\"type\":\"falco.rule.output.v1\",\"source\":\"https://falco.org\",\"id\":\"1\",\"data\":{KUBERNETES_ALERT}}}"
+        );
+        let parsed = parse(cloud_event.as_bytes(), &context(), &Limits::default());
+        assert_eq!(parsed.evidence.len(), 1, "{:?}", parsed.diagnostics);
+        assert_eq!(parsed.evidence[0].attrs["wrapper"], "cloudevent");
+        let pretty = format!("[\n{KUBERNETES_ALERT},\n{KUBERNETES_ALERT}\n]\n");
+        let parsed = parse(pretty.as_bytes(), &context(), &Limits::default());
+        assert_eq!(parsed.evidence.len(), 2);
+        assert_eq!(parsed.evidence[1].source.pointer.as_deref(), Some("/1"));
+    }
+
+    #[test]
+    fn priorities_are_normalised() {
+        let cases = [
+            ("Emergency", Severity::Critical),
+            ("ALERT", Severity::Critical),
+            ("Critical", Severity::Critical),
+            ("Error", Severity::High),
+            ("Warning", Severity::Medium),
+            ("Notice", Severity::Info),
+            ("Informational", Severity::Info),
+            ("Debug", Severity::Info),
+            ("whatever", Severity::Unknown),
+        ];
+        for (priority, expected) in cases {
+            assert_eq!(severity(priority), expected, "{priority}");
+        }
+    }
+
+    #[test]
+    fn hostile_lines_give_diagnostics() {
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let bad_time = KUBERNETES_ALERT.replace("2025-03-02T12:00:00.123456789Z", "yesterday");
+        let input = format!("{deep}\n{bad_time}\n\u{0}\n");
+        let parsed = parse(input.as_bytes(), &context(), &Limits::default());
+        assert!(parsed.evidence.is_empty());
+        assert_eq!(parsed.diagnostics.len(), 3);
+        assert!(parsed.diagnostics[0].message.contains("nested deeper"));
+        assert!(parsed.diagnostics[1].message.contains("`time`"));
+        let not_text = parse(b"\xff\xfe", &context(), &Limits::default());
+        assert_eq!(not_text.diagnostics.len(), 1);
+    }
+}

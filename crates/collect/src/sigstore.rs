@@ -1,0 +1,728 @@
+//! Offline signature checks for provenance: public keys (ECDSA P-256/P-384,
+//! Ed25519), X.509 certificates and their chain to a Sigstore trust root
+//! (`trusted_root.json`), DSSE's pre-authentication encoding, and transparency
+//! log entries (RFC 6962 inclusion proof under a signed checkpoint, or a signed
+//! entry timestamp). The cryptography is RustCrypto's (`p256`, `p384`,
+//! `ed25519-dalek`, `sha2`, `x509-cert`); nothing here is a primitive of its own.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use der::{Decode, Encode};
+use ecdsa::signature::hazmat::PrehashVerifier;
+use jiff::Timestamp;
+use serde_json::Value;
+use sha2::{Digest, Sha256, Sha384, Sha512};
+use x509_cert::Certificate;
+
+/// A problem with a trust root or key file given by the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum TrustError {
+    /// The trust root is not a Sigstore `trusted_root.json`.
+    #[error("trust root: {0}")]
+    TrustRoot(String),
+    /// The public key file holds no key this tool can use.
+    #[error("public key: {0}")]
+    PublicKey(String),
+}
+
+/// A signature verification key.
+#[derive(Debug, Clone)]
+pub enum PublicKey {
+    /// ECDSA over NIST P-256.
+    P256(p256::ecdsa::VerifyingKey),
+    /// ECDSA over NIST P-384.
+    P384(p384::ecdsa::VerifyingKey),
+    /// Ed25519.
+    Ed25519(ed25519_dalek::VerifyingKey),
+}
+
+/// The hash a signature was made over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HashAlgorithm {
+    /// SHA-256.
+    Sha256,
+    /// SHA-384.
+    Sha384,
+    /// SHA-512.
+    Sha512,
+}
+
+impl HashAlgorithm {
+    fn digest(self, message: &[u8]) -> Vec<u8> {
+        match self {
+            HashAlgorithm::Sha256 => Sha256::digest(message).to_vec(),
+            HashAlgorithm::Sha384 => Sha384::digest(message).to_vec(),
+            HashAlgorithm::Sha512 => Sha512::digest(message).to_vec(),
+        }
+    }
+}
+
+const ID_ED25519: &str = "1.3.101.112";
+const ECDSA_WITH_SHA256: &str = "1.2.840.10045.4.3.2";
+const ECDSA_WITH_SHA384: &str = "1.2.840.10045.4.3.3";
+const ECDSA_WITH_SHA512: &str = "1.2.840.10045.4.3.4";
+
+impl PublicKey {
+    /// A key from its DER `SubjectPublicKeyInfo`.
+    pub fn from_spki_der(der: &[u8]) -> Result<PublicKey, String> {
+        use p256::pkcs8::DecodePublicKey;
+        if let Ok(key) = p256::ecdsa::VerifyingKey::from_public_key_der(der) {
+            return Ok(PublicKey::P256(key));
+        }
+        if let Ok(key) = p384::ecdsa::VerifyingKey::from_public_key_der(der) {
+            return Ok(PublicKey::P384(key));
+        }
+        let info = spki::SubjectPublicKeyInfoRef::from_der(der)
+            .map_err(|error| format!("not a DER SubjectPublicKeyInfo: {error}"))?;
+        if info.algorithm.oid.to_string() == ID_ED25519 {
+            let bytes: [u8; 32] = info
+                .subject_public_key
+                .raw_bytes()
+                .try_into()
+                .map_err(|_| "an Ed25519 key must be 32 bytes".to_string())?;
+            return ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+                .map(PublicKey::Ed25519)
+                .map_err(|error| format!("not an Ed25519 key: {error}"));
+        }
+        Err(format!(
+            "key algorithm {} is not supported (ECDSA P-256, P-384 and Ed25519 are)",
+            info.algorithm.oid
+        ))
+    }
+
+    /// A key from PEM (`-----BEGIN PUBLIC KEY-----`).
+    pub fn from_pem(text: &str) -> Result<PublicKey, TrustError> {
+        let der = pem_body(text, "PUBLIC KEY").map_err(TrustError::PublicKey)?;
+        PublicKey::from_spki_der(&der).map_err(TrustError::PublicKey)
+    }
+
+    /// The key type's name as recorded.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PublicKey::P256(_) => "ecdsa-p256",
+            PublicKey::P384(_) => "ecdsa-p384",
+            PublicKey::Ed25519(_) => "ed25519",
+        }
+    }
+
+    /// The hash ECDSA uses with this key by default (SHA-256 for P-256, SHA-384 for P-384).
+    fn default_hash(&self) -> HashAlgorithm {
+        match self {
+            PublicKey::P384(_) => HashAlgorithm::Sha384,
+            _ => HashAlgorithm::Sha256,
+        }
+    }
+
+    /// Check `signature` over `message` (hashed with the key's default hash for ECDSA).
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        match self {
+            PublicKey::Ed25519(key) => ed25519_dalek::Signature::from_slice(signature)
+                .is_ok_and(|signature| key.verify_strict(message, &signature).is_ok()),
+            _ => self.verify_digest(&self.default_hash().digest(message), signature),
+        }
+    }
+
+    /// Check `signature` over `message` hashed with `hash` (ECDSA only; Ed25519 signs the message).
+    pub fn verify_with(&self, hash: HashAlgorithm, message: &[u8], signature: &[u8]) -> bool {
+        match self {
+            PublicKey::Ed25519(_) => self.verify(message, signature),
+            _ => self.verify_digest(&hash.digest(message), signature),
+        }
+    }
+
+    /// Check an ECDSA `signature` (DER or fixed-size) over a precomputed digest.
+    pub fn verify_digest(&self, digest: &[u8], signature: &[u8]) -> bool {
+        match self {
+            PublicKey::P256(key) => p256::ecdsa::Signature::from_der(signature)
+                .or_else(|_| p256::ecdsa::Signature::from_slice(signature))
+                .is_ok_and(|signature| key.verify_prehash(digest, &signature).is_ok()),
+            PublicKey::P384(key) => p384::ecdsa::Signature::from_der(signature)
+                .or_else(|_| p384::ecdsa::Signature::from_slice(signature))
+                .is_ok_and(|signature| key.verify_prehash(digest, &signature).is_ok()),
+            PublicKey::Ed25519(_) => false,
+        }
+    }
+}
+
+/// The DER inside a PEM block labelled `label`.
+pub fn pem_body(text: &str, label: &str) -> Result<Vec<u8>, String> {
+    let begin = format!("-----BEGIN {label}-----");
+    let end = format!("-----END {label}-----");
+    let start = text.find(&begin).ok_or_else(|| format!("no `{begin}` block"))? + begin.len();
+    let stop = text[start..]
+        .find(&end)
+        .ok_or_else(|| format!("`{begin}` without `{end}`"))?
+        + start;
+    let body: String = text[start..stop].chars().filter(|c| !c.is_whitespace()).collect();
+    STANDARD
+        .decode(body)
+        .map_err(|error| format!("PEM body is not base64: {error}"))
+}
+
+/// DSSE's pre-authentication encoding: `DSSEv1 <len> <type> <len> <body>`.
+pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
+    let mut out = format!("DSSEv1 {} {payload_type} {} ", payload_type.len(), payload.len()).into_bytes();
+    out.extend_from_slice(payload);
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Certificates
+// ---------------------------------------------------------------------------
+
+/// What a (Fulcio) signing certificate says.
+#[derive(Debug, Clone, Default)]
+pub struct CertificateFacts {
+    /// Subject alternative names (URIs, e-mail addresses).
+    pub san: Vec<String>,
+    /// The OIDC issuer (Fulcio extension 1.3.6.1.4.1.57264.1.8, else .1.1).
+    pub issuer: Option<String>,
+    /// The issuer's distinguished name.
+    pub issuer_name: String,
+    /// The serial number (hex).
+    pub serial: String,
+    /// Start of validity.
+    pub not_before: Option<Timestamp>,
+    /// End of validity.
+    pub not_after: Option<Timestamp>,
+    /// Fulcio's build extensions that were present, by short name.
+    pub build: Vec<(&'static str, String)>,
+}
+
+/// Fulcio's extensions read into [`CertificateFacts::build`] (OID suffix under 1.3.6.1.4.1.57264.1.).
+const FULCIO_EXTENSIONS: &[(&str, &str)] = &[
+    ("9", "build_signer_uri"),
+    ("11", "runner_environment"),
+    ("12", "source_repository_uri"),
+    ("13", "source_repository_digest"),
+    ("14", "source_repository_ref"),
+    ("18", "build_config_uri"),
+    ("20", "build_trigger"),
+    ("21", "run_invocation_uri"),
+];
+
+/// Parse a DER certificate.
+pub fn parse_certificate(der: &[u8]) -> Result<Certificate, String> {
+    Certificate::from_der(der).map_err(|error| format!("certificate does not parse: {error}"))
+}
+
+fn time_of(time: &x509_cert::time::Time) -> Option<Timestamp> {
+    let seconds = i64::try_from(time.to_unix_duration().as_secs()).ok()?;
+    Timestamp::from_second(seconds).ok()
+}
+
+/// The facts of a certificate.
+pub fn certificate_facts(certificate: &Certificate) -> CertificateFacts {
+    let tbs = &certificate.tbs_certificate;
+    let mut facts = CertificateFacts {
+        issuer_name: tbs.issuer.to_string(),
+        serial: hex::encode(tbs.serial_number.as_bytes()),
+        not_before: time_of(&tbs.validity.not_before),
+        not_after: time_of(&tbs.validity.not_after),
+        ..CertificateFacts::default()
+    };
+    let mut legacy_issuer = None;
+    for extension in tbs.extensions.iter().flatten() {
+        let oid = extension.extn_id.to_string();
+        let value = extension.extn_value.as_bytes();
+        if oid == "2.5.29.17" {
+            if let Ok(names) = x509_cert::ext::pkix::SubjectAltName::from_der(value) {
+                for name in names.0 {
+                    match name {
+                        x509_cert::ext::pkix::name::GeneralName::UniformResourceIdentifier(uri) => {
+                            facts.san.push(uri.to_string());
+                        }
+                        x509_cert::ext::pkix::name::GeneralName::Rfc822Name(mail) => {
+                            facts.san.push(mail.to_string());
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        } else if let Some(suffix) = oid.strip_prefix("1.3.6.1.4.1.57264.1.") {
+            let text = der::asn1::Utf8StringRef::from_der(value)
+                .map(|text| text.as_str().to_string())
+                .ok()
+                .or_else(|| std::str::from_utf8(value).ok().map(str::to_string));
+            match (suffix, text) {
+                ("8", Some(text)) => facts.issuer = Some(crate::cut_text(&text, 1024)),
+                ("1", Some(text)) => legacy_issuer = Some(crate::cut_text(&text, 1024)),
+                (suffix, Some(text)) => {
+                    if let Some((_, name)) = FULCIO_EXTENSIONS.iter().find(|(known, _)| *known == suffix) {
+                        facts.build.push((name, crate::cut_text(&text, 1024)));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    if facts.issuer.is_none() {
+        facts.issuer = legacy_issuer;
+    }
+    facts
+}
+
+/// The public key of a certificate.
+pub fn certificate_key(certificate: &Certificate) -> Result<PublicKey, String> {
+    let der = certificate
+        .tbs_certificate
+        .subject_public_key_info
+        .to_der()
+        .map_err(|error| format!("certificate key does not encode: {error}"))?;
+    PublicKey::from_spki_der(&der)
+}
+
+/// The DER value of the certificate's extension `oid`.
+fn extension<'a>(certificate: &'a Certificate, oid: &str) -> Option<&'a [u8]> {
+    certificate
+        .tbs_certificate
+        .extensions
+        .iter()
+        .flatten()
+        .find(|extension| extension.extn_id.to_string() == oid)
+        .map(|extension| extension.extn_value.as_bytes())
+}
+
+/// Whether the certificate is a certificate authority (basic constraints `cA`).
+fn is_authority(certificate: &Certificate) -> bool {
+    extension(certificate, "2.5.29.19")
+        .and_then(|value| x509_cert::ext::pkix::BasicConstraints::from_der(value).ok())
+        .is_some_and(|constraints| constraints.ca)
+}
+
+/// Whether the certificate may sign code (extended key usage `codeSigning`).
+fn for_code_signing(certificate: &Certificate) -> bool {
+    extension(certificate, "2.5.29.37")
+        .and_then(|value| x509_cert::ext::pkix::ExtendedKeyUsage::from_der(value).ok())
+        .is_some_and(|usage| usage.0.iter().any(|oid| oid.to_string() == "1.3.6.1.5.5.7.3.3"))
+}
+
+/// Whether `issuer` is an authority whose key signed `child`.
+fn signed_by(child: &Certificate, issuer: &Certificate) -> bool {
+    if !is_authority(issuer) {
+        return false;
+    }
+    let Ok(tbs) = child.tbs_certificate.to_der() else {
+        return false;
+    };
+    let Ok(key) = certificate_key(issuer) else {
+        return false;
+    };
+    let hash = match child.signature_algorithm.oid.to_string().as_str() {
+        ECDSA_WITH_SHA256 => HashAlgorithm::Sha256,
+        ECDSA_WITH_SHA384 => HashAlgorithm::Sha384,
+        ECDSA_WITH_SHA512 => HashAlgorithm::Sha512,
+        ID_ED25519 => return key.verify(&tbs, child.signature.raw_bytes()),
+        _ => return false,
+    };
+    child.tbs_certificate.issuer == issuer.tbs_certificate.subject
+        && key.verify_with(hash, &tbs, child.signature.raw_bytes())
+}
+
+/// Whether `time` is within the certificate's validity.
+pub fn valid_at(certificate: &Certificate, time: Timestamp) -> bool {
+    let validity = &certificate.tbs_certificate.validity;
+    match (time_of(&validity.not_before), time_of(&validity.not_after)) {
+        (Some(start), Some(end)) => start <= time && time <= end,
+        _ => false,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Trust root
+// ---------------------------------------------------------------------------
+
+/// A time window of the trust root (`validFor`).
+#[derive(Debug, Clone, Copy, Default)]
+struct Window {
+    start: Option<Timestamp>,
+    end: Option<Timestamp>,
+}
+
+impl Window {
+    fn read(value: Option<&Value>) -> Window {
+        let time = |key: &str| {
+            value
+                .and_then(|value| value.get(key))
+                .and_then(Value::as_str)
+                .and_then(|text| model::time::parse_time(text).ok())
+        };
+        Window {
+            start: time("start"),
+            end: time("end"),
+        }
+    }
+
+    fn contains(&self, time: Timestamp) -> bool {
+        self.start.is_none_or(|start| start <= time) && self.end.is_none_or(|end| time <= end)
+    }
+}
+
+/// A certificate authority of the trust root: its chain (leafmost first) and window.
+#[derive(Debug, Clone)]
+struct Authority {
+    chain: Vec<Certificate>,
+    window: Window,
+}
+
+/// A transparency log of the trust root.
+#[derive(Debug, Clone)]
+struct Log {
+    key_id: Vec<u8>,
+    key: PublicKey,
+    window: Window,
+}
+
+/// A Sigstore trust root (`trusted_root.json`): the Fulcio certificate
+/// authorities and the transparency logs' keys.
+#[derive(Debug, Clone)]
+pub struct TrustRoot {
+    authorities: Vec<Authority>,
+    logs: Vec<Log>,
+}
+
+impl TrustRoot {
+    /// Read a `trusted_root.json` (media type `application/vnd.dev.sigstore.trustedroot+json`).
+    pub fn from_json(bytes: &[u8]) -> Result<TrustRoot, TrustError> {
+        let error = |message: String| TrustError::TrustRoot(message);
+        let value: Value = serde_json::from_slice(bytes).map_err(|problem| error(format!("not JSON: {problem}")))?;
+        let mut authorities = Vec::new();
+        for (index, authority) in value
+            .get("certificateAuthorities")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let mut chain = Vec::new();
+            for certificate in authority
+                .pointer("/certChain/certificates")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let raw = certificate.get("rawBytes").and_then(Value::as_str).unwrap_or_default();
+                let der = STANDARD.decode(raw).map_err(|problem| {
+                    error(format!(
+                        "certificateAuthorities[{index}]: rawBytes is not base64: {problem}"
+                    ))
+                })?;
+                chain.push(
+                    parse_certificate(&der)
+                        .map_err(|problem| error(format!("certificateAuthorities[{index}]: {problem}")))?,
+                );
+            }
+            if chain.is_empty() {
+                return Err(error(format!("certificateAuthorities[{index}] has no certificates")));
+            }
+            authorities.push(Authority {
+                chain,
+                window: Window::read(authority.get("validFor")),
+            });
+        }
+        let mut logs = Vec::new();
+        for (index, log) in value
+            .get("tlogs")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let decode = |pointer: &str| {
+                log.pointer(pointer)
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| error(format!("tlogs[{index}]: no {pointer}")))
+                    .and_then(|text| {
+                        STANDARD
+                            .decode(text)
+                            .map_err(|problem| error(format!("tlogs[{index}]{pointer}: not base64: {problem}")))
+                    })
+            };
+            let key = PublicKey::from_spki_der(&decode("/publicKey/rawBytes")?)
+                .map_err(|problem| error(format!("tlogs[{index}]: {problem}")))?;
+            logs.push(Log {
+                key_id: decode("/logId/keyId")?,
+                key,
+                window: Window::read(log.pointer("/publicKey/validFor")),
+            });
+        }
+        if authorities.is_empty() && logs.is_empty() {
+            return Err(error(
+                "no certificateAuthorities and no tlogs: not a Sigstore trusted_root.json".into(),
+            ));
+        }
+        Ok(TrustRoot { authorities, logs })
+    }
+
+    /// Chain `leaf` (with the bundle's `intermediates`) to an authority valid
+    /// at `time`: the leaf must be for code signing, every issuer an authority
+    /// (basic constraints), every certificate valid at `time`.
+    pub fn chain(&self, leaf: &Certificate, intermediates: &[Certificate], time: Timestamp) -> Result<(), String> {
+        if !for_code_signing(leaf) {
+            return Err("certificate is not for code signing (no codeSigning extended key usage)".into());
+        }
+        if !valid_at(leaf, time) {
+            return Err(format!(
+                "certificate not valid at the signing time {time} given by the transparency log entry"
+            ));
+        }
+        for authority in &self.authorities {
+            // The path: leaf, then any bundle intermediates the authority
+            // does not already hold, then the authority's own chain.
+            let mut current = leaf;
+            let mut ok = true;
+            for intermediate in intermediates {
+                if authority.chain.contains(intermediate) {
+                    break;
+                }
+                if !signed_by(current, intermediate) || !valid_at(intermediate, time) {
+                    ok = false;
+                    break;
+                }
+                current = intermediate;
+            }
+            if !ok {
+                continue;
+            }
+            let Some(position) = authority.chain.iter().position(|ca| signed_by(current, ca)) else {
+                continue;
+            };
+            let rest = &authority.chain[position..];
+            let linked = rest.windows(2).all(|pair| signed_by(&pair[0], &pair[1]));
+            if linked && authority.window.contains(time) && rest.iter().all(|ca| valid_at(ca, time)) {
+                return Ok(());
+            }
+            if linked {
+                return Err(format!(
+                    "certificate issued by a trusted authority that was not valid at the signing time {time}"
+                ));
+            }
+        }
+        Err("certificate not issued by a trusted root".into())
+    }
+
+    fn log(&self, key_id: &[u8]) -> Option<&Log> {
+        self.logs.iter().find(|log| log.key_id == key_id)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Transparency log entries
+// ---------------------------------------------------------------------------
+
+/// The RFC 6962 root from a leaf hash and its inclusion proof (RFC 9162, 2.1.3.2).
+pub fn inclusion_root(index: u64, size: u64, leaf: [u8; 32], proof: &[[u8; 32]]) -> Option<[u8; 32]> {
+    if index >= size {
+        return None;
+    }
+    let node = |left: &[u8; 32], right: &[u8; 32]| -> [u8; 32] {
+        let mut hasher = Sha256::new();
+        hasher.update([1u8]);
+        hasher.update(left);
+        hasher.update(right);
+        hasher.finalize().into()
+    };
+    let (mut first, mut last, mut hash) = (index, size - 1, leaf);
+    for sibling in proof {
+        if last == 0 {
+            return None;
+        }
+        if first & 1 == 1 || first == last {
+            hash = node(sibling, &hash);
+            while first & 1 == 0 && first != 0 {
+                first >>= 1;
+                last >>= 1;
+            }
+        } else {
+            hash = node(&hash, sibling);
+        }
+        first >>= 1;
+        last >>= 1;
+    }
+    (last == 0).then_some(hash)
+}
+
+/// The outcome of checking one transparency log entry.
+#[derive(Debug, Clone)]
+pub struct LogCheck {
+    /// `inclusion_proof` or `signed_entry_timestamp`.
+    pub method: &'static str,
+    /// The entry's integrated time, now trusted.
+    pub integrated_time: Timestamp,
+}
+
+/// Check a bundle's `tlogEntries[]` entry against the trust root: the log is
+/// known, and either the inclusion proof leads to the root of a checkpoint the
+/// log signed, or the signed entry timestamp verifies. `body` is the decoded
+/// `canonicalizedBody`.
+pub fn check_log_entry(root: &TrustRoot, entry: &Value, body: &[u8]) -> Result<LogCheck, String> {
+    let decode = |pointer: &str| -> Result<Vec<u8>, String> {
+        let text = entry
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("transparency log entry has no {pointer}"))?;
+        STANDARD
+            .decode(text)
+            .map_err(|error| format!("transparency log entry {pointer} is not base64: {error}"))
+    };
+    let number = |pointer: &str| -> Option<u64> {
+        match entry.pointer(pointer)? {
+            Value::String(text) => text.parse().ok(),
+            Value::Number(number) => number.as_u64(),
+            _ => None,
+        }
+    };
+    let key_id = decode("/logId/keyId")?;
+    let log = root
+        .log(&key_id)
+        .ok_or_else(|| "transparency log entry from a log not in the trust root".to_string())?;
+    let integrated = number("/integratedTime")
+        .and_then(|seconds| i64::try_from(seconds).ok())
+        .and_then(|seconds| Timestamp::from_second(seconds).ok())
+        .ok_or_else(|| "transparency log entry has no integratedTime".to_string())?;
+    if !log.window.contains(integrated) {
+        return Err("transparency log key not valid at the entry's integrated time".into());
+    }
+    // An inclusion proof, when the bundle has one, must hold: a signed entry
+    // timestamp is the weaker promise and does not stand in for a failed proof.
+    if entry.get("inclusionProof").is_some() {
+        check_inclusion_proof(log, entry, body, &decode, &number)?;
+        return Ok(LogCheck {
+            method: "inclusion_proof",
+            integrated_time: integrated,
+        });
+    }
+    if entry.pointer("/inclusionPromise/signedEntryTimestamp").is_some() {
+        let set = decode("/inclusionPromise/signedEntryTimestamp")?;
+        let log_index = number("/logIndex").ok_or("transparency log entry has no logIndex")?;
+        let message = serde_json::json!({
+            "body": STANDARD.encode(body),
+            "integratedTime": integrated.as_second(),
+            "logID": hex::encode(&key_id),
+            "logIndex": log_index,
+        })
+        .to_string();
+        if log.key.verify(message.as_bytes(), &set) {
+            return Ok(LogCheck {
+                method: "signed_entry_timestamp",
+                integrated_time: integrated,
+            });
+        }
+        return Err("signed entry timestamp does not verify against the log's key".into());
+    }
+    Err("transparency log entry has neither an inclusion proof nor a signed entry timestamp".into())
+}
+
+fn check_inclusion_proof(
+    log: &Log,
+    entry: &Value,
+    body: &[u8],
+    decode: &dyn Fn(&str) -> Result<Vec<u8>, String>,
+    number: &dyn Fn(&str) -> Option<u64>,
+) -> Result<(), String> {
+    let index = number("/inclusionProof/logIndex").ok_or("inclusion proof has no logIndex")?;
+    let size = number("/inclusionProof/treeSize").ok_or("inclusion proof has no treeSize")?;
+    let root_hash = decode("/inclusionProof/rootHash")?;
+    let mut proof = Vec::new();
+    for (position, hash) in entry
+        .pointer("/inclusionProof/hashes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let bytes = hash
+            .as_str()
+            .and_then(|text| STANDARD.decode(text).ok())
+            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+            .ok_or_else(|| format!("inclusion proof hash {position} is not a base64 SHA-256"))?;
+        proof.push(bytes);
+    }
+    let mut leaf = Sha256::new();
+    leaf.update([0u8]);
+    leaf.update(body);
+    let computed = inclusion_root(index, size, leaf.finalize().into(), &proof)
+        .ok_or("inclusion proof does not fit the tree size")?;
+    if computed.as_slice() != root_hash.as_slice() {
+        return Err("inclusion proof does not lead to the stated root hash".into());
+    }
+    // The checkpoint: a signed note whose body names the size and root.
+    let envelope = entry
+        .pointer("/inclusionProof/checkpoint/envelope")
+        .and_then(Value::as_str)
+        .ok_or("inclusion proof without a signed checkpoint")?;
+    let split = envelope.find("\n\n").ok_or("checkpoint is not a signed note")?;
+    let note = &envelope[..split + 1];
+    let mut lines = note.lines();
+    let _origin = lines.next();
+    let note_size: Option<u64> = lines.next().and_then(|line| line.parse().ok());
+    let note_root = lines.next().and_then(|line| STANDARD.decode(line).ok());
+    if note_size != Some(size) || note_root.as_deref() != Some(computed.as_slice()) {
+        return Err("checkpoint does not name the inclusion proof's tree size and root".into());
+    }
+    let signed = envelope[split + 2..].lines().any(|line| {
+        let Some(signature) = line.strip_prefix("\u{2014} ").and_then(|rest| rest.split(' ').nth(1)) else {
+            return false;
+        };
+        let Ok(bytes) = STANDARD.decode(signature) else {
+            return false;
+        };
+        bytes.len() > 4
+            && bytes[..4] == log.key_id[..4.min(log.key_id.len())]
+            && log.key.verify(note.as_bytes(), &bytes[4..])
+    });
+    if !signed {
+        return Err("checkpoint signature does not verify against the log's key".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn leaf(data: &[u8]) -> [u8; 32] {
+        let mut hasher = Sha256::new();
+        hasher.update([0u8]);
+        hasher.update(data);
+        hasher.finalize().into()
+    }
+
+    fn node(left: [u8; 32], right: [u8; 32]) -> [u8; 32] {
+        let mut hasher = Sha256::new();
+        hasher.update([1u8]);
+        hasher.update(left);
+        hasher.update(right);
+        hasher.finalize().into()
+    }
+
+    #[test]
+    fn inclusion_proofs_of_a_five_leaf_tree() {
+        let leaves: Vec<[u8; 32]> = (0u8..5).map(|byte| leaf(&[byte])).collect();
+        let ab = node(leaves[0], leaves[1]);
+        let cd = node(leaves[2], leaves[3]);
+        let abcd = node(ab, cd);
+        let root = node(abcd, leaves[4]);
+        assert_eq!(inclusion_root(4, 5, leaves[4], &[abcd]), Some(root));
+        assert_eq!(inclusion_root(2, 5, leaves[2], &[leaves[3], ab, leaves[4]]), Some(root));
+        assert_eq!(inclusion_root(0, 5, leaves[0], &[leaves[1], cd, leaves[4]]), Some(root));
+        assert_ne!(inclusion_root(1, 5, leaves[0], &[leaves[1], cd, leaves[4]]), Some(root));
+        assert_eq!(inclusion_root(5, 5, leaves[0], &[]), None);
+        assert_eq!(inclusion_root(0, 1, leaves[0], &[]), Some(leaves[0]));
+    }
+
+    #[test]
+    fn pae_is_dsse_v1() {
+        assert_eq!(pae("t", b"ab"), b"DSSEv1 1 t 2 ab".to_vec());
+    }
+
+    #[test]
+    fn keys_that_are_not_keys_are_refused() {
+        assert!(PublicKey::from_pem("nothing").is_err());
+        assert!(PublicKey::from_pem("-----BEGIN PUBLIC KEY-----\n!!\n-----END PUBLIC KEY-----").is_err());
+        assert!(PublicKey::from_spki_der(&[0x30, 0x03, 0x02, 0x01, 0x00]).is_err());
+        assert!(TrustRoot::from_json(b"{}").is_err());
+        assert!(TrustRoot::from_json(b"{\"tlogs\": [{\"publicKey\": {\"rawBytes\": \"@@\"}}]}").is_err());
+    }
+}

@@ -1,0 +1,554 @@
+//! Provenance verification against material made in the test: a certificate
+//! authority, a signing certificate and a transparency log key, all generated
+//! here. A bundle signed with them verifies; the same bundle with one payload
+//! byte changed does not; one signed under an authority outside the trust root
+//! does not; a key-signed bundle verifies only with its own `--public-key`.
+//! Then hostile inputs: bad base64, truncated JSON, huge and deep payloads.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use der::{Encode, EncodePem};
+use dsomm_audit_collect::provenance::Verification;
+use dsomm_audit_collect::sigstore::{PublicKey, TrustRoot, pae};
+use dsomm_audit_collect::{Collector, Context, Limits, Parsed, parse_document};
+use p256::ecdsa::{DerSignature, SigningKey, signature::Signer};
+use p256::pkcs8::EncodePublicKey;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use x509_cert::builder::{Builder, CertificateBuilder, Profile};
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::{ExtendedKeyUsage, SubjectAltName};
+use x509_cert::name::Name;
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::spki::SubjectPublicKeyInfoOwned;
+use x509_cert::time::{Time, Validity};
+
+/// 2025-01-01T00:00:00Z: the signing certificate is valid for ten minutes from here.
+const START: u64 = 1_735_689_600;
+
+fn validity(from: u64, seconds: u64) -> Validity {
+    let time = |at: u64| Time::UtcTime(der::asn1::UtcTime::from_unix_duration(Duration::from_secs(at)).unwrap());
+    Validity {
+        not_before: time(from),
+        not_after: time(from + seconds),
+    }
+}
+
+fn key() -> SigningKey {
+    SigningKey::random(&mut rand_core::OsRng)
+}
+
+fn spki(key: &SigningKey) -> SubjectPublicKeyInfoOwned {
+    SubjectPublicKeyInfoOwned::from_key(*key.verifying_key()).unwrap()
+}
+
+/// A self-signed certificate authority.
+fn authority(key: &SigningKey, name: &str) -> x509_cert::Certificate {
+    let subject = Name::from_str(&format!("CN={name},O=test")).unwrap();
+    CertificateBuilder::new(
+        Profile::Root,
+        SerialNumber::from(1u32),
+        validity(START - 86_400 * 365, 86_400 * 365 * 5),
+        subject,
+        spki(key),
+        key,
+    )
+    .unwrap()
+    .build::<DerSignature>()
+    .unwrap()
+}
+
+/// A Fulcio-like signing certificate for `leaf` issued by `issuer` (with the
+/// codeSigning extended key usage when `code_signing`).
+fn signing_certificate(
+    issuer_key: &SigningKey,
+    issuer: &x509_cert::Certificate,
+    leaf: &SigningKey,
+    code_signing: bool,
+) -> x509_cert::Certificate {
+    let mut builder = CertificateBuilder::new(
+        Profile::Leaf {
+            issuer: issuer.tbs_certificate.subject.clone(),
+            enable_key_agreement: false,
+            enable_key_encipherment: false,
+        },
+        SerialNumber::from(2u32),
+        validity(START, 600),
+        Name::default(),
+        spki(leaf),
+        issuer_key,
+    )
+    .unwrap();
+    let uri =
+        der::asn1::Ia5String::new("https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main").unwrap();
+    builder
+        .add_extension(&SubjectAltName(vec![GeneralName::UniformResourceIdentifier(uri)]))
+        .unwrap();
+    if code_signing {
+        builder
+            .add_extension(&ExtendedKeyUsage(vec![der::oid::ObjectIdentifier::new_unwrap(
+                "1.3.6.1.5.5.7.3.3",
+            )]))
+            .unwrap();
+    }
+    builder.build::<DerSignature>().unwrap()
+}
+
+fn statement() -> Value {
+    json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": "app.tar.gz", "digest": {"sha256": "aa".repeat(32)}}],
+        "predicateType": "https://slsa.dev/provenance/v1",
+        "predicate": {
+            "buildDefinition": {
+                "buildType": "https://actions.github.io/buildtypes/workflow/v1",
+                "externalParameters": {"workflow": {"ref": "refs/heads/main", "repository": "https://github.com/acme/app", "path": ".github/workflows/release.yml"}},
+                "internalParameters": {"github": {"event_name": "push"}}
+            },
+            "runDetails": {"builder": {"id": "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main"}}
+        }
+    })
+}
+
+/// The test's transparency log: a key and its id.
+struct Log {
+    key: SigningKey,
+}
+
+impl Log {
+    fn key_id(&self) -> Vec<u8> {
+        Sha256::digest(self.key.verifying_key().to_public_key_der().unwrap().as_bytes()).to_vec()
+    }
+
+    /// A log entry for `body` at index 0 of a one-leaf tree, with an inclusion
+    /// proof under a checkpoint the log signed, and a signed entry timestamp.
+    fn entry(&self, body: &[u8], integrated: u64) -> Value {
+        let key_id = self.key_id();
+        let set_message = json!({
+            "body": STANDARD.encode(body),
+            "integratedTime": integrated,
+            "logID": hex::encode(&key_id),
+            "logIndex": 7,
+        })
+        .to_string();
+        let set: DerSignature = self.key.sign(set_message.as_bytes());
+        let mut leaf = Sha256::new();
+        leaf.update([0u8]);
+        leaf.update(body);
+        let root = leaf.finalize();
+        let note = format!("test.log - 1\n1\n{}\n", STANDARD.encode(root));
+        let note_signature: DerSignature = self.key.sign(note.as_bytes());
+        let mut signed = key_id[..4].to_vec();
+        signed.extend_from_slice(note_signature.as_bytes());
+        let envelope = format!("{note}\n\u{2014} test.log {}\n", STANDARD.encode(signed));
+        json!({
+            "logIndex": "7",
+            "logId": {"keyId": STANDARD.encode(&key_id)},
+            "kindVersion": {"kind": "dsse", "version": "0.0.1"},
+            "integratedTime": integrated.to_string(),
+            "inclusionPromise": {"signedEntryTimestamp": STANDARD.encode(set.as_bytes())},
+            "inclusionProof": {
+                "logIndex": "0",
+                "rootHash": STANDARD.encode(root),
+                "treeSize": "1",
+                "hashes": [],
+                "checkpoint": {"envelope": envelope}
+            },
+            "canonicalizedBody": STANDARD.encode(body)
+        })
+    }
+}
+
+/// A v0.3 bundle: `payload` signed by `signer` under `certificate`, logged in `log`.
+fn bundle(payload: &[u8], signer: &SigningKey, certificate: &x509_cert::Certificate, log: &Log) -> Value {
+    let payload_type = "application/vnd.in-toto+json";
+    let signature: DerSignature = signer.sign(&pae(payload_type, payload));
+    let signature = STANDARD.encode(signature.as_bytes());
+    let pem = certificate.to_pem(der::pem::LineEnding::LF).unwrap();
+    let body = json!({
+        "apiVersion": "0.0.1",
+        "kind": "dsse",
+        "spec": {
+            "payloadHash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(payload))},
+            "signatures": [{"signature": signature, "verifier": STANDARD.encode(pem)}]
+        }
+    })
+    .to_string();
+    json!({
+        "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+        "verificationMaterial": {
+            "certificate": {"rawBytes": STANDARD.encode(certificate.to_der().unwrap())},
+            "tlogEntries": [log.entry(body.as_bytes(), START + 60)]
+        },
+        "dsseEnvelope": {
+            "payload": STANDARD.encode(payload),
+            "payloadType": payload_type,
+            "signatures": [{"sig": signature}]
+        }
+    })
+}
+
+fn trust_root(authority: &x509_cert::Certificate, log: &Log) -> TrustRoot {
+    let root = json!({
+        "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+        "tlogs": [{
+            "baseUrl": "https://log.test",
+            "hashAlgorithm": "SHA2_256",
+            "publicKey": {
+                "rawBytes": STANDARD.encode(log.key.verifying_key().to_public_key_der().unwrap().as_bytes()),
+                "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+                "validFor": {"start": "2024-01-01T00:00:00Z"}
+            },
+            "logId": {"keyId": STANDARD.encode(log.key_id())}
+        }],
+        "certificateAuthorities": [{
+            "subject": {"organization": "test", "commonName": "test-ca"},
+            "uri": "https://ca.test",
+            "certChain": {"certificates": [{"rawBytes": STANDARD.encode(authority.to_der().unwrap())}]},
+            "validFor": {"start": "2024-01-01T00:00:00Z"}
+        }]
+    });
+    TrustRoot::from_json(root.to_string().as_bytes()).unwrap()
+}
+
+fn run(input: &[u8], verification: Verification, limits: &Limits) -> Parsed {
+    let context = Context {
+        origin: "test.sigstore.json".into(),
+        sha256: "00".into(),
+        provenance: Some(Arc::new(verification)),
+        ..Context::default()
+    };
+    parse_document(Collector::Provenance, input, &context, limits)
+}
+
+/// (verified, reason) of the one record made from `input`.
+fn outcome(input: &Value, verification: Verification) -> (bool, String) {
+    let parsed = run(input.to_string().as_bytes(), verification, &Limits::default());
+    assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+    let attrs = &parsed.evidence[0].attrs;
+    (
+        attrs["verified"].as_bool().unwrap(),
+        attrs["verification_reason"].as_str().unwrap().to_string(),
+    )
+}
+
+/// A certificate authority, a signing key with its certificate, a log and the
+/// trust root that holds the authority and the log.
+struct Material {
+    ca_key: SigningKey,
+    ca: x509_cert::Certificate,
+    signer: SigningKey,
+    certificate: x509_cert::Certificate,
+    log: Log,
+    root: TrustRoot,
+}
+
+fn material() -> Material {
+    let ca_key = key();
+    let ca = authority(&ca_key, "test-ca");
+    let signer = key();
+    let certificate = signing_certificate(&ca_key, &ca, &signer, true);
+    let log = Log { key: key() };
+    let root = trust_root(&ca, &log);
+    Material {
+        ca_key,
+        ca,
+        signer,
+        certificate,
+        log,
+        root,
+    }
+}
+
+#[test]
+fn bundles_signed_here_verify_only_when_everything_holds() {
+    let Material {
+        ca_key,
+        ca,
+        signer,
+        certificate,
+        log,
+        root,
+    } = material();
+    let with_root = || Verification {
+        trust_root: Some(root.clone()),
+        ..Verification::default()
+    };
+    let payload = serde_json::to_vec(&statement()).unwrap();
+
+    // Valid: signature, chain, validity at the logged time, inclusion proof.
+    let good = bundle(&payload, &signer, &certificate, &log);
+    let (verified, reason) = outcome(&good, with_root());
+    assert!(verified, "{reason}");
+    assert!(reason.contains("inclusion proof under a signed checkpoint"), "{reason}");
+    let parsed = run(good.to_string().as_bytes(), with_root(), &Limits::default());
+    let attrs = &parsed.evidence[0].attrs;
+    assert_eq!(
+        attrs["signer"]["identity"],
+        json!(["https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main"])
+    );
+    assert_eq!(attrs["trigger"], "push");
+    assert_eq!(attrs["source_repo"], "https://github.com/acme/app");
+    // Without the trust root the same bundle is not verified, and says why.
+    let (verified, reason) = outcome(&good, Verification::default());
+    assert!(!verified);
+    assert!(reason.starts_with("no trust root given"), "{reason}");
+
+    // One payload byte changed after signing.
+    let mut changed = good.clone();
+    let mut tampered = payload.clone();
+    let position = tampered.iter().position(|&byte| byte == b'a').unwrap();
+    tampered[position] = b'b';
+    changed["dsseEnvelope"]["payload"] = STANDARD.encode(&tampered).into();
+    for verification in [with_root(), Verification::default()] {
+        let (verified, reason) = outcome(&changed, verification);
+        assert!(!verified);
+        assert_eq!(reason, "signature does not match payload under the certificate's key");
+    }
+
+    // Signed under an authority that is not in the trust root.
+    let other_key = key();
+    let other = authority(&other_key, "test-ca");
+    let outsider = key();
+    let outsider_certificate = signing_certificate(&other_key, &other, &outsider, true);
+    let foreign = bundle(&payload, &outsider, &outsider_certificate, &log);
+    let (verified, reason) = outcome(&foreign, with_root());
+    assert!(!verified);
+    assert_eq!(reason, "certificate not issued by a trusted root");
+
+    // A certificate from the trusted authority, but not for code signing.
+    let not_for_signing = signing_certificate(&ca_key, &ca, &signer, false);
+    let (verified, reason) = outcome(&bundle(&payload, &signer, &not_for_signing, &log), with_root());
+    assert!(!verified);
+    assert_eq!(
+        reason,
+        "certificate is not for code signing (no codeSigning extended key usage)"
+    );
+    // A leaf that issued another leaf: the issuer is not an authority.
+    let sub_key = key();
+    let sub_certificate = signing_certificate(&signer, &certificate, &sub_key, true);
+    let (verified, reason) = outcome(&bundle(&payload, &sub_key, &sub_certificate, &log), with_root());
+    assert!(!verified);
+    assert_eq!(reason, "certificate not issued by a trusted root");
+
+    // Logged after the certificate expired.
+    let late = {
+        let mut late = good.clone();
+        let body = STANDARD
+            .decode(
+                late["verificationMaterial"]["tlogEntries"][0]["canonicalizedBody"]
+                    .as_str()
+                    .unwrap(),
+            )
+            .unwrap();
+        late["verificationMaterial"]["tlogEntries"][0] = log.entry(&body, START + 3600);
+        late
+    };
+    let (verified, reason) = outcome(&late, with_root());
+    assert!(!verified);
+    assert!(
+        reason.starts_with("certificate not valid at the signing time"),
+        "{reason}"
+    );
+
+    // Logged in a log the trust root does not know.
+    let unknown_log = Log { key: key() };
+    let (verified, reason) = outcome(&bundle(&payload, &signer, &certificate, &unknown_log), with_root());
+    assert!(!verified);
+    assert_eq!(reason, "transparency log entry from a log not in the trust root");
+}
+
+#[test]
+fn key_signed_envelopes_verify_with_their_own_key_only() {
+    let signer = key();
+    let payload = serde_json::to_vec(&statement()).unwrap();
+    let payload_type = "application/vnd.in-toto+json";
+    let signature: DerSignature = signer.sign(&pae(payload_type, &payload));
+    let envelope = json!({
+        "payloadType": payload_type,
+        "payload": STANDARD.encode(&payload),
+        "signatures": [{"keyid": "", "sig": STANDARD.encode(signature.as_bytes())}]
+    });
+    let pem = |key: &SigningKey| {
+        key.verifying_key()
+            .to_public_key_pem(p256::pkcs8::LineEnding::LF)
+            .unwrap()
+    };
+    let with_key = |key: &SigningKey| Verification {
+        public_key: Some(PublicKey::from_pem(&pem(key)).unwrap()),
+        ..Verification::default()
+    };
+    let (verified, reason) = outcome(&envelope, with_key(&signer));
+    assert!(verified, "{reason}");
+    assert_eq!(reason, "signature verified with the given public key");
+    let (verified, reason) = outcome(&envelope, with_key(&key()));
+    assert!(!verified);
+    assert_eq!(reason, "signature does not match payload under the given public key");
+    let (verified, reason) = outcome(&envelope, Verification::default());
+    assert!(!verified);
+    assert!(reason.contains("no --public-key given"), "{reason}");
+}
+
+#[test]
+fn hostile_inputs_give_clear_diagnostics_and_never_panic() {
+    let payload = STANDARD.encode(serde_json::to_vec(&statement()).unwrap());
+    let envelope = |payload: &str, signature: &str| {
+        json!({"payloadType": "application/vnd.in-toto+json", "payload": payload,
+               "signatures": [{"sig": signature}]})
+        .to_string()
+    };
+    let limits = Limits::default();
+    // Bad base64 in the payload: no record, a diagnostic naming it.
+    let parsed = run(
+        envelope("@@not base64@@", "AAAA").as_bytes(),
+        Verification::default(),
+        &limits,
+    );
+    assert!(parsed.evidence.is_empty());
+    assert!(
+        parsed.diagnostics[0].message.starts_with("DSSE payload is not base64"),
+        "{:?}",
+        parsed.diagnostics
+    );
+    // Bad base64 in the signature: a record, not verified, saying why.
+    let parsed = run(envelope(&payload, "%%%").as_bytes(), Verification::default(), &limits);
+    assert_eq!(parsed.evidence[0].attrs["verified"], false);
+    assert!(
+        parsed.evidence[0].attrs["verification_reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("signature is not base64")
+    );
+    // A payload that is base64 but not JSON.
+    let parsed = run(
+        envelope(&STANDARD.encode("{\"_type\": "), "AAAA").as_bytes(),
+        Verification::default(),
+        &limits,
+    );
+    assert!(parsed.diagnostics[0].message.starts_with("DSSE payload is not JSON"));
+    // Truncated JSON.
+    let whole = envelope(&payload, "AAAA");
+    let parsed = run(&whole.as_bytes()[..whole.len() / 2], Verification::default(), &limits);
+    assert!(parsed.evidence.is_empty());
+    assert!(
+        parsed.diagnostics[0].message.starts_with("not JSON"),
+        "{:?}",
+        parsed.diagnostics
+    );
+    assert_eq!(parsed.diagnostics[0].line, Some(1));
+    // A certificate that does not parse.
+    let bundle = json!({
+        "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+        "verificationMaterial": {"certificate": {"rawBytes": STANDARD.encode(b"not a certificate")}, "tlogEntries": []},
+        "dsseEnvelope": {"payload": payload, "payloadType": "application/vnd.in-toto+json", "signatures": [{"sig": "AAAA"}]}
+    });
+    let parsed = run(bundle.to_string().as_bytes(), Verification::default(), &limits);
+    assert!(
+        parsed.evidence[0].attrs["verification_reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("certificate does not parse")
+    );
+    // A payload nested too deeply.
+    let deep = format!("{}{}", "[".repeat(500), "]".repeat(500));
+    let parsed = run(
+        envelope(&STANDARD.encode(deep), "AAAA").as_bytes(),
+        Verification::default(),
+        &limits,
+    );
+    assert!(parsed.diagnostics[0].message.contains("nested deeper"));
+    // A huge line in .intoto.jsonl form: skipped with its line number, the next line lands.
+    let small = Limits {
+        max_line_bytes: 64 * 1024,
+        ..Limits::default()
+    };
+    let huge = envelope(&STANDARD.encode(vec![b' '; 200 * 1024]), "AAAA");
+    let input = format!("{whole}\n{huge}\n{whole}\n");
+    let parsed = run(input.as_bytes(), Verification::default(), &small);
+    assert_eq!(parsed.evidence.len(), 2);
+    assert_eq!(parsed.diagnostics.len(), 1);
+    assert_eq!(parsed.diagnostics[0].line, Some(2));
+    assert!(parsed.diagnostics[0].message.contains("exceeds the line limit"));
+    // A huge but well-formed payload is read whole.
+    let mut big = statement();
+    big["predicate"]["padding"] = "x".repeat(8 * 1024 * 1024).into();
+    let parsed = run(
+        envelope(&STANDARD.encode(serde_json::to_vec(&big).unwrap()), "AAAA").as_bytes(),
+        Verification::default(),
+        &limits,
+    );
+    assert_eq!(parsed.evidence.len(), 1);
+    assert_eq!(
+        parsed.evidence[0].attrs["builder_id"],
+        statement()["predicate"]["runDetails"]["builder"]["id"]
+    );
+}
+
+#[test]
+fn message_signature_bundles_verify_against_their_logged_digest() {
+    let setup = material();
+    let (ca, signer, certificate, log) = (&setup.ca, &setup.signer, &setup.certificate, &setup.log);
+    let root = setup.root.clone();
+    let artefact = b"release tarball bytes";
+    let digest = Sha256::digest(artefact);
+    let signature: DerSignature = signer.sign(artefact);
+    let signature = STANDARD.encode(signature.as_bytes());
+    let pem = certificate.to_pem(der::pem::LineEnding::LF).unwrap();
+    let body = json!({
+        "apiVersion": "0.0.1",
+        "kind": "hashedrekord",
+        "spec": {
+            "data": {"hash": {"algorithm": "sha256", "value": hex::encode(digest)}},
+            "signature": {"content": signature, "publicKey": {"content": STANDARD.encode(pem)}}
+        }
+    })
+    .to_string();
+    let mut entry = log.entry(body.as_bytes(), START + 30);
+    entry["kindVersion"] = json!({"kind": "hashedrekord", "version": "0.0.1"});
+    let bundle = json!({
+        "mediaType": "application/vnd.dev.sigstore.bundle+json;version=0.2",
+        "verificationMaterial": {
+            "x509CertificateChain": {"certificates": [
+                {"rawBytes": STANDARD.encode(certificate.to_der().unwrap())},
+                {"rawBytes": STANDARD.encode(ca.to_der().unwrap())}
+            ]},
+            "tlogEntries": [entry]
+        },
+        "messageSignature": {
+            "messageDigest": {"algorithm": "SHA2_256", "digest": STANDARD.encode(digest)},
+            "signature": signature
+        }
+    });
+    let with_root = Verification {
+        trust_root: Some(root),
+        ..Verification::default()
+    };
+    let parsed = run(bundle.to_string().as_bytes(), with_root.clone(), &Limits::default());
+    let attrs = &parsed.evidence[0].attrs;
+    assert_eq!(attrs["verified"], true, "{}", attrs["verification_reason"]);
+    assert_eq!(
+        parsed.evidence[0].subject.artifact.as_deref(),
+        Some(format!("sha256:{}", hex::encode(digest)).as_str())
+    );
+    // A different digest in the bundle: the signature no longer matches it.
+    let mut other = bundle.clone();
+    other["messageSignature"]["messageDigest"]["digest"] = STANDARD.encode(Sha256::digest(b"other")).into();
+    let (verified, reason) = outcome(&other, with_root.clone());
+    assert!(!verified);
+    assert_eq!(reason, "signature does not match payload under the certificate's key");
+
+    // The same bundle as a GitHub attestations API response.
+    let response = json!({"attestations": [{"bundle": bundle, "repository_id": 1}]});
+    let parsed = run(response.to_string().as_bytes(), with_root, &Limits::default());
+    assert_eq!(parsed.evidence[0].attrs["format"], "github-attestation");
+    assert_eq!(parsed.evidence[0].attrs["verified"], true);
+    assert_eq!(
+        parsed.evidence[0].source.pointer.as_deref(),
+        Some("/attestations/0/bundle")
+    );
+}
