@@ -394,7 +394,7 @@ fn provenance(view: &View<'_>) -> Answer {
     let policy = policies.last();
     let body = json!({
         "deploy": {"id": deploy.id, "at": model::time::format_time(deploy.occurred_at), "environment": deploy.subject.environment, "artefact": artefact},
-        "provenance": {"id": record.id, "verified": verified, "reason": record.attrs.get("reason"), "builder_id": record.attrs.get("builder_id")},
+        "provenance": {"id": record.id, "verified": verified, "reason": record.attrs.get("verification_reason").or(record.attrs.get("reason")), "builder_id": record.attrs.get("builder_id")},
         "admission_decision": decisions.last().map(|decision| json!({"id": decision.id, "result": text(decision, "result")})),
         "policy": policy.map(|policy| json!({"id": policy.id, "name": text(policy, "name"), "mode": text(policy, "mode")})),
     });
@@ -405,7 +405,9 @@ fn provenance(view: &View<'_>) -> Answer {
     if !verified {
         missing.push(format!(
             "the provenance does not verify ({})",
-            text(record, "reason").unwrap_or("no reason given")
+            text(record, "verification_reason")
+                .or(text(record, "reason"))
+                .unwrap_or("no reason given")
         ));
     }
     if decisions.is_empty() {

@@ -106,7 +106,7 @@ const ORGANISATION_NDJSON: &str = r#"{"kind":"asset_snapshot","occurred_at":"202
 {"kind":"iam_grant","occurred_at":"2025-06-01","subject":{"person":"bob@acme.example"},"attrs":{"what":"ReadOnlyAccess","where":"aws:123456789012","elevated":false}}
 {"kind":"training_record","occurred_at":"2023-05-01","subject":{"person":"ana@acme.example"},"attrs":{"course":"secure-coding","completed_at":"2023-05-01"}}
 {"kind":"training_record","occurred_at":"2025-02-01","subject":{"person":"bob@acme.example"},"attrs":{"course":"secure-coding","completed_at":"2025-02-01","score":88}}
-{"kind":"provenance","occurred_at":"2025-06-28T11:50:00Z","subject":{"repo":"acme/payments-api","commit":"c0ffee1234567890c0ffee1234567890c0ffee12"},"attrs":{"verified":true,"reason":"signature verified against the trust root","builder_id":"https://github.com/actions/runner","subjects":[{"name":"ghcr.io/acme/payments-api","digest":{"sha256":"5eed"}}]}}
+{"kind":"provenance","occurred_at":"2025-06-28T11:50:00Z","subject":{"repo":"acme/payments-api","commit":"c0ffee1234567890c0ffee1234567890c0ffee12"},"attrs":{"verified":true,"verification_reason":"signature verified against the trust root","builder_id":"https://github.com/actions/runner","subjects":[{"name":"ghcr.io/acme/payments-api","digest":{"sha256":"5eed"}}]}}
 "#;
 
 fn organisation() -> Workspace {

@@ -356,7 +356,9 @@ fn artefacts_signed(view: &View<'_>, _: &Params) -> Fact {
         .map(|record| record.id)
         .collect();
     if good.is_empty() {
-        let reason = text(all[0], "reason").unwrap_or("not verified");
+        let reason = text(all[0], "verification_reason")
+            .or(text(all[0], "reason"))
+            .unwrap_or("not verified");
         return Fact::new(
             id,
             Outcome::False,
