@@ -3,6 +3,7 @@
 
 pub mod assessment;
 pub mod config;
+pub mod demo;
 pub mod gate;
 pub mod ingest;
 pub mod overrides;

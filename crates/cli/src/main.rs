@@ -10,9 +10,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Parser, Subcommand, ValueEnum};
-use dsomm_audit::config::{Config, DEFAULT_CONFIG};
+use dsomm_audit::config::Config;
 use dsomm_audit::ingest::{IngestOptions, expand_paths, ingest_paths};
-use ledger::{InclusionProof, Ledger, NoteSigner, NoteVerifier};
+use ledger::{InclusionProof, Ledger, NoteVerifier};
 
 /// mimalloc: records are allocated on parser threads and freed on the writer
 /// thread, a pattern the system allocator handles poorly.
@@ -33,6 +33,19 @@ struct Cli {
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum Format {
     Table,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum DemoScale {
+    Small,
+    Org,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum ReportKind {
+    Html,
+    Md,
     Json,
 }
 
@@ -143,6 +156,30 @@ enum Command {
         /// Files or directories.
         #[arg(required = true, value_name = "FILE|DIR")]
         paths: Vec<PathBuf>,
+    },
+    /// Generate the Acme demo organisation, ingest it into a fresh ledger in DIR,
+    /// verify, assess, answer the five questions, sample, plan, and write the reports.
+    Demo {
+        /// Where to write (replaced when it holds a previous demo).
+        #[arg(long, default_value = "demo", value_name = "DIR")]
+        out: PathBuf,
+        /// Seed: the same seed gives the same organisation.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// `small` (4 teams) or `org` (40 teams, 400 repositories).
+        #[arg(long, value_enum, default_value = "small")]
+        scale: DemoScale,
+    },
+    /// The reports people read: HTML (self-contained, with charts), Markdown, or the assessment as JSON.
+    Report {
+        #[command(flatten)]
+        args: AssessArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "html")]
+        format: ReportKind,
+        /// Write here instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Grade every DSOMM activity 0..4 by the evidence, beside the teams' claims:
     /// claimed vs audit-real level per sub-dimension, each grade with its reasons
@@ -556,6 +593,33 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
         }
+        Command::Demo { out, seed, scale } => {
+            let scale = match scale {
+                DemoScale::Small => demo::Scale::Small,
+                DemoScale::Org => demo::Scale::Org,
+            };
+            let outcome = dsomm_audit::demo::run(&out, seed, scale)?;
+            outln!("{}", outcome.summary.trim_end());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report { args, format, out } => {
+            let loaded = load_assessment(cli.config.as_deref(), &args)?;
+            let computed = dsomm_audit::demo::compute(&loaded, 9, 1, 90);
+            let text = match format {
+                ReportKind::Html => {
+                    report::html(&computed.input()).map_err(|error| anyhow!("the HTML report: {error}"))?
+                }
+                ReportKind::Md => report::markdown(&computed.input()),
+                ReportKind::Json => serde_json::to_string_pretty(&computed.assessment)?,
+            };
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?
+                }
+                None => outln!("{}", text.trim_end()),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Assess { args, format } => {
             let loaded = load_assessment(cli.config.as_deref(), &args)?;
             let assessment = loaded.assess();
@@ -882,22 +946,9 @@ fn run_override(config: &Config, action: OverrideAction) -> Result<ExitCode> {
 }
 
 fn init(dir: &Path) -> Result<ExitCode> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let config_path = dir.join("dsomm-audit.toml");
-    if config_path.exists() {
-        bail!("{} already exists; refusing to overwrite it", config_path.display());
-    }
-    std::fs::write(&config_path, DEFAULT_CONFIG).with_context(|| format!("cannot write {}", config_path.display()))?;
-    let config = Config::load(&config_path)?;
-    let mut suffix = [0u8; 6];
-    getrandom::fill(&mut suffix).map_err(|error| anyhow!("cannot read the system random source: {error}"))?;
-    let signer = NoteSigner::generate(&format!("dsomm-audit/{}", hex::encode(suffix)))?;
-    write_private(&config.key_path, &format!("{}\n", signer.to_text()))?;
-    std::fs::write(&config.public_key_path, format!("{}\n", signer.verifier().to_text()))
-        .with_context(|| format!("cannot write {}", config.public_key_path.display()))?;
-    let verifier = signer.verifier();
-    Ledger::create(&config.ledger_path, signer)?;
-    outln!("created {}", config_path.display());
+    let config = dsomm_audit::demo::create_workspace(dir, "")?;
+    let verifier = read_verifier(&config.public_key_path.display().to_string())?;
+    outln!("created {}", config.file.display());
     outln!("created {} (empty ledger)", config.ledger_path.display());
     outln!(
         "created {} (signing key, mode 0600: keep it secret)",
@@ -908,28 +959,8 @@ fn init(dir: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn write_private(path: &Path, text: &str) -> Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot create {} (does it already exist?)", path.display()))?;
-    file.write_all(text.as_bytes())
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
-}
-
 fn open_for_append(config: &Config) -> Result<Ledger> {
-    let key = std::fs::read_to_string(&config.key_path)
-        .with_context(|| format!("cannot read the signing key {}", config.key_path.display()))?;
-    let signer = NoteSigner::parse(&key).with_context(|| format!("{}", config.key_path.display()))?;
-    Ok(Ledger::open(&config.ledger_path)?.with_signer(signer)?)
+    dsomm_audit::demo::open_for_append(config)
 }
 
 fn ingest(

@@ -1,0 +1,421 @@
+//! The files of the demo organisation, in the tools' own formats.
+
+use crate::{Rng, Team, days_before, rfc3339};
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+
+/// Writes files under a root and counts them.
+pub struct Writer {
+    root: PathBuf,
+    pub files: usize,
+    pub bytes: u64,
+}
+
+impl Writer {
+    pub fn new(root: &Path) -> Writer {
+        Writer {
+            root: root.join("evidence"),
+            files: 0,
+            bytes: 0,
+        }
+    }
+
+    /// Write `bytes` at `relative` (directories created) and return the path.
+    pub fn write(&mut self, relative: &str, bytes: &[u8]) -> Result<PathBuf, String> {
+        let path = self.root.join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|error| format!("{}: {error}", parent.display()))?;
+        }
+        std::fs::write(&path, bytes).map_err(|error| format!("{}: {error}", path.display()))?;
+        self.files += 1;
+        self.bytes += bytes.len() as u64;
+        Ok(path)
+    }
+}
+
+/// A GitHub Actions workflow with SAST, SCA and secret scanning.
+pub fn workflow(team: &Team, repo_index: usize, rng: &mut Rng) -> String {
+    let node = 18 + rng.below(3) * 2;
+    let (sast, sca, secrets) = match team.style {
+        0 => (
+            "      - name: Semgrep\n        run: semgrep ci\n        env:\n          SEMGREP_APP_TOKEN: ${{ secrets.SEMGREP_APP_TOKEN }}\n".to_string(),
+            "      - name: Trivy\n        uses: aquasecurity/trivy-action@0.28.0\n        with:\n          scan-type: fs\n          severity: HIGH,CRITICAL\n          exit-code: '1'\n".to_string(),
+            "      - name: Gitleaks\n        uses: gitleaks/gitleaks-action@v2\n        env:\n          GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}\n".to_string(),
+        ),
+        1 => (
+            "      - name: Semgrep\n        run: semgrep scan --error --config p/default .\n        continue-on-error: true\n".to_string(),
+            "      - name: Trivy\n        uses: aquasecurity/trivy-action@0.28.0\n        with:\n          scan-type: fs\n          exit-code: '1'\n".to_string(),
+            "      - name: Gitleaks\n        run: gitleaks detect --redact --report-path gitleaks.json || true\n".to_string(),
+        ),
+        2 => (
+            if repo_index == 0 {
+                "      - name: Semgrep\n        run: semgrep scan --error --config p/default .\n".to_string()
+            } else {
+                "      - name: Semgrep\n        run: semgrep scan --config p/default --sarif --output semgrep.sarif .\n".to_string()
+            },
+            "      - name: Trivy\n        uses: aquasecurity/trivy-action@0.28.0\n        with:\n          scan-type: fs\n          format: sarif\n          output: trivy.sarif\n".to_string(),
+            "      - name: Gitleaks\n        run: gitleaks detect --exit-code 0\n".to_string(),
+        ),
+        _ => (
+            "      - name: Semgrep\n        run: semgrep scan --error --config p/default . | tee semgrep.txt\n".to_string(),
+            "      - name: Trivy\n        uses: aquasecurity/trivy-action@0.28.0\n        continue-on-error: ${{ github.event_name == 'pull_request' }}\n        with:\n          scan-type: fs\n          exit-code: '1'\n".to_string(),
+            "      - name: Gitleaks\n        uses: gitleaks/gitleaks-action@v2\n        if: github.ref == 'refs/heads/main'\n".to_string(),
+        ),
+    };
+    format!(
+        "name: security\non:\n  pull_request:\n  push:\n    branches: [main]\npermissions:\n  contents: read\n  security-events: write\njobs:\n  scan:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - uses: actions/setup-node@v4\n        with:\n          node-version: {node}\n{sast}{sca}{secrets}"
+    )
+}
+
+fn weeks(start: Timestamp, end: Timestamp) -> Vec<Timestamp> {
+    let mut times = Vec::new();
+    let mut at = start;
+    while at < end {
+        times.push(at);
+        at = at.checked_add(SignedDuration::from_hours(24 * 7)).unwrap_or(end);
+    }
+    times
+}
+
+/// SARIF 2.1.0 with one run per week.
+pub fn sarif(tool: &str, repo: &str, start: Timestamp, end: Timestamp, rng: &mut Rng) -> String {
+    let (driver, rules): (&str, Vec<(&str, &str, &str)>) = match tool {
+        "semgrep" => (
+            "Semgrep OSS",
+            vec![
+                (
+                    "javascript.express.security.audit.xss.direct-response-write",
+                    "error",
+                    "6.1",
+                ),
+                ("javascript.lang.security.audit.sqli.node-postgres-sqli", "error", "8.8"),
+                ("javascript.jsonwebtoken.security.jwt-none-alg", "warning", "5.3"),
+            ],
+        ),
+        "trivy" => (
+            "Trivy",
+            vec![
+                ("CVE-2024-45337", "error", "9.1"),
+                ("CVE-2024-21538", "error", "7.5"),
+                ("CVE-2023-45857", "warning", "6.5"),
+            ],
+        ),
+        _ => (
+            "gitleaks",
+            vec![("generic-api-key", "warning", ""), ("aws-access-token", "error", "")],
+        ),
+    };
+    let rule_objects: Vec<Value> = rules
+        .iter()
+        .map(|(id, level, severity)| {
+            let mut rule =
+                json!({"id": id, "shortDescription": {"text": id}, "defaultConfiguration": {"level": level}});
+            if !severity.is_empty() {
+                rule["properties"] = json!({"security-severity": severity});
+            }
+            rule
+        })
+        .collect();
+    let mut runs = Vec::new();
+    for at in weeks(start, end) {
+        let count = rng.below(if tool == "gitleaks" { 2 } else { 5 });
+        let results: Vec<Value> = (0..count)
+            .map(|index| {
+                let (id, level, _) = rules[rng.below(rules.len() as u64) as usize];
+                json!({
+                    "ruleId": id,
+                    "level": level,
+                    "message": {"text": format!("{id} in {repo}")},
+                    "locations": [{"physicalLocation": {"artifactLocation": {"uri": format!("src/handler{index}.js")}, "region": {"startLine": 10 + rng.below(200)}}}],
+                    "partialFingerprints": {"primaryLocationLineHash": rng.hex(16)}
+                })
+            })
+            .collect();
+        runs.push(json!({
+            "tool": {"driver": {"name": driver, "semanticVersion": "1.0.0", "rules": rule_objects}},
+            "invocations": [{"executionSuccessful": true, "endTimeUtc": rfc3339(at)}],
+            "versionControlProvenance": [{"repositoryUri": format!("https://github.com/{repo}")}],
+            "results": results
+        }));
+    }
+    serde_json::to_string_pretty(
+        &json!({"version": "2.1.0", "$schema": "https://json.schemastore.org/sarif-2.1.0.json", "runs": runs}),
+    )
+    .unwrap_or_default()
+}
+
+/// A Trivy JSON report (schema version 2).
+pub fn trivy_json(repo: &str, at: Timestamp, rng: &mut Rng) -> String {
+    let vulnerabilities: Vec<Value> = (0..1 + rng.below(4))
+        .map(|index| {
+            let package = ["express", "jsonwebtoken", "axios", "lodash"][index as usize % 4];
+            let severity = ["HIGH", "MEDIUM", "CRITICAL", "LOW"][index as usize % 4];
+            json!({
+                "VulnerabilityID": format!("CVE-2024-{}", 20000 + rng.below(9999)),
+                "PkgName": package,
+                "InstalledVersion": "1.0.0",
+                "FixedVersion": "1.0.1",
+                "Severity": severity,
+                "Title": "demo vulnerability"
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&json!({
+        "SchemaVersion": 2,
+        "CreatedAt": rfc3339(at),
+        "ArtifactName": repo,
+        "ArtifactType": "repository",
+        "Results": [{"Target": "package-lock.json", "Class": "lang-pkgs", "Type": "npm", "Vulnerabilities": vulnerabilities}]
+    }))
+    .unwrap_or_default()
+}
+
+/// GitHub's REST list of check runs: the scanners on pull requests, weekly.
+/// The exemplary team's gates fail the check when they find something.
+pub fn check_runs(team: &Team, repo: &str, start: Timestamp, end: Timestamp, rng: &mut Rng) -> String {
+    let mut runs = Vec::new();
+    let mut id = 1000 + rng.below(1000);
+    let all = weeks(start, end);
+    let last = all.len().saturating_sub(1);
+    for (week, at) in all.into_iter().enumerate() {
+        let number = 100 + week as u64;
+        let head = rng.hex(40);
+        for name in ["Semgrep", "Trivy", "Gitleaks"] {
+            id += 1;
+            // The exemplary team's gates fire now and then, and SAST blocked a pull request this week.
+            let blocked = team.exemplary && (rng.chance(8) || (week == last && name == "Semgrep"));
+            runs.push(json!({
+                "id": id,
+                "name": name,
+                "head_sha": head,
+                "status": "completed",
+                "conclusion": if blocked { "failure" } else { "success" },
+                "started_at": rfc3339(at),
+                "completed_at": rfc3339(at.checked_add(SignedDuration::from_mins(3)).unwrap_or(at)),
+                "url": format!("https://api.github.com/repos/{repo}/check-runs/{id}"),
+                "app": {"slug": "github-actions", "name": "GitHub Actions"},
+                "pull_requests": [{"number": number, "url": format!("https://api.github.com/repos/{repo}/pulls/{number}"), "head": {"ref": format!("change-{number}"), "sha": head}, "base": {"ref": "main", "sha": rng.hex(40)}}]
+            }));
+        }
+    }
+    serde_json::to_string_pretty(&json!({"total_count": runs.len(), "check_runs": runs})).unwrap_or_default()
+}
+
+/// GitHub's REST list of deployments' statuses, as a list of webhook payloads' objects.
+pub fn deployments(repo: &str, start: Timestamp, end: Timestamp, rng: &mut Rng) -> String {
+    let mut payloads = Vec::new();
+    for (index, at) in weeks(start, end)
+        .into_iter()
+        .enumerate()
+        .filter(|(index, _)| index % 2 == 1)
+    {
+        let sha = rng.hex(40);
+        payloads.push(json!({
+            "action": "created",
+            "deployment_status": {"id": 50_000 + index, "state": "success", "created_at": rfc3339(at), "creator": {"login": "github-actions[bot]"}, "environment": "production", "url": format!("https://api.github.com/repos/{repo}/deployments/{}/statuses/{}", 40_000 + index, 50_000 + index)},
+            "deployment": {"id": 40_000 + index, "sha": sha, "ref": "main", "task": "deploy", "environment": "production", "created_at": rfc3339(at), "creator": {"login": "github-actions[bot]"}, "url": format!("https://api.github.com/repos/{repo}/deployments/{}", 40_000 + index)},
+            "repository": {"full_name": repo, "url": format!("https://api.github.com/repos/{repo}")}
+        }));
+    }
+    serde_json::to_string_pretty(&Value::Array(payloads)).unwrap_or_default()
+}
+
+/// Falco alerts (JSON lines) in the team's namespace: detection in audit-only mode.
+pub fn falco(team: &Team, start: Timestamp, end: Timestamp, rng: &mut Rng) -> String {
+    let rules = [
+        ("Terminal shell in container", "Critical"),
+        ("Read sensitive file untrusted", "Warning"),
+        ("Write below etc", "Error"),
+        ("Contact K8S API Server From Container", "Notice"),
+    ];
+    let mut lines = Vec::new();
+    for at in weeks(start, end) {
+        if !rng.chance(40) {
+            continue;
+        }
+        let (rule, priority) = rules[rng.below(rules.len() as u64) as usize];
+        let alert = json!({
+            "uuid": format!("{}-{}-{}-{}-{}", rng.hex(8), rng.hex(4), rng.hex(4), rng.hex(4), rng.hex(12)),
+            "hostname": format!("node-{}", rng.below(6)),
+            "output": format!("{rule} (user=root container={}-{})", team.service, rng.hex(6)),
+            "priority": priority,
+            "rule": rule,
+            "source": "syscall",
+            "tags": ["container", "mitre_execution"],
+            "time": rfc3339(at.checked_add(SignedDuration::from_hours(rng.below(150) as i64)).unwrap_or(at)),
+            "output_fields": {
+                "container.id": rng.hex(12),
+                "container.image.repository": format!("ghcr.io/acme/{}", team.service),
+                "container.image.tag": format!("1.{}.{}", rng.below(9), rng.below(9)),
+                "k8s.ns.name": team.name,
+                "k8s.pod.name": format!("{}-{}", team.service, rng.hex(5)),
+                "proc.cmdline": "sh -c id"
+            }
+        });
+        lines.push(alert.to_string());
+    }
+    lines.join("\n") + "\n"
+}
+
+/// Kyverno verifies image signatures, but only in audit mode.
+pub const KYVERNO_VERIFY_IMAGES: &str = "apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: verify-acme-images
+  annotations:
+    policies.kyverno.io/title: Verify Acme images
+spec:
+  validationFailureAction: Audit
+  background: false
+  rules:
+    - name: verify-signature
+      match:
+        any:
+          - resources:
+              kinds: [Pod]
+      verifyImages:
+        - imageReferences: [\"ghcr.io/acme/*\"]
+          mutateDigest: true
+          attestors:
+            - entries:
+                - keyless:
+                    subject: \"https://github.com/acme/*\"
+                    issuer: \"https://token.actions.githubusercontent.com\"
+";
+
+/// Policy reports of the audit-mode policy: some images fail verification, nothing is stopped.
+pub fn policy_reports(teams: &[Team], at: Timestamp) -> String {
+    let seconds = at.as_second();
+    let mut documents = Vec::new();
+    for (index, team) in teams.iter().enumerate() {
+        let result = if team.exemplary || index % 3 == 1 {
+            "pass"
+        } else {
+            "fail"
+        };
+        documents.push(format!(
+            "apiVersion: wgpolicyk8s.io/v1alpha2
+kind: PolicyReport
+metadata:
+  name: cpol-verify-acme-images
+  namespace: {ns}
+  labels:
+    app.kubernetes.io/managed-by: kyverno
+summary:
+  pass: {pass}
+  fail: {fail}
+results:
+  - policy: verify-acme-images
+    rule: verify-signature
+    result: {result}
+    scored: true
+    source: kyverno
+    message: image verification {result}
+    timestamp:
+      seconds: {seconds}
+      nanos: 0
+    resources:
+      - apiVersion: v1
+        kind: Pod
+        name: {service}-0
+        namespace: {ns}
+",
+            ns = team.name,
+            service = team.service,
+            pass = u8::from(result == "pass"),
+            fail = u8::from(result == "fail"),
+        ));
+    }
+    documents.join("---\n")
+}
+
+/// The DSOMM app's progress states.
+pub const META: &str = "---
+progressDefinition:
+  Not implemented:
+    score: 0%
+    definition: Activity not started and not planned
+  Started:
+    score: 20%
+    definition: Activity has been started, or completed for a few applications
+  Partly implemented:
+    score: 50%
+    definition: Activity has been implemented for at least half of the applications
+  Fully implemented:
+    score: 100%
+    definition: Fully implemented for (almost) all applications
+";
+
+/// team-progress.yaml: every team claims level 1 and 2 fully, level 3 partly or fully, some of level 4.
+pub fn team_progress(teams: &[Team], rng: &mut Rng) -> String {
+    let catalogue = model::catalogue::Catalogue::embedded().ok();
+    let mut out = String::from("progress:\n");
+    let claimed = days_before(
+        crate::days_before(model::time::parse_time(crate::AS_OF).unwrap_or_default(), 0),
+        200,
+    );
+    let date = rfc3339(claimed).get(..10).unwrap_or("2026-04-15").to_string();
+    for activity in catalogue.iter().flat_map(|catalogue| catalogue.activities.iter()) {
+        let mut lines = String::new();
+        for team in teams {
+            let state = match activity.level {
+                1 | 2 => Some("Fully implemented"),
+                3 => Some(if rng.chance(50) {
+                    "Fully implemented"
+                } else {
+                    "Partly implemented"
+                }),
+                4 => rng.chance(30).then_some("Started"),
+                _ => None,
+            };
+            match state {
+                Some("Started") => lines.push_str(&format!("    '{}':\n      'Started': {date}\n", team.name)),
+                Some(state) => lines.push_str(&format!(
+                    "    '{}':\n      'Started': {date}\n      '{state}': {date}\n",
+                    team.name
+                )),
+                None => {}
+            }
+        }
+        if !lines.is_empty() {
+            out.push_str(&format!(
+                "  {}:  # {}\n{lines}",
+                activity.uuid,
+                activity.name.replace(['\n', '#'], " ")
+            ));
+        }
+    }
+    out
+}
+
+/// Dismissed code-scanning alerts (webhook payloads): exceptions without owner or sunset.
+pub fn dismissals(repo: &str, at: Timestamp, count: u64, rng: &mut Rng) -> String {
+    let payloads: Vec<Value> = (0..count)
+        .map(|index| {
+            let number = 10 + index;
+            let when = rfc3339(at.checked_add(SignedDuration::from_hours(24 * 3 * index as i64)).unwrap_or(at));
+            json!({
+                "action": "closed_by_user",
+                "alert": {
+                    "number": number,
+                    "created_at": when,
+                    "url": format!("https://api.github.com/repos/{repo}/code-scanning/alerts/{number}"),
+                    "state": "dismissed",
+                    "dismissed_by": {"login": format!("dev{}", rng.below(9))},
+                    "dismissed_at": when,
+                    "dismissed_reason": "won't fix",
+                    "dismissed_comment": null,
+                    "rule": {"id": "javascript.express.security.audit.xss.direct-response-write", "severity": "error", "security_severity_level": "medium", "description": "XSS"},
+                    "tool": {"name": "Semgrep OSS", "version": "1.0.0"},
+                    "most_recent_instance": {"ref": "refs/heads/main", "commit_sha": rng.hex(40), "location": {"path": "src/handler0.js", "start_line": 12}}
+                },
+                "ref": "refs/heads/main",
+                "commit_oid": rng.hex(40),
+                "repository": {"full_name": repo, "url": format!("https://api.github.com/repos/{repo}")},
+                "sender": {"login": "dev"}
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&Value::Array(payloads)).unwrap_or_default()
+}
