@@ -128,6 +128,25 @@ fn date_of(value: &Value) -> Option<Timestamp> {
     }
 }
 
+/// The progress states a `meta.yaml` defines: name and score in percent.
+pub fn progress_states(meta: &str, origin: &str) -> Result<Vec<(String, f64)>, String> {
+    let meta = parse_yaml(meta, origin)?;
+    let definition = meta
+        .get("progressDefinition")
+        .and_then(Value::as_object)
+        .ok_or_else(|| format!("{origin}: no `progressDefinition` mapping"))?;
+    definition
+        .iter()
+        .map(|(name, state)| {
+            state
+                .get("score")
+                .and_then(score_of)
+                .map(|score| (name.clone(), score))
+                .ok_or_else(|| format!("{origin}: progress state `{name}` has no readable `score`"))
+        })
+        .collect()
+}
+
 impl Claims {
     /// Read a `team-progress.yaml` with the progress states of `meta` (the
     /// `meta.yaml` text; `None`: the app's default states).

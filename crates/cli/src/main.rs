@@ -36,6 +36,29 @@ enum Format {
     Json,
 }
 
+#[derive(Subcommand)]
+enum ExportKind {
+    /// The audit-real state of one team as a DSOMM app team-progress.yaml (states from --meta).
+    DsommProgress {
+        #[command(flatten)]
+        args: AssessArgs,
+        /// Where to write the YAML.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// OSCAL 1.1 assessment-results.json and plan-of-action-and-milestones.json into DIR.
+    Oscal {
+        #[command(flatten)]
+        args: AssessArgs,
+        /// Directory to write into.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Days of the plan.
+        #[arg(long, default_value_t = 90)]
+        days: u32,
+    },
+}
+
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum DemoScale {
     Small,
@@ -169,6 +192,12 @@ enum Command {
         /// `small` (4 teams) or `org` (40 teams, 400 repositories).
         #[arg(long, value_enum, default_value = "small")]
         scale: DemoScale,
+    },
+    /// Export the audit-real state: a DSOMM app team-progress.yaml, or OSCAL 1.1
+    /// assessment-results and plan-of-action-and-milestones.
+    Export {
+        #[command(subcommand)]
+        what: ExportKind,
     },
     /// The reports people read: HTML (self-contained, with charts), Markdown, or the assessment as JSON.
     Report {
@@ -602,6 +631,55 @@ fn run(cli: Cli) -> Result<ExitCode> {
             outln!("{}", outcome.summary.trim_end());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Export { what } => match what {
+            ExportKind::DsommProgress { args, out } => {
+                let Some(team) = args.team.clone() else {
+                    bail!("export dsomm-progress needs --team (one team per team-progress.yaml)");
+                };
+                let loaded = load_assessment(cli.config.as_deref(), &args)?;
+                let assessment = loaded.assess();
+                let team = assessment
+                    .teams
+                    .iter()
+                    .find(|entry| entry.team == team)
+                    .ok_or_else(|| anyhow!("no team `{team}`"))?;
+                let states = match &args.meta {
+                    Some(meta) => {
+                        let text =
+                            std::fs::read_to_string(meta).with_context(|| format!("cannot read {}", meta.display()))?;
+                        assess::claims::progress_states(&text, &meta.display().to_string())
+                            .map_err(|error| anyhow!(error))?
+                            .into_iter()
+                            .map(|(name, score)| report::export::State { name, score })
+                            .collect()
+                    }
+                    None => report::export::default_states(),
+                };
+                let yaml = report::export::dsomm_progress(team, &loaded.records, &states, &loaded.config.claim_grades);
+                std::fs::write(&out, yaml).with_context(|| format!("cannot write {}", out.display()))?;
+                outln!("wrote {}", out.display());
+                Ok(ExitCode::SUCCESS)
+            }
+            ExportKind::Oscal { args, out, days } => {
+                let loaded = load_assessment(cli.config.as_deref(), &args)?;
+                let computed = dsomm_audit::demo::compute(&loaded, 9, 1, days);
+                std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+                let results = out.join("assessment-results.json");
+                let poam = out.join("plan-of-action-and-milestones.json");
+                std::fs::write(
+                    &results,
+                    serde_json::to_string_pretty(&report::export::oscal_assessment_results(&computed.assessment))?,
+                )
+                .with_context(|| format!("cannot write {}", results.display()))?;
+                std::fs::write(
+                    &poam,
+                    serde_json::to_string_pretty(&report::export::oscal_poam(&computed.assessment, &computed.plans))?,
+                )
+                .with_context(|| format!("cannot write {}", poam.display()))?;
+                outln!("wrote {}\nwrote {}", results.display(), poam.display());
+                Ok(ExitCode::SUCCESS)
+            }
+        },
         Command::Report { args, format, out } => {
             let loaded = load_assessment(cli.config.as_deref(), &args)?;
             let computed = dsomm_audit::demo::compute(&loaded, 9, 1, 90);

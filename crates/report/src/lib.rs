@@ -3,6 +3,8 @@
 //! the assessment as JSON. Templates go through minijinja; the charts are
 //! drawn here as SVG.
 
+pub mod export;
+
 use assess::plan::Plan;
 use assess::questions::Answer;
 use assess::sample::Sample;

@@ -1,0 +1,263 @@
+//! Exports: the audit-real state as a DSOMM app `team-progress.yaml`, and
+//! OSCAL 1.1 `assessment-results` and `plan-of-action-and-milestones`.
+
+use assess::plan::Plan;
+use assess::{Assessment, TeamAssessment};
+use model::Evidence;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// A progress state of the DSOMM app (`meta.yaml` `progressDefinition`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct State {
+    /// Its name.
+    pub name: String,
+    /// Its score in percent.
+    pub score: f64,
+}
+
+/// The app's default states.
+pub fn default_states() -> Vec<State> {
+    [
+        ("Not implemented", 0.0),
+        ("Started", 20.0),
+        ("Partly implemented", 50.0),
+        ("Fully implemented", 100.0),
+    ]
+    .iter()
+    .map(|(name, score)| State {
+        name: name.to_string(),
+        score: *score,
+    })
+    .collect()
+}
+
+/// The state that claims exactly `grade` under `grades`: the lowest-scoring
+/// state whose score the strict reading maps to that grade.
+fn state_for<'a>(grade: u8, states: &'a [State], grades: &assess::ClaimGrades) -> Option<&'a State> {
+    let mut sorted: Vec<&State> = states.iter().collect();
+    sorted.sort_by(|a, b| a.score.total_cmp(&b.score));
+    sorted
+        .into_iter()
+        .find(|state| grades.grade(state.score) == grade.min(3))
+}
+
+fn quoted(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// The audit-real state of one team as a `team-progress.yaml`: for every
+/// activity graded above 0, the state that claims exactly its grade (capped at
+/// 3), dated by the newest record the grade rests on.
+pub fn dsomm_progress(
+    team: &TeamAssessment,
+    records: &[Evidence],
+    states: &[State],
+    grades: &assess::ClaimGrades,
+) -> String {
+    let times: BTreeMap<u64, jiff::Timestamp> = records.iter().map(|record| (record.id, record.occurred_at)).collect();
+    let mut out = format!(
+        "# The audit-real state of team {}, written by dsomm-audit from the evidence.\n# Load it in the DSOMM app beside the claimed team-progress.yaml.\nprogress:\n",
+        team.team
+    );
+    for activity in team.activities.iter().filter(|activity| activity.grade > 0) {
+        let Some(state) = state_for(activity.grade, states, grades) else {
+            continue;
+        };
+        let Some(date) = activity.evidence.iter().filter_map(|id| times.get(id)).max() else {
+            continue;
+        };
+        let day = model::time::format_time(*date)
+            .get(..10)
+            .unwrap_or_default()
+            .to_string();
+        let _ = write!(
+            out,
+            "  {}:  # {}\n    {}:\n      {}: {day}\n",
+            activity.uuid,
+            activity.name.replace(['\n', '#'], " "),
+            quoted(&team.team),
+            quoted(&state.name)
+        );
+    }
+    out
+}
+
+/// A deterministic UUID (version 4 layout, the bits taken from SHA-256 of `seed`),
+/// so the same assessment exports the same documents.
+pub fn uuid(seed: &str) -> String {
+    let digest = Sha256::digest(seed.as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}
+
+fn metadata(title: &str, as_of: &str) -> Value {
+    json!({
+        "title": title,
+        "last-modified": as_of,
+        "version": "1.0",
+        "oscal-version": "1.1.2",
+        "parties": [{"uuid": uuid("party dsomm-audit"), "type": "organization", "name": "dsomm-audit"}]
+    })
+}
+
+fn rfc3339(text: &str) -> String {
+    // OSCAL's date-time-with-timezone: keep it as the assessment writes it (RFC 3339, Z).
+    text.to_string()
+}
+
+/// OSCAL 1.1 `assessment-results`: one result per team; an observation per
+/// activity graded or claimed, citing its evidence records; a finding per
+/// activity whose claim the evidence does not confirm.
+pub fn oscal_assessment_results(assessment: &Assessment) -> Value {
+    let as_of = rfc3339(&assessment.as_of);
+    let checkpoint = &assessment.ledger_checkpoint;
+    let mut results = Vec::new();
+    for team in &assessment.teams {
+        let mut observations = Vec::new();
+        let mut findings = Vec::new();
+        for activity in team
+            .activities
+            .iter()
+            .filter(|activity| activity.grade > 0 || activity.claimed_grade.unwrap_or(0) > 0)
+        {
+            let observation = uuid(&format!(
+                "observation {} {} {}",
+                assessment.as_of, team.team, activity.uuid
+            ));
+            let reasons: Vec<String> = activity
+                .reasons
+                .iter()
+                .map(|reason| format!("{}: {}", reason.probe, reason.message))
+                .collect();
+            let mut entry = json!({
+                "uuid": observation,
+                "title": format!("{} — grade {}", activity.name, activity.grade),
+                "description": format!(
+                    "DSOMM activity {} ({} / {}, level {}): the evidence shows grade {} of required {}{}.{}",
+                    activity.uuid,
+                    activity.dimension,
+                    activity.subdimension,
+                    activity.level,
+                    activity.grade,
+                    activity.required_grade,
+                    activity.claimed_grade.map(|claimed| format!("; claimed {claimed}")).unwrap_or_default(),
+                    if reasons.is_empty() { String::new() } else { format!(" Next grade fails because: {}", reasons.join("; ")) }
+                ),
+                "methods": ["TEST"],
+                "collected": as_of,
+                "props": [
+                    {"name": "dsomm-activity", "ns": "https://dsomm.owasp.org", "value": activity.uuid},
+                    {"name": "grade", "ns": "https://dsomm.owasp.org", "value": activity.grade.to_string()}
+                ]
+            });
+            if !activity.evidence.is_empty() {
+                entry["relevant-evidence"] = json!(activity
+                    .evidence
+                    .iter()
+                    .take(20)
+                    .map(|id| json!({"href": format!("#ledger-record-{id}"), "description": format!("ledger record {id} (ledger checkpoint {checkpoint})")}))
+                    .collect::<Vec<_>>());
+            }
+            observations.push(entry);
+            if activity.confirmed == Some(false) || activity.grade < activity.required_grade {
+                findings.push(json!({
+                    "uuid": uuid(&format!("finding {} {} {}", assessment.as_of, team.team, activity.uuid)),
+                    "title": format!("{}: {}", team.team, activity.name),
+                    "description": format!(
+                        "{} is at grade {} (required {}{}).",
+                        activity.name,
+                        activity.grade,
+                        activity.required_grade,
+                        activity.claimed_grade.map(|claimed| format!(", claimed {claimed}")).unwrap_or_default()
+                    ),
+                    "target": {
+                        "type": "objective-id",
+                        "target-id": format!("dsomm-{}", activity.uuid),
+                        "status": {"state": "not-satisfied"}
+                    },
+                    "related-observations": [{"observation-uuid": observation}]
+                }));
+            }
+        }
+        let mut result = json!({
+            "uuid": uuid(&format!("result {} {}", assessment.as_of, team.team)),
+            "title": format!("DSOMM audit-real assessment of team {}", team.team),
+            "description": format!("Every DSOMM activity graded by dsomm-audit from the evidence ledger (model {}, rubric {}).", assessment.model_version, assessment.rubric_version),
+            "start": as_of,
+            "reviewed-controls": {"control-selections": [{"include-all": {}}]},
+        });
+        if !observations.is_empty() {
+            result["observations"] = Value::Array(observations);
+        }
+        if !findings.is_empty() {
+            result["findings"] = Value::Array(findings);
+        }
+        results.push(result);
+    }
+    json!({
+        "assessment-results": {
+            "uuid": uuid(&format!("assessment-results {} {}", assessment.as_of, checkpoint)),
+            "metadata": metadata("DSOMM audit-real assessment results", &as_of),
+            "import-ap": {"href": "#dsomm-audit-assessment-plan"},
+            "results": results
+        }
+    })
+}
+
+/// OSCAL 1.1 `plan-of-action-and-milestones`: one item per planned action.
+pub fn oscal_poam(assessment: &Assessment, plans: &[Plan]) -> Value {
+    let as_of = rfc3339(&assessment.as_of);
+    let mut items = Vec::new();
+    for plan in plans {
+        for action in &plan.actions {
+            let when = match (action.start_day, action.end_day) {
+                (Some(start), Some(end)) => format!("days {start} to {end} of the {}-day plan", plan.days),
+                _ => format!("after the {}-day plan", plan.days),
+            };
+            let raised: Vec<String> = action
+                .raises
+                .iter()
+                .take(10)
+                .map(|raise| format!("{} ({} to {})", raise.name, raise.from, raise.to))
+                .collect();
+            items.push(json!({
+                "uuid": uuid(&format!("poam {} {} {} {}", assessment.as_of, plan.team, action.probe, action.title)),
+                "title": format!("{}: {}", plan.team, action.title),
+                "description": format!(
+                    "{}; effort {} weeks; {}. Raises {} activities: {}.{}",
+                    action.title,
+                    action.effort_weeks,
+                    when,
+                    action.gain,
+                    raised.join(", "),
+                    if action.details.is_empty() { String::new() } else { format!(" Where: {}", action.details.iter().take(5).cloned().collect::<Vec<_>>().join("; ")) }
+                ),
+                "props": [
+                    {"name": "team", "ns": "https://dsomm.owasp.org", "value": plan.team},
+                    {"name": "effort-weeks", "ns": "https://dsomm.owasp.org", "value": action.effort_weeks.to_string()}
+                ]
+            }));
+        }
+    }
+    json!({
+        "plan-of-action-and-milestones": {
+            "uuid": uuid(&format!("poam {} {}", assessment.as_of, assessment.ledger_checkpoint)),
+            "metadata": metadata("DSOMM 90-day plan of action and milestones", &as_of),
+            "poam-items": items
+        }
+    })
+}
