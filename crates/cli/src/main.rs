@@ -149,6 +149,11 @@ enum Command {
         /// (by default the signed hash of the stored compressed bytes is checked).
         #[arg(long)]
         deep: bool,
+        /// A signed checkpoint kept outside the ledger (a note file, or a proof
+        /// file holding one), repeatable: the ledger must not be behind it and
+        /// must have the same root at its size (detects rollback and rewriting).
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Vec<PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
@@ -157,6 +162,25 @@ enum Command {
     Prove {
         /// Record id (its leaf index).
         id: u64,
+    },
+    /// Print the ledger's latest signed checkpoint (a C2SP signed note) — keep it
+    /// elsewhere and give it to `verify --checkpoint` later to detect a rollback.
+    Checkpoint,
+    /// Print a consistency proof between two signed checkpoints (by tree size):
+    /// the older tree is a prefix of the newer one (RFC 6962 section 2.1.2).
+    ProveConsistency {
+        /// The older checkpoint's tree size.
+        old_size: u64,
+        /// The newer checkpoint's tree size (default: the latest).
+        new_size: Option<u64>,
+    },
+    /// Check a consistency proof offline, without the ledger.
+    VerifyConsistency {
+        /// The proof file (JSON from `prove-consistency`).
+        file: PathBuf,
+        /// The ledger's verifier key text or file.
+        #[arg(long, value_name = "KEY|FILE")]
+        public_key: String,
     },
     /// Check an inclusion proof offline, without the ledger.
     VerifyProof {
@@ -589,10 +613,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Verify {
             public_key,
             deep,
+            checkpoint,
             format,
         } => {
             let config = Config::find(cli.config.as_deref())?;
-            verify(&config, public_key.as_deref(), deep, format)
+            verify(&config, public_key.as_deref(), deep, &checkpoint, format)
         }
         Command::Prove { id } => {
             let config = Config::find(cli.config.as_deref())?;
@@ -600,6 +625,45 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let proof = ledger.prove(id)?;
             outln!("{}", serde_json::to_string_pretty(&proof)?);
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Checkpoint => {
+            let config = Config::find(cli.config.as_deref())?;
+            let ledger = Ledger::open(&config.ledger_path)?;
+            match ledger.latest_checkpoint()? {
+                Some((_, note)) => {
+                    outln!("{}", note.trim_end());
+                    Ok(ExitCode::SUCCESS)
+                }
+                None => bail!("the ledger has no checkpoint yet (nothing was ingested)"),
+            }
+        }
+        Command::ProveConsistency { old_size, new_size } => {
+            let config = Config::find(cli.config.as_deref())?;
+            let ledger = Ledger::open(&config.ledger_path)?;
+            let proof = ledger.prove_consistency(old_size, new_size)?;
+            outln!("{}", serde_json::to_string_pretty(&proof)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::VerifyConsistency { file, public_key } => {
+            let verifier = read_verifier(&public_key)?;
+            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let proof: ledger::ConsistencyProof = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a consistency proof", file.display()))?;
+            match proof.verify(&verifier) {
+                Ok((old, new)) => {
+                    outln!(
+                        "ok: the tree of size {} is a prefix of the tree of size {} (both signed by {})",
+                        old.size,
+                        new.size,
+                        verifier.name()
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(error) => {
+                    outln!("FAILED: {error}");
+                    Ok(ExitCode::from(1))
+                }
+            }
         }
         Command::VerifyProof { file, public_key } => {
             let verifier = read_verifier(&public_key)?;
@@ -1285,7 +1349,29 @@ fn read_verifier(text_or_file: &str) -> Result<NoteVerifier> {
     NoteVerifier::parse(text.trim()).with_context(|| format!("bad verifier key `{}`", text.trim()))
 }
 
-fn verify(config: &Config, public_key: Option<&str>, deep: bool, format: Format) -> Result<ExitCode> {
+/// The signed checkpoint notes in a file: a note itself, or the checkpoints of a proof file.
+fn kept_checkpoints(path: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) {
+        let notes: Vec<String> = [
+            "checkpoint",
+            "batch_checkpoint",
+            "previous_checkpoint",
+            "old_checkpoint",
+            "new_checkpoint",
+        ]
+        .iter()
+        .filter_map(|key| value.get(key).and_then(serde_json::Value::as_str).map(str::to_string))
+        .collect();
+        if notes.is_empty() {
+            bail!("{} holds no signed checkpoint", path.display());
+        }
+        return Ok(notes);
+    }
+    Ok(vec![text])
+}
+
+fn verify(config: &Config, public_key: Option<&str>, deep: bool, kept: &[PathBuf], format: Format) -> Result<ExitCode> {
     let ledger = Ledger::open(&config.ledger_path)?;
     let verifier = match public_key {
         Some(key) => read_verifier(key)?,
@@ -1298,7 +1384,18 @@ fn verify(config: &Config, public_key: Option<&str>, deep: bool, format: Format)
             ledger.recorded_verifier().clone()
         }
     };
-    let report = ledger.verify_with(&verifier, deep)?;
+    let mut report = ledger.verify_with(&verifier, deep)?;
+    let mut notes = Vec::new();
+    for path in kept {
+        notes.extend(kept_checkpoints(path)?);
+    }
+    if !notes.is_empty() {
+        let failures = ledger.check_against(&notes, &verifier)?;
+        if !failures.is_empty() {
+            report.ok = false;
+            report.failures.extend(failures);
+        }
+    }
     match format {
         Format::Json => outln!("{}", serde_json::to_string_pretty(&report)?),
         Format::Table => {

@@ -425,6 +425,27 @@ fn concurrent_ingests_and_gates_lose_nothing_duplicate_nothing_and_verify() {
         assert_eq!(report["records"], total, "{context}");
         assert_eq!(report["checkpoints"], batches, "{context}");
 
+        // And explicitly: a consistency proof (RFC 6962 section 2.1.2) between each
+        // checkpoint and the next, made by the binary and checked offline.
+        let public_key = workspace.path("ledger.pub");
+        for pair in checkpoints.windows(2) {
+            let proof = workspace.run(&["prove-consistency", &pair[0].0.to_string(), &pair[1].0.to_string()]);
+            assert_eq!(proof.code, 0, "{context}: {proof:#?}");
+            let file = workspace.path(&format!("consistency-{}.json", pair[1].0));
+            std::fs::write(&file, &proof.stdout).unwrap();
+            let checked = workspace.run(&[
+                "verify-consistency",
+                file.to_str().unwrap(),
+                "--public-key",
+                public_key.to_str().unwrap(),
+            ]);
+            assert_eq!(
+                checked.code, 0,
+                "{context}: {} -> {}: {checked:#?}",
+                pair[0].0, pair[1].0
+            );
+        }
+
         // Every read that ran during the writes completed, every concurrent verify passed
         // (it reads one snapshot, so a batch committing meanwhile is wholly seen or not at
         // all; an input whose raw blob was still being packed is a warning, not a failure),

@@ -446,3 +446,81 @@ fn every_single_tampering_is_detected_and_named() {
         undetected.join("\n")
     );
 }
+
+/// Rollback and truncation: file-level tamperings the per-record trials do not
+/// reach. A ledger rolled back to an older copy is internally consistent, so it
+/// is detected against a checkpoint it signed that was kept elsewhere
+/// (`verify --checkpoint`); a truncated file is refused or fails verification.
+#[test]
+fn rollback_and_truncation_are_detected() {
+    let base = Workspace::new();
+    base.write("part-0.ndjson", ndjson(0, 300));
+    assert_eq!(base.run(&["ingest", "part-0.ndjson"]).code, 0);
+    let older = tempfile::tempdir().unwrap();
+    settle(&base.path("ledger.db"));
+    copy_workspace(base.dir.path(), older.path());
+    for (number, first) in [(1, 300), (2, 600)] {
+        let name = format!("part-{number}.ndjson");
+        base.write(&name, ndjson(first, 300));
+        assert_eq!(base.run(&["ingest", &name]).code, 0);
+    }
+    let kept = base.run(&["checkpoint"]);
+    assert_eq!(kept.code, 0, "{kept:#?}");
+    assert!(
+        kept.stdout.contains("\n900\n"),
+        "the latest checkpoint is for 900 records: {}",
+        kept.stdout
+    );
+    let witness = tempfile::tempdir().unwrap();
+    std::fs::write(witness.path().join("kept.note"), &kept.stdout).unwrap();
+    let kept_path = witness.path().join("kept.note");
+    let kept_arg = kept_path.to_str().unwrap();
+    // The current ledger holds the kept checkpoint.
+    let current = base.run(&["verify", "--format", "json", "--checkpoint", kept_arg]);
+    assert_eq!(current.code, 0, "{current:#?}");
+
+    // Rolled back: verify alone cannot tell; against the kept checkpoint it can.
+    let rolled = tempfile::tempdir().unwrap();
+    copy_workspace(older.path(), rolled.path());
+    let alone = run_in(rolled.path(), &["verify", "--format", "json"]);
+    assert_eq!(alone.code, 0, "an older copy is internally consistent: {alone:#?}");
+    let outcome = run_in(rolled.path(), &["verify", "--format", "json", "--checkpoint", kept_arg]);
+    assert_eq!(outcome.code, 1, "{outcome:#?}");
+    let report = outcome.json();
+    let failure = &report["failures"][0];
+    assert_eq!(failure["what"], "checkpoint", "{report}");
+    assert_eq!(failure["id"], 900);
+    assert!(failure["message"].as_str().unwrap().contains("rolled back"), "{report}");
+
+    // Truncated at several points: refused or failing, never "ok".
+    settle(&base.path("ledger.db"));
+    let length = std::fs::metadata(base.path("ledger.db")).unwrap().len();
+    for keep in [0, length / 3, 2 * length / 3, length.saturating_sub(16_384)] {
+        let copy = tempfile::tempdir().unwrap();
+        copy_workspace(base.dir.path(), copy.path());
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(copy.path().join("ledger.db"))
+            .unwrap();
+        file.set_len(keep).unwrap();
+        drop(file);
+        let outcome = run_in(copy.path(), &["verify", "--format", "json", "--checkpoint", kept_arg]);
+        assert_ne!(
+            outcome.code, 0,
+            "truncated to {keep} of {length} bytes and still verified: {outcome:#?}"
+        );
+        let named = outcome.stderr.contains("ledger.db") || outcome.stdout.contains("\"ok\": false");
+        assert!(
+            named,
+            "truncated to {keep} bytes: the report names neither the file nor a failure: {outcome:#?}"
+        );
+    }
+}
+
+/// Fold the WAL into the database file and remove it, so the file alone is the ledger.
+fn settle(path: &Path) {
+    let database = Connection::open(path).unwrap();
+    database
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .unwrap();
+}

@@ -14,7 +14,7 @@ pub mod store;
 pub mod verify;
 
 pub use checkpoint::{Checkpoint, NoteError, NoteSigner, NoteVerifier};
-pub use proof::InclusionProof;
+pub use proof::{ConsistencyError, ConsistencyProof, InclusionProof};
 pub use query::Query;
 pub use store::{AppendSummary, BackgroundCheckpoints, Ledger};
 pub use verify::{VerifyFailure, VerifyReport};
@@ -53,6 +53,16 @@ pub enum LedgerError {
     /// A record asked for does not exist.
     #[error("no evidence record with id {0}")]
     NoSuchRecord(u64),
+    /// No checkpoint was signed for the tree size asked for.
+    #[error(
+        "no checkpoint for tree size {size}: a consistency proof runs between tree sizes the ledger signed (one per ingest batch; the latest is {example})"
+    )]
+    NoSuchCheckpoint {
+        /// The size asked for.
+        size: u64,
+        /// A size that has one (the latest), or 0.
+        example: u64,
+    },
     /// The stored state is inconsistent (run `verify`).
     #[error("ledger state is inconsistent: {0} (run `dsomm-audit verify`)")]
     Inconsistent(String),

@@ -181,6 +181,92 @@ pub fn root_from_inclusion(index: u64, size: u64, leaf: Hash, path: &[Hash]) -> 
     (sn == 0).then_some(root)
 }
 
+/// The consistency proof (RFC 6962 section 2.1.2) between the tree of the first
+/// `old` leaves and the tree of the first `new` leaves (0 < old <= new);
+/// `subtree` returns the hash of any range.
+pub fn consistency_path<E>(
+    old: u64,
+    new: u64,
+    subtree: &mut impl FnMut(u64, u64) -> Result<Hash, E>,
+) -> Result<Vec<Hash>, E> {
+    let mut path = Vec::new();
+    if old == 0 || old >= new {
+        return Ok(path);
+    }
+    subproof(old, 0, new, true, subtree, &mut path)?;
+    Ok(path)
+}
+
+fn subproof<E>(
+    m: u64,
+    start: u64,
+    n: u64,
+    complete: bool,
+    subtree: &mut impl FnMut(u64, u64) -> Result<Hash, E>,
+    path: &mut Vec<Hash>,
+) -> Result<(), E> {
+    if m == n {
+        if !complete {
+            path.push(subtree(start, n)?);
+        }
+        return Ok(());
+    }
+    let k = split_point(n);
+    if m <= k {
+        subproof(m, start, k, complete, subtree, path)?;
+        path.push(subtree(start + k, n - k)?);
+    } else {
+        subproof(m - k, start + k, n - k, false, subtree, path)?;
+        path.push(subtree(start, k)?);
+    }
+    Ok(())
+}
+
+/// Check a consistency proof (RFC 9162 section 2.1.4.2): the tree of `old`
+/// leaves with root `old_root` is a prefix of the tree of `new` leaves with
+/// root `new_root`.
+pub fn verify_consistency(old: u64, new: u64, old_root: &Hash, new_root: &Hash, proof: &[Hash]) -> bool {
+    if old == 0 || old > new {
+        return false;
+    }
+    if old == new {
+        return proof.is_empty() && old_root == new_root;
+    }
+    let mut path: Vec<Hash> = proof.to_vec();
+    if old.is_power_of_two() {
+        path.insert(0, *old_root);
+    }
+    let Some((first, rest)) = path.split_first() else {
+        return false;
+    };
+    let mut fn_ = old - 1;
+    let mut sn = new - 1;
+    while fn_ & 1 == 1 {
+        fn_ >>= 1;
+        sn >>= 1;
+    }
+    let mut fr = *first;
+    let mut sr = *first;
+    for hash in rest {
+        if sn == 0 {
+            return false;
+        }
+        if fn_ & 1 == 1 || fn_ == sn {
+            fr = node_hash(hash, &fr);
+            sr = node_hash(hash, &sr);
+            while fn_ & 1 == 0 && fn_ != 0 {
+                fn_ >>= 1;
+                sn >>= 1;
+            }
+        } else {
+            sr = node_hash(&sr, hash);
+        }
+        fn_ >>= 1;
+        sn >>= 1;
+    }
+    sn == 0 && fr == *old_root && sr == *new_root
+}
+
 /// RFC 6962 MTH over a slice of leaf hashes (reference implementation, used
 /// for small ranges and tests).
 pub fn root_of(leaves: &[Hash]) -> Hash {
@@ -197,6 +283,41 @@ pub fn root_of(leaves: &[Hash]) -> Hash {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn consistency_proofs_verify_for_every_pair_and_fail_when_tampered() {
+        let leaves: Vec<Hash> = (0u8..40).map(|byte| leaf_hash(&[byte])).collect();
+        for new in 1..=leaves.len() as u64 {
+            let new_root = root_of(&leaves[..new as usize]);
+            for old in 1..=new {
+                let old_root = root_of(&leaves[..old as usize]);
+                let proof = consistency_path(old, new, &mut |start, length| -> Result<Hash, ()> {
+                    Ok(root_of(&leaves[start as usize..(start + length) as usize]))
+                })
+                .unwrap_or_default();
+                assert!(
+                    verify_consistency(old, new, &old_root, &new_root, &proof),
+                    "{old} -> {new}"
+                );
+                if old < new {
+                    let mut other = leaves[..new as usize].to_vec();
+                    other[0] = leaf_hash(b"forged");
+                    assert!(
+                        !verify_consistency(old, new, &old_root, &root_of(&other), &proof),
+                        "{old} -> {new} forged"
+                    );
+                    if let Some(first) = proof.first() {
+                        let mut bent = proof.clone();
+                        bent[0] = node_hash(first, first);
+                        assert!(
+                            !verify_consistency(old, new, &old_root, &new_root, &bent),
+                            "{old} -> {new} bent"
+                        );
+                    }
+                }
+            }
+        }
+    }
 
     fn leaves(n: u64) -> Vec<Hash> {
         (0..n).map(|i| leaf_hash(&i.to_be_bytes())).collect()

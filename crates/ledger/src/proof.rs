@@ -252,3 +252,188 @@ impl InclusionProof {
         Ok(checkpoint)
     }
 }
+
+/// A consistency proof between two signed checkpoints of the ledger: the
+/// older tree is a prefix of the newer one (RFC 6962 section 2.1.2), so
+/// nothing that was in the ledger at the older checkpoint was changed or
+/// removed by the time of the newer one. Checkable offline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsistencyProof {
+    /// Proof format marker.
+    pub format: String,
+    /// The older tree size.
+    pub old_size: u64,
+    /// The newer tree size.
+    pub new_size: u64,
+    /// The older signed checkpoint (C2SP signed note).
+    pub old_checkpoint: String,
+    /// The newer signed checkpoint.
+    pub new_checkpoint: String,
+    /// The proof's hashes (base64, RFC 6962 order).
+    pub path: Vec<String>,
+}
+
+/// Why a consistency proof was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConsistencyError {
+    /// The file is not a consistency proof.
+    #[error("not a consistency proof: {0}")]
+    Malformed(String),
+    /// A checkpoint's signature is bad or from another key.
+    #[error("{0} checkpoint: {1}")]
+    Checkpoint(&'static str, String),
+    /// A checkpoint is for another size than the proof says.
+    #[error("the {0} checkpoint is for tree size {1}, the proof says {2}")]
+    SizeMismatch(&'static str, u64, u64),
+    /// The hashes do not show the older tree is a prefix of the newer one.
+    #[error(
+        "the older tree (size {0}) is not a prefix of the newer one (size {1}): the ledger was rewritten between them"
+    )]
+    Inconsistent(u64, u64),
+}
+
+impl Ledger {
+    /// A consistency proof from the checkpoint of tree size `old_size` to the
+    /// checkpoint of `new_size` (the latest when `None`); both must be
+    /// checkpoints the ledger signed.
+    pub fn prove_consistency(&self, old_size: u64, new_size: Option<u64>) -> Result<ConsistencyProof> {
+        let note_of = |size: u64| -> Result<String> {
+            self.conn
+                .query_row("SELECT note FROM checkpoint WHERE tree_size = ?1", [size], |row| {
+                    row.get(0)
+                })
+                .optional()
+                .map_err(self.sql())?
+                .ok_or_else(|| LedgerError::NoSuchCheckpoint {
+                    size,
+                    example: self
+                        .latest_checkpoint()
+                        .ok()
+                        .flatten()
+                        .map_or(0, |(checkpoint, _)| checkpoint.size),
+                })
+        };
+        let (new_size, new_note) = match new_size {
+            Some(size) => (size, note_of(size)?),
+            None => {
+                let (checkpoint, note) = self
+                    .latest_checkpoint()?
+                    .ok_or(LedgerError::NoSuchCheckpoint { size: 0, example: 0 })?;
+                (checkpoint.size, note)
+            }
+        };
+        if old_size == 0 || old_size > new_size {
+            return Err(LedgerError::NoSuchCheckpoint {
+                size: old_size,
+                example: new_size,
+            });
+        }
+        let old_note = note_of(old_size)?;
+        let path = merkle::consistency_path(old_size, new_size, &mut |start, len| self.range_hash(start, len))?;
+        Ok(ConsistencyProof {
+            format: "dsomm-audit-consistency-proof/v1".into(),
+            old_size,
+            new_size,
+            old_checkpoint: old_note,
+            new_checkpoint: new_note,
+            path: path.iter().map(|hash| STANDARD.encode(hash)).collect(),
+        })
+    }
+
+    /// Check the ledger against checkpoints it signed that were kept elsewhere
+    /// (a witness, an auditor's copy, a proof file): a rolled-back or truncated
+    /// ledger is behind them; a rewritten one has another root at their size.
+    /// Returns one failure per checkpoint that does not hold.
+    pub fn check_against(&self, notes: &[String], verifier: &NoteVerifier) -> Result<Vec<crate::VerifyFailure>> {
+        let size = self.latest_checkpoint()?.map_or(0, |(checkpoint, _)| checkpoint.size);
+        let mut failures = Vec::new();
+        for note in notes {
+            let failure = |id: Option<u64>, message: String| crate::VerifyFailure {
+                what: "checkpoint".into(),
+                id,
+                message,
+            };
+            let checkpoint = match verifier
+                .verify_note(note)
+                .map_err(|error| error.to_string())
+                .and_then(|body| Checkpoint::parse_body(body).map_err(|error| error.to_string()))
+            {
+                Ok(checkpoint) => checkpoint,
+                Err(message) => {
+                    failures.push(failure(None, format!("a kept checkpoint does not verify: {message}")));
+                    continue;
+                }
+            };
+            if checkpoint.size > size {
+                failures.push(failure(
+                    Some(checkpoint.size),
+                    format!(
+                        "the ledger (tree size {size}) is behind a checkpoint it signed for tree size {}: it was rolled back or truncated",
+                        checkpoint.size
+                    ),
+                ));
+                continue;
+            }
+            let root = if checkpoint.size == 0 {
+                merkle::empty_root()
+            } else {
+                self.range_hash(0, checkpoint.size)?
+            };
+            if root != checkpoint.root {
+                failures.push(failure(
+                    Some(checkpoint.size),
+                    format!("the ledger's first {} records no longer hash to the root of the kept checkpoint: it was rewritten", checkpoint.size),
+                ));
+            }
+        }
+        Ok(failures)
+    }
+
+    /// Every signed checkpoint's tree size, oldest first.
+    pub fn checkpoint_sizes(&self) -> Result<Vec<u64>> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT tree_size FROM checkpoint ORDER BY tree_size")
+            .map_err(self.sql())?;
+        let sizes = statement
+            .query_map([], |row| row.get::<_, i64>(0))
+            .map_err(self.sql())?
+            .collect::<std::result::Result<Vec<i64>, _>>()
+            .map_err(self.sql())?;
+        Ok(sizes.into_iter().map(|size| size as u64).collect())
+    }
+}
+
+impl ConsistencyProof {
+    /// Verify offline: both checkpoints are signed by `verifier` for the
+    /// stated sizes, and the hashes show the older tree is a prefix of the newer.
+    pub fn verify(&self, verifier: &NoteVerifier) -> std::result::Result<(Checkpoint, Checkpoint), ConsistencyError> {
+        let checkpoint = |which: &'static str, note: &str, size: u64| {
+            let body = verifier
+                .verify_note(note)
+                .map_err(|error| ConsistencyError::Checkpoint(which, error.to_string()))?;
+            let checkpoint =
+                Checkpoint::parse_body(body).map_err(|error| ConsistencyError::Checkpoint(which, error.to_string()))?;
+            if checkpoint.size != size {
+                return Err(ConsistencyError::SizeMismatch(which, checkpoint.size, size));
+            }
+            Ok(checkpoint)
+        };
+        let old = checkpoint("older", &self.old_checkpoint, self.old_size)?;
+        let new = checkpoint("newer", &self.new_checkpoint, self.new_size)?;
+        let mut path = Vec::with_capacity(self.path.len());
+        for (position, text) in self.path.iter().enumerate() {
+            let hash: Hash = STANDARD
+                .decode(text)
+                .ok()
+                .and_then(|bytes| bytes.try_into().ok())
+                .ok_or_else(|| ConsistencyError::Malformed(format!("path[{position}] is not a base64 hash")))?;
+            path.push(hash);
+        }
+        if merkle::verify_consistency(self.old_size, self.new_size, &old.root, &new.root, &path) {
+            Ok((old, new))
+        } else {
+            Err(ConsistencyError::Inconsistent(self.old_size, self.new_size))
+        }
+    }
+}
