@@ -23,6 +23,10 @@ impl Scope {
             return true;
         }
         let subject = &record.subject;
+        // A record about a team (a manual attestation) is that team's alone.
+        if let Some(team) = &subject.team {
+            return team.eq_ignore_ascii_case(&self.team);
+        }
         match (&subject.repo, &subject.service) {
             (None, None) => true,
             (repo, service) => {
