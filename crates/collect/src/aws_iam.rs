@@ -322,6 +322,8 @@ fn credential_report(
             })
             .map(str::to_string)
     };
+    let before = parsed.evidence.len();
+    let last_line = rows.last().map_or(1, |(line, _)| *line);
     for (line, row) in rows {
         let Some(name) = row.get(user).filter(|name| !name.is_empty()).cloned() else {
             parsed.diagnostics.push(context.diagnostic(
@@ -387,6 +389,13 @@ fn credential_report(
         for grant in grants {
             push(parsed, context, COLLECTOR, grant, generated, Some(line), None);
         }
+    }
+    if parsed.evidence.len() == before && parsed.diagnostics.is_empty() {
+        parsed.diagnostics.push(context.diagnostic(
+            Some(last_line),
+            None,
+            "credential report without a root user, enabled password or active access key; nothing recorded",
+        ));
     }
 }
 

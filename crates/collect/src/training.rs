@@ -267,6 +267,11 @@ pub fn parse(bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
             Err(message) => parsed.diagnostics.push(context.diagnostic(Some(line), None, message)),
         }
     }
+    if parsed.evidence.is_empty() && parsed.diagnostics.is_empty() {
+        parsed
+            .diagnostics
+            .push(context.diagnostic(Some(1), None, "a header without rows; nothing recorded"));
+    }
     parsed
 }
 
