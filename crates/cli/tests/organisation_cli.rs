@@ -77,6 +77,27 @@ fn inventory_snapshots_are_read_as_of_a_date() {
     let later = as_of("2025-02-15").expect("the February snapshot");
     assert_eq!(later.attrs["assets"][0]["lifecycle"], "production");
     assert!(as_of("2024-12-31").is_none());
+    // The audit question reads the snapshot of 30 days before the as-of time.
+    let outcome = workspace.run(&[
+        "ask",
+        "inventory",
+        "--as-of",
+        "2025-03-15T00:00:00Z",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(outcome.code, 0, "{outcome:#?}");
+    let answer = outcome.json();
+    let answer = answer.as_array().map_or(&answer, |answers| &answers[0]);
+    assert_eq!(answer["status"], "answered", "{answer:#}");
+    assert_eq!(
+        answer["answer"]["production_services"][0]["name"], "payments-api",
+        "{answer:#}"
+    );
+    assert_eq!(
+        answer["answer"]["production_services"][0]["last_security_review"],
+        "2025-02-01"
+    );
     // Detected by content, without --source: a CSV inventory.
     workspace.write(
         "inventory.csv",
@@ -104,10 +125,11 @@ fn grants_and_training_are_matched_to_people() {
     workspace.write("dsomm-audit.toml", config);
     workspace.write(
         "org.json",
-        r#"{"organization": "acme", "admins": [{"login": "octocat"}], "members": [{"login": "octocat"}, {"login": "hubot"}]}"#,
+        r#"{"organization": "acme", "admins": [{"login": "octocat"}], "members": [{"login": "octocat"}, {"login": "hubot"}],
+            "repositories": [{"full_name": "acme/api", "collaborators": [{"login": "hubot", "role_name": "admin"}]}]}"#,
     );
-    let outcome = workspace.run(&["ingest", "--format", "json", "org.json"]);
-    assert_eq!(outcome.json()["added"], 2, "{outcome:#?}");
+    let outcome = workspace.run(&["ingest", "--occurred-at", "2025-02-01", "--format", "json", "org.json"]);
+    assert_eq!(outcome.json()["added"], 3, "{outcome:#?}");
     workspace.write(
         "lms.csv",
         "Learner,Module,Finished,Result\nmona@acme.example,Secure coding,2025-01-10,passed\n,Secure coding,2025-01-10,passed\nhubot@acme.example,Secure coding,not a date,passed\n",
@@ -155,7 +177,39 @@ fn grants_and_training_are_matched_to_people() {
         .collect();
     assert_eq!(
         people,
-        [(None, "member", false), (Some("mona@acme.example"), "admin", true)]
+        [
+            (None, "member", false),
+            (Some("mona@acme.example"), "admin", true),
+            (None, "admin", true)
+        ]
+    );
+    // The audit question: hubot holds admin on acme/api and has no training.
+    let outcome = workspace.run(&[
+        "ask",
+        "training-permissions",
+        "--as-of",
+        "2025-03-01T00:00:00Z",
+        "--format",
+        "json",
+    ]);
+    let answer = outcome.json();
+    let answer = answer.as_array().map_or(&answer, |answers| &answers[0]);
+    assert_eq!(answer["status"], "partial", "{answer:#}");
+    let overdue = &answer["answer"]["overdue_with_elevated_access"];
+    assert_eq!(overdue.as_array().map(Vec::len), Some(1), "{answer:#}");
+    assert_eq!(overdue[0]["person"], "hubot");
+    let places: Vec<(&str, &serde_json::Value)> = overdue[0]["grants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|grant| (grant["where"].as_str().unwrap(), &grant["elevated_because"]))
+        .collect();
+    assert_eq!(
+        places,
+        [
+            ("github:acme", &serde_json::Value::Null),
+            ("acme/api", &serde_json::json!("admin"))
+        ]
     );
     let training = ledger
         .query(&ledger::Query {
