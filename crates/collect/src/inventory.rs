@@ -10,7 +10,8 @@
 //! e-mail addresses when the user is in the same file, else user refs) and
 //! `users` (each `name`, `email`, `display_name`, `member_of`), and `format`.
 //!
-//! Backstage: multi-document YAML (or JSON) with `apiVersion: backstage.io/*`;
+//! Backstage: multi-document YAML, or JSON (one entity, a list of entities or
+//! the catalog API's `items`) with `apiVersion: backstage.io/*`;
 //! `Component`, `System`, `API`, `Resource` and `Domain` are assets, `Group`
 //! and `User` give teams and people. The last security review is the
 //! annotation `dsomm-audit.io/last-security-review: YYYY-MM-DD`, the repository
@@ -120,13 +121,19 @@ pub fn parse_backstage(bytes: &[u8], context: &Context, limits: &Limits) -> Pars
     let documents = crate::kubernetes::read_documents(text, context, limits, &mut parsed);
     let mut entities: Vec<(u64, String, &Value)> = Vec::new();
     for (line, document) in &documents {
-        match document.get("items").and_then(Value::as_array) {
-            Some(items) if document.get("kind").is_none() => {
+        // The catalog API answers with a list of entities, or `items` of one.
+        let (items, base) = match (document, document.get("items").and_then(Value::as_array)) {
+            (Value::Array(items), _) => (Some(items), ""),
+            (_, Some(items)) if document.get("kind").is_none() => (Some(items), "/items"),
+            _ => (None, ""),
+        };
+        match items {
+            Some(items) => {
                 for (index, item) in items.iter().enumerate() {
-                    entities.push((*line, format!("/items/{index}"), item));
+                    entities.push((*line, format!("{base}/{index}"), item));
                 }
             }
-            _ => entities.push((*line, String::new(), document)),
+            None => entities.push((*line, String::new(), document)),
         }
     }
     let mut assets = Vec::new();
@@ -548,6 +555,16 @@ metadata: {name: [broken
 ";
         let parsed = parse_backstage(text.as_bytes(), &context(), &Limits::default());
         assert_eq!(parsed.evidence.len(), 1);
+        // The catalog API's answers: a list of entities, or `items`.
+        let entity = r#"{"apiVersion": "backstage.io/v1alpha1", "kind": "API", "metadata": {"name": "a"}, "spec": {"lifecycle": "production"}}"#;
+        for body in [
+            format!("[{entity}]"),
+            format!(r#"{{"items": [{entity}], "totalItems": 1}}"#),
+        ] {
+            let listed = parse_backstage(body.as_bytes(), &context(), &Limits::default());
+            assert!(listed.diagnostics.is_empty(), "{:?}", listed.diagnostics);
+            assert_eq!(listed.evidence[0].attrs["assets"][0]["lifecycle"], "production");
+        }
         let attrs = &parsed.evidence[0].attrs;
         let asset = &attrs["assets"][0];
         assert_eq!(asset["name"], "payments-api");

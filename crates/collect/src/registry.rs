@@ -510,6 +510,62 @@ mod tests {
     }
 
     #[test]
+    fn detects_organisation_sources() {
+        let cases: [(&str, &[u8], Option<Collector>); 11] = [
+            (
+                "catalog-info.yaml",
+                b"apiVersion: backstage.io/v1alpha1\nkind: Component\n",
+                Some(Collector::Backstage),
+            ),
+            (
+                "inventory.csv",
+                b"Name,Type,Environment,Owner\napi,service,prod,a\n",
+                Some(Collector::Inventory),
+            ),
+            ("authz.json", b"{\"UserDetailList\": []}", Some(Collector::AwsIam)),
+            (
+                "report.json",
+                b"{\"Content\": \"dXNlcg==\", \"ReportFormat\": \"text/csv\"}",
+                Some(Collector::AwsIam),
+            ),
+            (
+                "report.csv",
+                b"user,arn,user_creation_time,password_enabled\n",
+                Some(Collector::AwsIam),
+            ),
+            (
+                "trail.json",
+                b"{\"Records\": [{\"userIdentity\": {}}]}",
+                Some(Collector::AwsIam),
+            ),
+            (
+                "org.json",
+                b"{\"organization\": \"acme\", \"members\": []}",
+                Some(Collector::GithubOrg),
+            ),
+            (
+                "collaborators.json",
+                b"[{\"login\": \"a\", \"role_name\": \"admin\"}]",
+                Some(Collector::GithubOrg),
+            ),
+            (
+                "rbac.yaml",
+                b"apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\n",
+                Some(Collector::KubernetesRbac),
+            ),
+            (
+                "lms.csv",
+                b"User Name,E-mail,Course,Completion Date\n",
+                Some(Collector::Training),
+            ),
+            ("notes.csv", b"a,b,c\n1,2,3\n", None),
+        ];
+        for (path, head, expected) in cases {
+            assert_eq!(detect(path, head), expected, "{path}");
+        }
+    }
+
+    #[test]
     fn names_are_unique_and_round_trip() {
         for collector in Collector::ALL {
             assert_eq!(Collector::from_name(collector.name()), Some(*collector));
