@@ -34,6 +34,12 @@ max_days = 90
 # ingest command's --trusted-builder values.
 # trusted_builders = ["https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_generic_slsa3.yml"]
 
+[people]
+# Principal names in IAM exports (GitHub logins, AWS user names, Kubernetes
+# users) to e-mail addresses, so one person is matched across sources. A key
+# may name its source (`github:octocat`, `aws:alice`, `kubernetes:alice`).
+# aliases = { "github:octocat" = "mona@example.com", "alice" = "alice@example.com" }
+
 [thresholds]
 # The assessment window, in days back from the as-of time.
 lookback_days = 90
@@ -100,6 +106,8 @@ pub struct Config {
     pub teams: Vec<probes::Scope>,
     /// Builder ids the organisation trusts (`[provenance] trusted_builders`).
     pub trusted_builders: Vec<String>,
+    /// Principal names (lower case) to e-mail addresses (`[people] aliases`).
+    pub aliases: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -121,6 +129,15 @@ struct RawConfig {
     team: Vec<RawTeam>,
     #[serde(default)]
     provenance: RawProvenance,
+    #[serde(default)]
+    people: RawPeople,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawPeople {
+    #[serde(default)]
+    aliases: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -282,7 +299,18 @@ impl Config {
                 services: team.services,
             });
         }
+        let mut aliases = std::collections::BTreeMap::new();
+        for (name, email) in raw.people.aliases {
+            if !email.contains('@') {
+                bail!(
+                    "{}: [people] aliases: `{name}` maps to `{email}`, which is not an e-mail address",
+                    file.display()
+                );
+            }
+            aliases.insert(name.trim().to_ascii_lowercase(), email.trim().to_ascii_lowercase());
+        }
         Ok(Config {
+            aliases,
             thresholds,
             claim_grades,
             teams,
@@ -328,6 +356,26 @@ mod tests {
         assert_eq!(config.limits, collect::Limits::default());
         assert!(config.model_path.is_none());
         assert!(config.trusted_builders.is_empty());
+        assert!(config.aliases.is_empty());
+    }
+
+    #[test]
+    fn aliases_are_read_in_lower_case() {
+        let directory = tempfile::tempdir().unwrap();
+        let file = directory.path().join("dsomm-audit.toml");
+        std::fs::write(
+            &file,
+            "[people]\naliases = { \"GitHub:OctoCat\" = \"Mona@Example.com\" }\n",
+        )
+        .unwrap();
+        let config = Config::load(&file).unwrap();
+        assert_eq!(
+            config.aliases.get("github:octocat").map(String::as_str),
+            Some("mona@example.com")
+        );
+        std::fs::write(&file, "[people]\naliases = { octocat = \"mona\" }\n").unwrap();
+        let error = Config::load(&file).unwrap_err().to_string();
+        assert!(error.contains("not an e-mail address"), "{error}");
     }
 
     #[test]

@@ -274,6 +274,8 @@ pub fn run(dir: &Path, seed: u64, scale: demo::Scale) -> Result<Outcome> {
             limits: config.limits,
             batch_size: 0,
             provenance: None,
+            aliases: Default::default(),
+            columns: None,
         };
         let summary = ingest_paths(&mut ledger, &item.paths, &options, |_| {})?;
         added += summary.added;

@@ -87,7 +87,7 @@ fn read_input(input: &GateInput, options: &GateOptions, threshold: Severity) -> 
         commit: options.commit.clone(),
         git_ref: options.git_ref.clone(),
         occurred_at: None,
-        provenance: None,
+        ..Context::default()
     };
     let parsed = collect::parse_document(input.collector, &bytes, &context, &options.limits);
     if let Some(problem) = parsed.diagnostics.iter().find(|diagnostic| !diagnostic.warning) {

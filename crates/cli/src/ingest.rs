@@ -35,6 +35,10 @@ pub struct IngestOptions {
     pub batch_size: usize,
     /// `--trust-root`, `--public-key` and the trusted builders, for provenance.
     pub provenance: Option<std::sync::Arc<collect::provenance::Verification>>,
+    /// `[people] aliases`, for the IAM and training collectors.
+    pub aliases: Option<std::sync::Arc<std::collections::BTreeMap<String, String>>>,
+    /// `--columns`, for tabular inputs (training exports).
+    pub columns: Option<std::sync::Arc<std::collections::BTreeMap<String, String>>>,
 }
 
 /// The summary `ingest` prints.
@@ -322,6 +326,8 @@ fn ingest_file(
         git_ref: options.git_ref.clone(),
         occurred_at: options.occurred_at,
         provenance: options.provenance.clone(),
+        aliases: options.aliases.clone(),
+        columns: options.columns.clone(),
     };
     if collector.is_streamed() {
         summary.files += 1;

@@ -2,6 +2,7 @@
 //! shared with the benchmark. Glue only: parsing lives in `collect`, storage in `ledger`.
 
 pub mod assessment;
+pub mod attest;
 pub mod config;
 pub mod demo;
 pub mod gate;

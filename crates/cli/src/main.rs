@@ -119,9 +119,14 @@ enum Command {
     Ingest {
         /// Collector to use instead of detection: evidence-ndjson, sarif, trivy,
         /// grype, cyclonedx, spdx, suppressions, pipelines, github, gitlab, falco,
-        /// kubernetes, provenance (see docs/sources.md).
+        /// kubernetes, provenance, backstage, inventory, aws-iam, github-org,
+        /// kubernetes-rbac, training (see docs/sources.md).
         #[arg(long, value_name = "NAME")]
         source: Option<String>,
+        /// Which header holds each field of a tabular export, e.g.
+        /// `email=Learner,course=Module,completed_at=Finished` (training).
+        #[arg(long, value_name = "FIELD=HEADER,...")]
+        columns: Option<String>,
         #[command(flatten)]
         code: CodeArgs,
         #[command(flatten)]
@@ -339,6 +344,34 @@ enum Command {
     Override {
         #[command(subcommand)]
         action: OverrideAction,
+    },
+    /// Record a manual attestation of an activity for a team: a document (a
+    /// file, hashed and stored, or a URL), who attests and who reviewed it.
+    Attest {
+        /// The activity's uuid in the DSOMM catalogue.
+        #[arg(long, value_name = "UUID")]
+        activity: String,
+        /// The team the attestation is for.
+        #[arg(long, value_name = "TEAM")]
+        team: String,
+        /// The document that shows the activity: a file path or an http(s) URL.
+        #[arg(long, value_name = "PATH|URL")]
+        document: String,
+        /// Who attests (the activity's owner).
+        #[arg(long, value_name = "WHO")]
+        attested_by: String,
+        /// Who reviewed the attestation (someone other than the attester).
+        #[arg(long, value_name = "WHO")]
+        reviewed_by: Option<String>,
+        /// The document's date (RFC 3339 with zone, or YYYY-MM-DD).
+        #[arg(long, value_name = "DATE")]
+        date: Option<String>,
+        /// A note.
+        #[arg(long, value_name = "TEXT")]
+        note: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
     },
 }
 
@@ -568,12 +601,28 @@ fn hint(error: &anyhow::Error) -> Option<&'static str> {
     }
 }
 
+/// `--columns email=Learner,course=Module`: field to header.
+fn parse_columns(text: &str) -> Result<std::collections::BTreeMap<String, String>> {
+    let mut columns = std::collections::BTreeMap::new();
+    for pair in text.split(',').map(str::trim).filter(|pair| !pair.is_empty()) {
+        let Some((field, header)) = pair.split_once('=') else {
+            bail!("--columns: `{pair}` is not FIELD=HEADER (e.g. email=Learner)");
+        };
+        if header.trim().is_empty() {
+            bail!("--columns: `{pair}` names no header");
+        }
+        columns.insert(field.trim().to_ascii_lowercase(), header.trim().to_string());
+    }
+    Ok(columns)
+}
+
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Init { dir } => init(dir.as_deref().unwrap_or(Path::new("."))),
         Command::Model { model, format } => describe_model(cli.config.as_deref(), model, format),
         Command::Ingest {
             source,
+            columns,
             code: CodeArgs { repo, commit, git_ref },
             provenance,
             occurred_at,
@@ -607,6 +656,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 limits: config.limits,
                 batch_size: 0,
                 provenance,
+                aliases: (!config.aliases.is_empty()).then(|| std::sync::Arc::new(config.aliases.clone())),
+                columns: columns
+                    .as_deref()
+                    .map(parse_columns)
+                    .transpose()?
+                    .map(std::sync::Arc::new),
             };
             ingest(&config, &paths, &options, format, progress)
         }
@@ -943,6 +998,42 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 ),
             }
             Ok(ExitCode::from(outcome.exit_code))
+        }
+        Command::Attest {
+            activity,
+            team,
+            document,
+            attested_by,
+            reviewed_by,
+            date,
+            note,
+            format,
+        } => {
+            let config = Config::find(cli.config.as_deref())?;
+            let request = dsomm_audit::attest::AttestRequest {
+                activity,
+                team,
+                document,
+                attested_by,
+                reviewed_by,
+                date: parse_date(date.as_deref(), "--date")?,
+                note,
+            };
+            let mut ledger = open_for_append(&config)?;
+            let attested = dsomm_audit::attest::attest(&mut ledger, &request, &config.limits, jiff::Timestamp::now())?;
+            match format {
+                Format::Table => outln!(
+                    "recorded attestation #{} of `{}` for team {}",
+                    attested.id,
+                    attested.activity_name,
+                    request.team.trim()
+                ),
+                Format::Json => outln!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({"id": attested.id, "attrs": attested.attrs}))?
+                ),
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Key {
             action: KeyAction::Public,

@@ -106,8 +106,10 @@ pub fn detect(head: &str) -> bool {
 // Reading documents
 // ---------------------------------------------------------------------------
 
-/// The documents of the input with the line each starts on.
-fn read_documents(text: &str, context: &Context, limits: &Limits, parsed: &mut Parsed) -> Vec<(u64, Value)> {
+/// The documents of the input with the line each starts on: one JSON document,
+/// JSON lines, or multi-document YAML (each document under the budget of
+/// `model::yaml`). Shared with the inventory and RBAC collectors.
+pub(crate) fn read_documents(text: &str, context: &Context, limits: &Limits, parsed: &mut Parsed) -> Vec<(u64, Value)> {
     let trimmed = text.trim_start();
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
         return crate::json_documents(text, context, limits, &mut parsed.diagnostics);

@@ -2,12 +2,17 @@
 //! into evidence records plus diagnostics; one bad record never loses the rest.
 //! Collectors never score and never write: the ledger is the only writer.
 
+pub mod aws_iam;
 pub mod events;
 pub mod falco;
 pub mod github;
+pub mod github_org;
 pub mod gitlab;
 pub mod grype;
+pub mod iam;
+pub mod inventory;
 pub mod kubernetes;
+pub mod kubernetes_rbac;
 pub mod ndjson;
 pub mod pipelines;
 pub mod provenance;
@@ -16,6 +21,7 @@ pub mod sarif;
 pub mod sbom;
 pub mod sigstore;
 pub mod suppressions;
+pub mod training;
 pub mod trivy;
 
 use jiff::Timestamp;
@@ -43,6 +49,12 @@ pub struct Context {
     pub occurred_at: Option<Timestamp>,
     /// `--trust-root`, `--public-key` and the trusted builders, for provenance.
     pub provenance: Option<std::sync::Arc<provenance::Verification>>,
+    /// `[people] aliases`: principal names (lower case) to e-mail addresses,
+    /// for the IAM collectors (see [`iam::person`]).
+    pub aliases: Option<std::sync::Arc<std::collections::BTreeMap<String, String>>>,
+    /// `--columns`: a field name (`email`, `course`, ...) to the header that
+    /// holds it, for tabular inputs (see [`training`]).
+    pub columns: Option<std::sync::Arc<std::collections::BTreeMap<String, String>>>,
 }
 
 impl Context {
@@ -284,6 +296,85 @@ pub fn bounded_json(value: &serde_json::Value) -> serde_json::Value {
         }
     }
     copy(value, 0)
+}
+
+/// A CSV table: the header cells and the rows, each with its 1-based line.
+pub type CsvTable = (Vec<String>, Vec<(u64, Vec<String>)>);
+
+/// A CSV text read whole: the header cells (trimmed) and each row with its
+/// 1-based line. The delimiter is `,`, `;` or a tab, whichever the header line
+/// holds most of. A row that does not read, or is longer than the line limit,
+/// gives one diagnostic with its line and is skipped. `None` (with one
+/// diagnostic) when there is no header.
+pub fn csv_rows(text: &str, context: &Context, limits: &Limits, diagnostics: &mut Vec<Diagnostic>) -> Option<CsvTable> {
+    let first = text.lines().next().unwrap_or_default();
+    let delimiter = [b',', b';', b'\t']
+        .into_iter()
+        .max_by_key(|delimiter| first.bytes().filter(|byte| byte == delimiter).count())
+        .unwrap_or(b',');
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .has_headers(false)
+        .from_reader(text.as_bytes());
+    let mut header: Option<Vec<String>> = None;
+    let mut rows = Vec::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = reader.position().line();
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                let line = record.position().map_or(line, csv::Position::line);
+                let length: usize = record.iter().map(str::len).sum();
+                if length > limits.max_line_bytes {
+                    diagnostics.push(context.diagnostic(
+                        Some(line),
+                        None,
+                        format!(
+                            "row of {length} bytes exceeds the line limit of {} bytes; skipped",
+                            limits.max_line_bytes
+                        ),
+                    ));
+                    continue;
+                }
+                let cells: Vec<String> = record.iter().map(|cell| cell.trim().to_string()).collect();
+                if cells.iter().all(String::is_empty) {
+                    continue;
+                }
+                match header {
+                    None => header = Some(cells),
+                    Some(_) => rows.push((line, cells)),
+                }
+            }
+            Err(error) => {
+                let at = error.position().map_or(line, csv::Position::line);
+                diagnostics.push(context.diagnostic(Some(at), None, format!("CSV row not read: {error}; skipped")));
+                if !matches!(
+                    error.kind(),
+                    csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. }
+                ) {
+                    break;
+                }
+            }
+        }
+    }
+    match header {
+        Some(header) => Some((header, rows)),
+        None => {
+            diagnostics.push(context.diagnostic(Some(1), None, "no CSV header row; nothing recorded"));
+            None
+        }
+    }
+}
+
+/// A header cell made comparable: lower case, letters and digits only
+/// (`"Completion Date"`, `completion_date` and `completionDate` are the same).
+pub fn header_key(cell: &str) -> String {
+    cell.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|character| character.to_ascii_lowercase())
+        .collect()
 }
 
 /// `text` cut at `limit` characters, marked with `…` when cut.

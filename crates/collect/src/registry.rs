@@ -39,6 +39,18 @@ pub enum Collector {
     /// in-toto statements, SLSA provenance, DSSE envelopes, Sigstore bundles and
     /// GitHub attestations, with offline signature verification.
     Provenance,
+    /// Backstage catalog files: one `asset_snapshot` per file.
+    Backstage,
+    /// CSV/JSON inventories: one `asset_snapshot` per file.
+    Inventory,
+    /// AWS IAM authorization details, credential reports and CloudTrail: `iam_grant`.
+    AwsIam,
+    /// GitHub organisation members, teams and repository permissions: `iam_grant`.
+    GithubOrg,
+    /// Kubernetes RoleBindings and ClusterRoleBindings: `iam_grant`.
+    KubernetesRbac,
+    /// LMS CSV exports and the Mimecast awareness export: `training_record`.
+    Training,
 }
 
 impl Collector {
@@ -57,6 +69,12 @@ impl Collector {
         Collector::Falco,
         Collector::Kubernetes,
         Collector::Provenance,
+        Collector::Backstage,
+        Collector::Inventory,
+        Collector::AwsIam,
+        Collector::GithubOrg,
+        Collector::KubernetesRbac,
+        Collector::Training,
     ];
 
     /// The name used by `--source` and recorded in each record's source.
@@ -75,6 +93,12 @@ impl Collector {
             Collector::Falco => "falco",
             Collector::Kubernetes => "kubernetes",
             Collector::Provenance => "provenance",
+            Collector::Backstage => "backstage",
+            Collector::Inventory => "inventory",
+            Collector::AwsIam => "aws-iam",
+            Collector::GithubOrg => "github-org",
+            Collector::KubernetesRbac => "kubernetes-rbac",
+            Collector::Training => "training",
         }
     }
 
@@ -115,6 +139,12 @@ pub fn parse_document(collector: Collector, bytes: &[u8], context: &Context, lim
         Collector::Falco => crate::falco::parse(bytes, context, limits),
         Collector::Kubernetes => crate::kubernetes::parse(bytes, context, limits),
         Collector::Provenance => crate::provenance::parse(bytes, context, limits),
+        Collector::Backstage => crate::inventory::parse_backstage(bytes, context, limits),
+        Collector::Inventory => crate::inventory::parse_inventory(bytes, context, limits),
+        Collector::AwsIam => crate::aws_iam::parse(bytes, context, limits),
+        Collector::GithubOrg => crate::github_org::parse(bytes, context, limits),
+        Collector::KubernetesRbac => crate::kubernetes_rbac::parse(bytes, context, limits),
+        Collector::Training => crate::training::parse(bytes, context, limits),
         Collector::Suppressions => {
             let mut parsed = Parsed::default();
             if let Some(reason) = crate::suppressions::skip_reason(bytes, limits) {
@@ -202,6 +232,9 @@ pub fn detect(path: &str, head: &[u8]) -> Option<Collector> {
     }
     let text = String::from_utf8_lossy(&head[..head.len().min(4096)]);
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if let Some(collector) = detect_organisation(trimmed) {
+        return Some(collector);
+    }
     if trimmed.starts_with('{') {
         let compact: String = trimmed.chars().filter(|character| !character.is_whitespace()).collect();
         if compact.contains("\"$schema\":\"https://") && compact.contains("sarif")
@@ -262,6 +295,42 @@ pub fn detect(path: &str, head: &[u8]) -> Option<Collector> {
     } else if crate::kubernetes::detect(trimmed) {
         // YAML (or JSON) Kubernetes resources.
         return Some(Collector::Kubernetes);
+    }
+    None
+}
+
+/// Inventories, IAM exports and training exports from the head of a file.
+fn detect_organisation(trimmed: &str) -> Option<Collector> {
+    if crate::inventory::detect_backstage(trimmed) {
+        return Some(Collector::Backstage);
+    }
+    if crate::kubernetes_rbac::detect(trimmed) {
+        return Some(Collector::KubernetesRbac);
+    }
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        let compact: String = trimmed.chars().filter(|character| !character.is_whitespace()).collect();
+        let aws = ["\"UserDetailList\":", "\"GroupDetailList\":", "\"RoleDetailList\":"]
+            .iter()
+            .any(|key| compact.contains(key))
+            || compact.contains("\"Content\":") && compact.contains("\"ReportFormat\":")
+            || compact.starts_with("{\"Records\":[") && compact.contains("\"userIdentity\":");
+        if aws {
+            return Some(Collector::AwsIam);
+        }
+        if crate::github_org::detect(&compact) {
+            return Some(Collector::GithubOrg);
+        }
+        return None;
+    }
+    let first_line = trimmed.lines().next().unwrap_or_default();
+    if first_line.starts_with("user,arn,user_creation_time") {
+        return Some(Collector::AwsIam);
+    }
+    if crate::training::detect_header(first_line) {
+        return Some(Collector::Training);
+    }
+    if crate::inventory::detect_inventory_header(first_line) {
+        return Some(Collector::Inventory);
     }
     None
 }
@@ -437,6 +506,62 @@ mod tests {
         ];
         for (head, expected) in cases {
             assert_eq!(detect("e.json", head), expected, "{}", String::from_utf8_lossy(head));
+        }
+    }
+
+    #[test]
+    fn detects_organisation_sources() {
+        let cases: [(&str, &[u8], Option<Collector>); 11] = [
+            (
+                "catalog-info.yaml",
+                b"apiVersion: backstage.io/v1alpha1\nkind: Component\n",
+                Some(Collector::Backstage),
+            ),
+            (
+                "inventory.csv",
+                b"Name,Type,Environment,Owner\napi,service,prod,a\n",
+                Some(Collector::Inventory),
+            ),
+            ("authz.json", b"{\"UserDetailList\": []}", Some(Collector::AwsIam)),
+            (
+                "report.json",
+                b"{\"Content\": \"dXNlcg==\", \"ReportFormat\": \"text/csv\"}",
+                Some(Collector::AwsIam),
+            ),
+            (
+                "report.csv",
+                b"user,arn,user_creation_time,password_enabled\n",
+                Some(Collector::AwsIam),
+            ),
+            (
+                "trail.json",
+                b"{\"Records\": [{\"userIdentity\": {}}]}",
+                Some(Collector::AwsIam),
+            ),
+            (
+                "org.json",
+                b"{\"organization\": \"acme\", \"members\": []}",
+                Some(Collector::GithubOrg),
+            ),
+            (
+                "collaborators.json",
+                b"[{\"login\": \"a\", \"role_name\": \"admin\"}]",
+                Some(Collector::GithubOrg),
+            ),
+            (
+                "rbac.yaml",
+                b"apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\n",
+                Some(Collector::KubernetesRbac),
+            ),
+            (
+                "lms.csv",
+                b"User Name,E-mail,Course,Completion Date\n",
+                Some(Collector::Training),
+            ),
+            ("notes.csv", b"a,b,c\n1,2,3\n", None),
+        ];
+        for (path, head, expected) in cases {
+            assert_eq!(detect(path, head), expected, "{path}");
         }
     }
 

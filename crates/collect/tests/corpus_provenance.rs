@@ -5,6 +5,8 @@
 //! (`tests/data/`, from sigstore-python 4.5.1, Apache-2.0).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -14,16 +16,7 @@ use dsomm_audit_collect::{Collector, Context, Limits, Parsed, detect, parse_docu
 use model::EvidenceKind;
 
 fn fixtures() -> Option<PathBuf> {
-    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/provenance");
-    if folder.is_dir() {
-        return Some(folder);
-    }
-    let message = format!("provenance fixtures folder {} is absent", folder.display());
-    if std::env::var("CI").is_ok_and(|value| value == "true") {
-        panic!("{message}; it is required when CI=true");
-    }
-    eprintln!("{message}; corpus test skipped (set CI=true to make this fail)");
-    None
+    common::fixtures("provenance")
 }
 
 fn public_good() -> TrustRoot {

@@ -57,7 +57,11 @@ collector_targets! {
 }
 
 fn pipelines(bytes: &[u8]) {
-    for platform in [collect::pipelines::Platform::GithubActions, collect::pipelines::Platform::GitlabCi, collect::pipelines::Platform::AzurePipelines] {
+    for platform in [
+        collect::pipelines::Platform::GithubActions,
+        collect::pipelines::Platform::GitlabCi,
+        collect::pipelines::Platform::AzurePipelines,
+    ] {
         let mut resolve = |_: &str| -> Result<(String, Vec<u8>), String> { Err("no includes while fuzzing".into()) };
         let _ = collect::pipelines::lint("fuzz.yml", bytes, platform, &Limits::default(), &mut resolve);
     }
@@ -77,36 +81,93 @@ fn claims(bytes: &[u8]) {
 const VERIFIER: &str = include_str!("../verifier.pub");
 
 fn inclusion_proof(bytes: &[u8]) {
-    if let (Ok(proof), Ok(verifier)) = (serde_json::from_slice::<ledger::InclusionProof>(bytes), ledger::NoteVerifier::parse(VERIFIER.trim())) {
+    if let (Ok(proof), Ok(verifier)) = (
+        serde_json::from_slice::<ledger::InclusionProof>(bytes),
+        ledger::NoteVerifier::parse(VERIFIER.trim()),
+    ) {
         let _ = proof.verify(&verifier);
     }
 }
 
 fn consistency_proof(bytes: &[u8]) {
-    if let (Ok(proof), Ok(verifier)) = (serde_json::from_slice::<ledger::ConsistencyProof>(bytes), ledger::NoteVerifier::parse(VERIFIER.trim())) {
+    if let (Ok(proof), Ok(verifier)) = (
+        serde_json::from_slice::<ledger::ConsistencyProof>(bytes),
+        ledger::NoteVerifier::parse(VERIFIER.trim()),
+    ) {
         let _ = proof.verify(&verifier);
     }
 }
 
 /// Every target.
 pub const TARGETS: &[Target] = &[
-    Target { name: "evidence-ndjson", run: evidence_ndjson },
-    Target { name: "sarif", run: sarif },
-    Target { name: "trivy", run: trivy },
-    Target { name: "grype", run: grype },
-    Target { name: "cyclonedx", run: cyclonedx },
-    Target { name: "spdx", run: spdx },
-    Target { name: "suppressions", run: suppressions },
-    Target { name: "github", run: github },
-    Target { name: "gitlab", run: gitlab },
-    Target { name: "falco", run: falco },
-    Target { name: "kubernetes", run: kubernetes },
-    Target { name: "provenance", run: provenance },
-    Target { name: "pipelines", run: pipelines },
-    Target { name: "dsomm-model", run: dsomm_model },
-    Target { name: "claims", run: claims },
-    Target { name: "inclusion-proof", run: inclusion_proof },
-    Target { name: "consistency-proof", run: consistency_proof },
+    Target {
+        name: "evidence-ndjson",
+        run: evidence_ndjson,
+    },
+    Target {
+        name: "sarif",
+        run: sarif,
+    },
+    Target {
+        name: "trivy",
+        run: trivy,
+    },
+    Target {
+        name: "grype",
+        run: grype,
+    },
+    Target {
+        name: "cyclonedx",
+        run: cyclonedx,
+    },
+    Target {
+        name: "spdx",
+        run: spdx,
+    },
+    Target {
+        name: "suppressions",
+        run: suppressions,
+    },
+    Target {
+        name: "github",
+        run: github,
+    },
+    Target {
+        name: "gitlab",
+        run: gitlab,
+    },
+    Target {
+        name: "falco",
+        run: falco,
+    },
+    Target {
+        name: "kubernetes",
+        run: kubernetes,
+    },
+    Target {
+        name: "provenance",
+        run: provenance,
+    },
+    Target {
+        name: "pipelines",
+        run: pipelines,
+    },
+    Target {
+        name: "dsomm-model",
+        run: dsomm_model,
+    },
+    Target {
+        name: "claims",
+        run: claims,
+    },
+    Target {
+        name: "inclusion-proof",
+        run: inclusion_proof,
+    },
+    Target {
+        name: "consistency-proof",
+        run: consistency_proof,
+    },
 ];
 
 /// The target with this name.
@@ -132,8 +193,36 @@ impl Rng {
 }
 
 const INTERESTING: &[&[u8]] = &[
-    b"\"", b"{", b"}", b"[", b"]", b":", b",", b"\n", b"\r\n", b"\\u0000", b"\\ud800", b"1e400", b"-0", b"null", b"&a ", b"*a", b"<<: ", b"!reference ",
-    b"- ", b"  ", b"\t", b"\xff\xfe", b"\xef\xbb\xbf", b"\x00", b"9999999999999999999999", b"%YAML 1.2\n", b"---\n", b"...\n", b"|\n", b">\n",
+    b"\"",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b":",
+    b",",
+    b"\n",
+    b"\r\n",
+    b"\\u0000",
+    b"\\ud800",
+    b"1e400",
+    b"-0",
+    b"null",
+    b"&a ",
+    b"*a",
+    b"<<: ",
+    b"!reference ",
+    b"- ",
+    b"  ",
+    b"\t",
+    b"\xff\xfe",
+    b"\xef\xbb\xbf",
+    b"\x00",
+    b"9999999999999999999999",
+    b"%YAML 1.2\n",
+    b"---\n",
+    b"...\n",
+    b"|\n",
+    b">\n",
 ];
 
 /// One mutation of `input`, drawing from `seeds` for splices.
@@ -209,7 +298,11 @@ pub fn execute(target: &Target, input: &[u8]) -> Result<(), String> {
 /// Fuzz `target` for `iterations` mutations from `seeds`, with `seed`; the seeds
 /// themselves are run first. Returns the crashes found (at most 10).
 pub fn run(target: &Target, seeds: &[Vec<u8>], iterations: u64, seed: u64) -> Vec<Crash> {
-    let mut rng = Rng(seed ^ target.name.bytes().fold(0u64, |hash, byte| hash.wrapping_mul(31).wrapping_add(u64::from(byte))));
+    let mut rng = Rng(seed
+        ^ target
+            .name
+            .bytes()
+            .fold(0u64, |hash, byte| hash.wrapping_mul(31).wrapping_add(u64::from(byte))));
     let mut crashes = Vec::new();
     let mut corpus: Vec<Vec<u8>> = seeds.to_vec();
     if corpus.is_empty() {
@@ -255,7 +348,11 @@ pub fn seeds(name: &str) -> Vec<Vec<u8>> {
                 .flatten()
                 .flatten()
                 .map(|entry| entry.path())
-                .filter(|path| path.file_name().and_then(|file| file.to_str()).is_some_and(|file| file.starts_with(name))),
+                .filter(|path| {
+                    path.file_name()
+                        .and_then(|file| file.to_str())
+                        .is_some_and(|file| file.starts_with(name))
+                }),
         );
     }
     files.sort();
@@ -264,12 +361,18 @@ pub fn seeds(name: &str) -> Vec<Vec<u8>> {
 
 /// Inputs that once made a target panic: `regressions/<name>/*`.
 pub fn regressions(name: &str) -> Vec<(String, Vec<u8>)> {
-    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("regressions").join(name);
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("regressions")
+        .join(name);
     let mut found: Vec<(String, Vec<u8>)> = std::fs::read_dir(folder)
         .into_iter()
         .flatten()
         .flatten()
-        .filter_map(|entry| std::fs::read(entry.path()).ok().map(|bytes| (entry.path().display().to_string(), bytes)))
+        .filter_map(|entry| {
+            std::fs::read(entry.path())
+                .ok()
+                .map(|bytes| (entry.path().display().to_string(), bytes))
+        })
         .collect();
     found.sort();
     found
@@ -298,11 +401,19 @@ mod tests {
     /// A bounded run on every `cargo test` (`DSOMM_FUZZ_ITERATIONS`, default 300 per target).
     #[test]
     fn bounded_fuzzing_finds_no_panic() {
-        let iterations = std::env::var("DSOMM_FUZZ_ITERATIONS").ok().and_then(|value| value.parse().ok()).unwrap_or(300);
+        let iterations = std::env::var("DSOMM_FUZZ_ITERATIONS")
+            .ok()
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(300);
         let mut failures = Vec::new();
         for target in TARGETS {
             for crash in run(target, &seeds(target.name), iterations, 1) {
-                failures.push(format!("{}: {} on {:?}", target.name, crash.message, String::from_utf8_lossy(&crash.input)));
+                failures.push(format!(
+                    "{}: {} on {:?}",
+                    target.name,
+                    crash.message,
+                    String::from_utf8_lossy(&crash.input)
+                ));
             }
         }
         assert!(failures.is_empty(), "{}", failures.join("\n"));

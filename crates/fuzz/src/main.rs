@@ -6,13 +6,28 @@ use std::time::{Duration, Instant};
 
 fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let value = |flag: &str| args.iter().position(|arg| arg == flag).and_then(|index| args.get(index + 1)).cloned();
+    let value = |flag: &str| {
+        args.iter()
+            .position(|arg| arg == flag)
+            .and_then(|index| args.get(index + 1))
+            .cloned()
+    };
     let seconds: u64 = value("--seconds").and_then(|text| text.parse().ok()).unwrap_or(10);
     let seed: u64 = value("--seed").and_then(|text| text.parse().ok()).unwrap_or(1);
     let only = value("--target");
-    let targets: Vec<&dsomm_audit_fuzz::Target> = dsomm_audit_fuzz::TARGETS.iter().filter(|target| only.as_deref().is_none_or(|name| name == target.name)).collect();
+    let targets: Vec<&dsomm_audit_fuzz::Target> = dsomm_audit_fuzz::TARGETS
+        .iter()
+        .filter(|target| only.as_deref().is_none_or(|name| name == target.name))
+        .collect();
     if targets.is_empty() {
-        eprintln!("no such target; targets: {}", dsomm_audit_fuzz::TARGETS.iter().map(|target| target.name).collect::<Vec<_>>().join(", "));
+        eprintln!(
+            "no such target; targets: {}",
+            dsomm_audit_fuzz::TARGETS
+                .iter()
+                .map(|target| target.name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         return std::process::ExitCode::from(2);
     }
     // Panics are caught and reported; keep the default hook quiet.
@@ -31,14 +46,31 @@ fn main() -> std::process::ExitCode {
             round += 1;
         }
         for (index, crash) in crashes.iter().enumerate() {
-            let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("regressions").join(target.name);
+            let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("regressions")
+                .join(target.name);
             let _ = std::fs::create_dir_all(&folder);
             let path = folder.join(format!("crash-{seed}-{round}-{index}"));
             let _ = std::fs::write(&path, &crash.input);
-            println!("{}: CRASH {} (input saved to {})", target.name, crash.message, path.display());
+            println!(
+                "{}: CRASH {} (input saved to {})",
+                target.name,
+                crash.message,
+                path.display()
+            );
             crashed = true;
         }
-        println!("{:<18} {:>9} executions in {:>6.1} s, {} crashes", target.name, executions, started.elapsed().as_secs_f64(), crashes.len());
+        println!(
+            "{:<18} {:>9} executions in {:>6.1} s, {} crashes",
+            target.name,
+            executions,
+            started.elapsed().as_secs_f64(),
+            crashes.len()
+        );
     }
-    if crashed { std::process::ExitCode::from(1) } else { std::process::ExitCode::SUCCESS }
+    if crashed {
+        std::process::ExitCode::from(1)
+    } else {
+        std::process::ExitCode::SUCCESS
+    }
 }

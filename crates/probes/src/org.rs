@@ -254,8 +254,14 @@ pub static INVENTORY_DRIFT_TRACKED: Probe = Probe {
     run: inventory_drift_tracked,
 };
 
-/// The person a record is about: subject `person`, else `person`/`email`/`user` attributes.
+/// The person a record is about: subject `person`, else `person`/`email`/`user`
+/// attributes, else its `principal` unless `principal_type` names a machine or
+/// a group (`role`, `group`, `team`, `service_account`, `root`).
 pub fn person(record: &Evidence) -> Option<String> {
+    let machine = matches!(
+        text(record, "principal_type"),
+        Some("role" | "group" | "team" | "service_account" | "root")
+    );
     record
         .subject
         .person
@@ -263,6 +269,7 @@ pub fn person(record: &Evidence) -> Option<String> {
         .or_else(|| {
             ["person", "email", "user", "principal"]
                 .iter()
+                .filter(|key| !(machine && **key == "principal"))
                 .find_map(|key| text(record, key).map(str::to_string))
         })
         .map(|person| person.to_ascii_lowercase())

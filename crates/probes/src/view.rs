@@ -4,8 +4,10 @@ use jiff::{SignedDuration, Timestamp};
 use model::{Evidence, EvidenceKind};
 
 /// What a team owns: records about these repositories and services are the
-/// team's; records about neither (an IAM export, a training record, an
-/// inventory snapshot) are organisation-wide and visible to every team.
+/// team's, and so are records whose subject names the team (a manual
+/// attestation); records about none of these (an IAM export, a training
+/// record, an inventory snapshot) are organisation-wide and visible to every
+/// team.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scope {
     /// The team's name.
@@ -23,6 +25,10 @@ impl Scope {
             return true;
         }
         let subject = &record.subject;
+        // A record about a team (a manual attestation) is that team's alone.
+        if let Some(team) = &subject.team {
+            return team.eq_ignore_ascii_case(&self.team);
+        }
         match (&subject.repo, &subject.service) {
             (None, None) => true,
             (repo, service) => {

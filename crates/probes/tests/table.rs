@@ -1596,6 +1596,20 @@ fn training_coverage() {
         &any(),
         False,
     );
+    // A role is not a person to train: only ana's coverage counts.
+    let mut role = grant(3, "", true, None);
+    role.subject.person = None;
+    role.attrs = json!({"principal": "deployer", "principal_type": "role", "elevated": true});
+    check(
+        "training-coverage",
+        &[
+            grant(1, "ana@acme.example", false, None),
+            training(2, "ana@acme.example", "2025-03-01"),
+            role,
+        ],
+        &any(),
+        True,
+    );
     check(
         "training-coverage",
         &[grant(1, "ana@acme.example", false, None)],
@@ -1972,6 +1986,22 @@ fn attested() {
         False,
     );
     check("attested", &[], &activity(ACTIVITY), NotAvailable);
+    // An attestation about a team counts for that team only.
+    let mut for_b = attestation(1, ACTIVITY, "ana@acme.example", "", "2025-05-01");
+    for_b.subject.team = Some("b".into());
+    let team = |name: &str| Scope {
+        team: name.into(),
+        repos: vec!["acme/api".into()],
+        services: Vec::new(),
+    };
+    check_scoped(
+        "attested",
+        &team("b"),
+        std::slice::from_ref(&for_b),
+        &activity(ACTIVITY),
+        True,
+    );
+    check_scoped("attested", &team("a"), &[for_b], &activity(ACTIVITY), NotAvailable);
 }
 
 #[test]
