@@ -246,7 +246,10 @@ fn inventory(view: &View<'_>, at: Option<Timestamp>) -> Answer {
     let mut services = Vec::new();
     let mut missing = Vec::new();
     for record in records {
-        for asset in probes::org::assets(record) {
+        for asset in probes::org::assets(record)
+            .into_iter()
+            .filter(|asset| probes::org::in_scope(view, asset))
+        {
             let production = ["environment", "lifecycle"].iter().any(|key| {
                 asset
                     .get(key)

@@ -132,13 +132,18 @@ pub fn load(
         }
         None => None,
     };
-    let mut teams = if config.teams.is_empty() {
-        vec![Scope {
-            team: "all".into(),
-            ..Scope::default()
-        }]
-    } else {
+    let mut teams = if !config.teams.is_empty() {
         config.teams.clone()
+    } else {
+        let owned = teams_from_inventory(&records);
+        if owned.is_empty() {
+            vec![Scope {
+                team: "all".into(),
+                ..Scope::default()
+            }]
+        } else {
+            owned
+        }
     };
     if let Some(claims) = &claims {
         for claimed in claims.teams() {
@@ -171,6 +176,64 @@ pub fn load(
         as_of,
         checkpoint,
     })
+}
+
+/// Teams and what they own from the latest inventory snapshot (Backstage
+/// `Group`s and the `owner` of each component): used when dsomm-audit.toml
+/// declares no `[[team]]`.
+pub fn teams_from_inventory(records: &[Evidence]) -> Vec<Scope> {
+    let Some(latest) = records
+        .iter()
+        .filter(|record| record.kind == model::EvidenceKind::AssetSnapshot)
+        .map(|record| record.occurred_at)
+        .max()
+    else {
+        return Vec::new();
+    };
+    let mut teams: BTreeMap<String, Scope> = BTreeMap::new();
+    for record in records
+        .iter()
+        .filter(|record| record.kind == model::EvidenceKind::AssetSnapshot && record.occurred_at == latest)
+    {
+        for group in record
+            .attrs
+            .get("groups")
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(name) = group.get("name").and_then(serde_json::Value::as_str) {
+                teams.entry(name.to_string()).or_insert_with(|| Scope {
+                    team: name.to_string(),
+                    ..Scope::default()
+                });
+            }
+        }
+        for asset in record
+            .attrs
+            .get("assets")
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let owner = asset
+                .get("owner")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default();
+            let owner = owner.rsplit([':', '/']).next().unwrap_or(owner);
+            let Some(team) = teams.get_mut(owner) else { continue };
+            if let Some(repo) = asset.get("repo").and_then(serde_json::Value::as_str) {
+                team.repos.push(repo.to_string());
+            }
+            if let Some(name) = asset.get("name").and_then(serde_json::Value::as_str) {
+                team.services.push(name.to_string());
+            }
+        }
+    }
+    teams
+        .into_values()
+        .filter(|team| !team.repos.is_empty() || !team.services.is_empty())
+        .collect()
 }
 
 impl Loaded {

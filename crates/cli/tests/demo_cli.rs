@@ -132,6 +132,19 @@ fn the_demo_plants_a_known_truth_and_the_assessment_finds_it() {
         serde_json::to_string(&assessment).unwrap(),
         serde_json::to_string(&serde_json::from_str::<Value>(&second).unwrap()).unwrap()
     );
+    // Without [[team]] in the configuration, the teams come from the Backstage catalog.
+    let config = std::fs::read_to_string(out.join("dsomm-audit.toml")).unwrap();
+    let without_teams = config.split("\n[[team]]").next().unwrap().to_string();
+    std::fs::write(out.join("dsomm-audit.toml"), without_teams).unwrap();
+    let derived = run_in(&out, &["assess", "--as-of", "2026-11-01", "--format", "json"]);
+    assert_eq!(derived.code, 0, "{derived:#?}");
+    let teams: Vec<String> = derived.json()["teams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|team| team["team"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(teams, vec!["checkout", "identity", "payments", "platform"]);
     // A directory that is not a demo is never replaced.
     std::fs::create_dir_all(dir.path().join("precious")).unwrap();
     std::fs::write(dir.path().join("precious/notes.txt"), "keep").unwrap();

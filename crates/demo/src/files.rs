@@ -419,3 +419,112 @@ pub fn dismissals(repo: &str, at: Timestamp, count: u64, rng: &mut Rng) -> Strin
         .collect();
     serde_json::to_string_pretty(&Value::Array(payloads)).unwrap_or_default()
 }
+
+/// The people of a team: a lead (the security champion) and two engineers.
+pub fn people(team: &Team) -> Vec<String> {
+    ["lead", "dev1", "dev2"]
+        .iter()
+        .map(|role| format!("{role}.{}@acme.example", team.name))
+        .collect()
+}
+
+/// A Backstage catalog as exported on one day: a Group and Users per team, a
+/// Component per repository with its owner, lifecycle, repository and the date
+/// of its last security review. The exemplary team reviews within a year;
+/// the others' reviews go stale.
+pub fn backstage(teams: &[Team], taken: Timestamp) -> String {
+    let mut documents = Vec::new();
+    for team in teams {
+        let members: Vec<String> = people(team)
+            .iter()
+            .map(|email| format!("user:{}", email.split('@').next().unwrap_or_default()))
+            .collect();
+        documents.push(format!(
+            "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: {name}\nspec:\n  type: team\n  children: []\n  members: [{members}]\n",
+            name = team.name,
+            members = members.join(", ")
+        ));
+        for email in people(team) {
+            let user = email.split('@').next().unwrap_or_default().to_string();
+            documents.push(format!(
+                "apiVersion: backstage.io/v1alpha1\nkind: User\nmetadata:\n  name: {user}\nspec:\n  profile:\n    email: {email}\n  memberOf: [{team}]\n",
+                team = team.name
+            ));
+        }
+        for (index, repo) in team.repos.iter().enumerate() {
+            let name = repo.trim_start_matches("acme/");
+            let review_days = if team.exemplary {
+                60 + 30 * index as i64
+            } else {
+                400 + 90 * index as i64
+            };
+            let review = rfc3339(days_before(taken, review_days))
+                .get(..10)
+                .unwrap_or_default()
+                .to_string();
+            let lifecycle = if index == 0 || team.exemplary {
+                "production"
+            } else {
+                "experimental"
+            };
+            documents.push(format!(
+                "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: {name}\n  annotations:\n    github.com/project-slug: {repo}\n    dsomm-audit.io/last-security-review: \"{review}\"\nspec:\n  type: service\n  lifecycle: {lifecycle}\n  owner: group:{team}\n  system: {team}\n",
+                team = team.name
+            ));
+        }
+    }
+    documents.join("---\n")
+}
+
+/// AWS `get-account-authorization-details`: every engineer a user (named by
+/// e-mail, as with SSO), each team's lead with AdministratorAccess.
+pub fn aws_iam(teams: &[Team]) -> String {
+    let mut users = Vec::new();
+    for team in teams {
+        for (index, email) in people(team).iter().enumerate() {
+            let policy = if index == 0 {
+                ("AdministratorAccess", "arn:aws:iam::aws:policy/AdministratorAccess")
+            } else {
+                ("ReadOnlyAccess", "arn:aws:iam::aws:policy/ReadOnlyAccess")
+            };
+            users.push(json!({
+                "Path": "/",
+                "UserName": email,
+                "UserId": format!("AIDA{}", email.len() * 7919 + index),
+                "Arn": format!("arn:aws:iam::123456789012:user/{email}"),
+                "CreateDate": "2024-01-15T09:00:00Z",
+                "GroupList": [],
+                "AttachedManagedPolicies": [{"PolicyName": policy.0, "PolicyArn": policy.1}],
+                "Tags": []
+            }));
+        }
+    }
+    serde_json::to_string_pretty(
+        &json!({"UserDetailList": users, "GroupDetailList": [], "RoleDetailList": [], "Policies": []}),
+    )
+    .unwrap_or_default()
+}
+
+/// An LMS export (CSV): the exemplary team trained this year; elsewhere the
+/// leads (who hold AdministratorAccess) last trained two years ago.
+pub fn lms_csv(teams: &[Team], as_of: Timestamp) -> String {
+    let mut out = String::from("Email,Course,Completion Date,Status,Score\n");
+    for team in teams {
+        for (index, email) in people(team).iter().enumerate() {
+            let days = if team.exemplary || index > 0 {
+                40 + 20 * index as i64
+            } else {
+                730
+            };
+            let date = rfc3339(days_before(as_of, days))
+                .get(..10)
+                .unwrap_or_default()
+                .to_string();
+            out.push_str(&format!(
+                "{email},Secure Coding Fundamentals,{date},Completed,{}\n",
+                70 + (index * 9) % 30
+            ));
+        }
+    }
+    out
+}

@@ -303,6 +303,45 @@ pub fn generate(options: &Options) -> Result<Manifest, String> {
         commit: None,
         occurred_at: Some(days_before(as_of, 1)),
     });
+    // The inventory: a Backstage export at the start of every month.
+    let mut month = start;
+    let mut index = 0;
+    while month <= as_of {
+        let path = writer.write(
+            &format!("backstage/catalog-{index:02}.yaml"),
+            files::backstage(&teams, month).as_bytes(),
+        )?;
+        ingests.push(Ingest {
+            paths: vec![path],
+            source: Some("backstage".into()),
+            repo: None,
+            commit: None,
+            occurred_at: Some(month),
+        });
+        month = month.checked_add(SignedDuration::from_hours(24 * 30)).unwrap_or(as_of);
+        index += 1;
+        if index > 20 {
+            break;
+        }
+    }
+    // Who may do what, and who is trained.
+    ingests.push(Ingest {
+        paths: vec![writer.write(
+            "iam/get-account-authorization-details.json",
+            files::aws_iam(&teams).as_bytes(),
+        )?],
+        source: Some("aws-iam".into()),
+        repo: None,
+        commit: None,
+        occurred_at: Some(days_before(as_of, 2)),
+    });
+    ingests.push(Ingest {
+        paths: vec![writer.write("lms/completions.csv", files::lms_csv(&teams, as_of).as_bytes())?],
+        source: Some("training".into()),
+        repo: None,
+        commit: None,
+        occurred_at: None,
+    });
     // Claims: every team claims more than it has.
     let claims = writer.write(
         "claims/team-progress.yaml",

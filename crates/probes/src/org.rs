@@ -15,6 +15,60 @@ pub fn assets(record: &Evidence) -> Vec<&Value> {
     }
 }
 
+/// Whether an inventory asset is the team's: its repository or name is in the
+/// team's scope, or its owner names the team (`group:payments`, `payments`).
+/// Without a scope (one team, "all") every asset is.
+pub fn in_scope(view: &View<'_>, asset: &Value) -> bool {
+    let scope = view.scope;
+    if scope.repos.is_empty() && scope.services.is_empty() {
+        return true;
+    }
+    let text = |key: &str| asset.get(key).and_then(Value::as_str).unwrap_or("");
+    let owner = text("owner");
+    let owner = owner.rsplit([':', '/']).next().unwrap_or(owner);
+    scope.repos.iter().any(|repo| repo.eq_ignore_ascii_case(text("repo")))
+        || scope.services.iter().any(|service| service == text("name"))
+        || (!owner.is_empty() && owner.eq_ignore_ascii_case(&scope.team))
+}
+
+/// The team's members by e-mail, from the latest inventory that lists a group
+/// named like the team (Backstage `Group` and `User` entities); `None` when no
+/// inventory says, and then every person counts.
+pub fn team_members(view: &View<'_>) -> Option<Vec<String>> {
+    if view.scope.repos.is_empty() && view.scope.services.is_empty() {
+        return None;
+    }
+    let grouped = snapshots(view);
+    for records in grouped.values().rev() {
+        for record in records {
+            let groups = record.attrs.get("groups").and_then(Value::as_array);
+            let group = groups.and_then(|groups| {
+                groups.iter().find(|group| {
+                    group
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .is_some_and(|name| name.eq_ignore_ascii_case(&view.scope.team))
+                })
+            });
+            if let Some(group) = group {
+                let members = group
+                    .get("members")
+                    .and_then(Value::as_array)
+                    .map(|members| {
+                        members
+                            .iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_ascii_lowercase)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                return Some(members);
+            }
+        }
+    }
+    None
+}
+
 /// Inventory snapshots as of the view's time, grouped by the time they were taken.
 pub fn snapshots<'a>(view: &View<'a>) -> BTreeMap<Timestamp, Vec<&'a Evidence>> {
     let mut grouped: BTreeMap<Timestamp, Vec<&'a Evidence>> = BTreeMap::new();
@@ -152,7 +206,10 @@ fn services_owned_and_reviewed(view: &View<'_>, _: &Params) -> Fact {
     let mut production = 0;
     let mut failing = Vec::new();
     for record in records {
-        for asset in assets(record).into_iter().filter(|asset| is_production(asset)) {
+        for asset in assets(record)
+            .into_iter()
+            .filter(|asset| is_production(asset) && in_scope(view, asset))
+        {
             production += 1;
             let name = asset.get("name").and_then(Value::as_str).unwrap_or("?");
             let owner = asset
@@ -299,11 +356,16 @@ pub fn last_training(view: &View<'_>) -> BTreeMap<String, (Timestamp, u64)> {
     last
 }
 
-/// People with grants: person -> (elevated?, grant ids).
+/// People with grants: person -> (elevated?, grant ids). When the inventory
+/// names the team's members, only they count for the team.
 pub fn grantees(view: &View<'_>) -> BTreeMap<String, (bool, Vec<u64>)> {
+    let members = team_members(view);
     let mut people: BTreeMap<String, (bool, Vec<u64>)> = BTreeMap::new();
     for record in view.all(Kind::IamGrant) {
         if let Some(person) = person(record) {
+            if members.as_ref().is_some_and(|members| !members.contains(&person)) {
+                continue;
+            }
             let entry = people.entry(person).or_default();
             entry.0 |= record.attrs.get("elevated") == Some(&Value::Bool(true));
             entry.1.push(record.id);
