@@ -83,7 +83,7 @@ enum Command {
     Ingest {
         /// Collector to use instead of detection: evidence-ndjson, sarif, trivy,
         /// grype, cyclonedx, spdx, suppressions, pipelines, github, gitlab, falco,
-        /// kubernetes, provenance (see docs/sources.md).
+        /// kubernetes, provenance, jira, pagerduty, github-issues (see docs/sources.md).
         #[arg(long, value_name = "NAME")]
         source: Option<String>,
         #[command(flatten)]

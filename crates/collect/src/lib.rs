@@ -16,6 +16,7 @@ pub mod sarif;
 pub mod sbom;
 pub mod sigstore;
 pub mod suppressions;
+pub mod tickets;
 pub mod trivy;
 
 use jiff::Timestamp;
@@ -118,6 +119,21 @@ impl Default for Limits {
             max_document_bytes: 256 * 1024 * 1024,
             max_line_bytes: 16 * 1024 * 1024,
             max_depth: 64,
+        }
+    }
+}
+
+impl Limits {
+    /// The YAML budget for one document of an input under these limits: its
+    /// size and depth, one document, at most 1,000 aliases and 100,000 events
+    /// replayed through them.
+    pub fn yaml_budget(&self) -> model::yaml::YamlBudget {
+        model::yaml::YamlBudget {
+            max_bytes: usize::try_from(self.max_document_bytes).unwrap_or(usize::MAX),
+            max_depth: self.max_depth,
+            max_documents: 1,
+            max_aliases: 1_000,
+            max_replayed_events: 100_000,
         }
     }
 }

@@ -39,6 +39,13 @@ pub enum Collector {
     /// in-toto statements, SLSA provenance, DSSE envelopes, Sigstore bundles and
     /// GitHub attestations, with offline signature verification.
     Provenance,
+    /// Jira REST v2/v3 issues and search results (and VCR cassettes of them):
+    /// one `remediation` record per issue.
+    Jira,
+    /// PagerDuty incidents (REST v2, webhooks): one `incident` record each.
+    Pagerduty,
+    /// GitHub REST issues and `issues` webhooks: one `remediation` record each.
+    GithubIssues,
 }
 
 impl Collector {
@@ -57,6 +64,9 @@ impl Collector {
         Collector::Falco,
         Collector::Kubernetes,
         Collector::Provenance,
+        Collector::Jira,
+        Collector::Pagerduty,
+        Collector::GithubIssues,
     ];
 
     /// The name used by `--source` and recorded in each record's source.
@@ -75,6 +85,9 @@ impl Collector {
             Collector::Falco => "falco",
             Collector::Kubernetes => "kubernetes",
             Collector::Provenance => "provenance",
+            Collector::Jira => "jira",
+            Collector::Pagerduty => "pagerduty",
+            Collector::GithubIssues => "github-issues",
         }
     }
 
@@ -115,6 +128,9 @@ pub fn parse_document(collector: Collector, bytes: &[u8], context: &Context, lim
         Collector::Falco => crate::falco::parse(bytes, context, limits),
         Collector::Kubernetes => crate::kubernetes::parse(bytes, context, limits),
         Collector::Provenance => crate::provenance::parse(bytes, context, limits),
+        Collector::Jira => crate::tickets::parse_jira(bytes, context, limits),
+        Collector::Pagerduty => crate::tickets::parse_pagerduty(bytes, context, limits),
+        Collector::GithubIssues => crate::tickets::parse_github_issues(bytes, context, limits),
         Collector::Suppressions => {
             let mut parsed = Parsed::default();
             if let Some(reason) = crate::suppressions::skip_reason(bytes, limits) {
@@ -232,6 +248,9 @@ pub fn detect(path: &str, head: &[u8]) -> Option<Collector> {
         {
             return Some(Collector::Grype);
         }
+        if let Some(collector) = detect_tickets(&compact) {
+            return Some(collector);
+        }
         if let Some(collector) = detect_event(&compact) {
             return Some(collector);
         }
@@ -250,6 +269,9 @@ pub fn detect(path: &str, head: &[u8]) -> Option<Collector> {
         if compact.starts_with("[{\"Target\":") {
             return Some(Collector::Trivy);
         }
+        if let Some(collector) = detect_tickets(&compact) {
+            return Some(collector);
+        }
         if let Some(collector) = detect_event(&compact) {
             return Some(collector);
         }
@@ -259,9 +281,41 @@ pub fn detect(path: &str, head: &[u8]) -> Option<Collector> {
         if crate::kubernetes::detect(trimmed) {
             return Some(Collector::Kubernetes);
         }
+    } else if trimmed.starts_with("interactions:") && text.contains("/rest/api/") {
+        // A VCR cassette of Jira REST calls.
+        return Some(Collector::Jira);
     } else if crate::kubernetes::detect(trimmed) {
         // YAML (or JSON) Kubernetes resources.
         return Some(Collector::Kubernetes);
+    }
+    None
+}
+
+/// Tickets and incidents from the whitespace-free head of a JSON document:
+/// Jira issues (`key` and `fields` with an `issuetype`, a search result's
+/// `issues`, or a REST `self` link), PagerDuty incidents (`incident` or
+/// `incidents` with `urgency`, `incident_number` or `"type":"incident"`) and
+/// GitHub issues (`repository_url` on api.github.com with `labels` and
+/// `comments`, which deployments and pull requests do not carry together).
+fn detect_tickets(compact: &str) -> Option<Collector> {
+    if compact.contains("\"key\":\"")
+        && compact.contains("\"fields\":{")
+        && (compact.contains("\"issues\":[") || compact.contains("\"issuetype\":{") || compact.contains("/rest/api/"))
+    {
+        return Some(Collector::Jira);
+    }
+    if (compact.contains("\"incident\":{") || compact.contains("\"incidents\":["))
+        && (compact.contains("\"urgency\":")
+            || compact.contains("\"incident_number\":")
+            || compact.contains("\"type\":\"incident\""))
+    {
+        return Some(Collector::Pagerduty);
+    }
+    if compact.contains("\"repository_url\":\"https://api.github.com/repos/")
+        && compact.contains("\"labels\":[")
+        && compact.contains("\"comments\":")
+    {
+        return Some(Collector::GithubIssues);
     }
     None
 }
@@ -437,6 +491,37 @@ mod tests {
         ];
         for (head, expected) in cases {
             assert_eq!(detect("e.json", head), expected, "{}", String::from_utf8_lossy(head));
+        }
+    }
+
+    #[test]
+    fn detects_tickets_and_incidents() {
+        let cases: [(&[u8], Option<Collector>); 7] = [
+            (
+                b"{\"expand\":\"schema\",\"issues\":[{\"key\":\"A-1\",\"fields\":{}}]}",
+                Some(Collector::Jira),
+            ),
+            (
+                b"{\"key\": \"A-1\", \"fields\": {\"issuetype\": {}}}",
+                Some(Collector::Jira),
+            ),
+            (
+                b"interactions:\n- request:\n    uri: https://x.atlassian.net/rest/api/2/issue/A-1\n",
+                Some(Collector::Jira),
+            ),
+            (
+                b"{\"incident\": {\"id\": \"P\", \"urgency\": \"high\"}}",
+                Some(Collector::Pagerduty),
+            ),
+            (b"{\"incidents\":[{\"incident_number\":1}]}", Some(Collector::Pagerduty)),
+            (
+                b"[{\"repository_url\":\"https://api.github.com/repos/o/r\",\"labels\":[],\"comments\":0}]",
+                Some(Collector::GithubIssues),
+            ),
+            (b"{\"key\":\"A-1\",\"fields\":{}}", None),
+        ];
+        for (head, expected) in cases {
+            assert_eq!(detect("t.json", head), expected, "{}", String::from_utf8_lossy(head));
         }
     }
 
