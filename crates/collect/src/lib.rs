@@ -16,6 +16,7 @@ pub mod sarif;
 pub mod sbom;
 pub mod sigstore;
 pub mod suppressions;
+pub mod threat_model;
 pub mod tickets;
 pub mod trivy;
 
@@ -136,6 +137,22 @@ impl Limits {
             max_replayed_events: 100_000,
         }
     }
+}
+
+/// The diagnostic for a whole-document input larger than
+/// `limits.max_document_bytes`, or `None` when it fits.
+pub fn too_large(bytes: &[u8], context: &Context, limits: &Limits) -> Option<Diagnostic> {
+    let size = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+    (size > limits.max_document_bytes).then(|| {
+        context.diagnostic(
+            None,
+            None,
+            format!(
+                "file is {size} bytes, larger than the limit of {} bytes for one document; not read",
+                limits.max_document_bytes
+            ),
+        )
+    })
 }
 
 /// Records and diagnostics from one whole-document input.

@@ -46,6 +46,9 @@ pub enum Collector {
     Pagerduty,
     /// GitHub REST issues and `issues` webhooks: one `remediation` record each.
     GithubIssues,
+    /// Threat models: OWASP Threat Dragon, Threagile risks, pytm (report and
+    /// TMBOM), markdown with front matter; one `threat_model` record each.
+    ThreatModel,
 }
 
 impl Collector {
@@ -67,6 +70,7 @@ impl Collector {
         Collector::Jira,
         Collector::Pagerduty,
         Collector::GithubIssues,
+        Collector::ThreatModel,
     ];
 
     /// The name used by `--source` and recorded in each record's source.
@@ -88,6 +92,7 @@ impl Collector {
             Collector::Jira => "jira",
             Collector::Pagerduty => "pagerduty",
             Collector::GithubIssues => "github-issues",
+            Collector::ThreatModel => "threat-model",
         }
     }
 
@@ -131,6 +136,7 @@ pub fn parse_document(collector: Collector, bytes: &[u8], context: &Context, lim
         Collector::Jira => crate::tickets::parse_jira(bytes, context, limits),
         Collector::Pagerduty => crate::tickets::parse_pagerduty(bytes, context, limits),
         Collector::GithubIssues => crate::tickets::parse_github_issues(bytes, context, limits),
+        Collector::ThreatModel => crate::threat_model::parse(bytes, context, limits),
         Collector::Suppressions => {
             let mut parsed = Parsed::default();
             if let Some(reason) = crate::suppressions::skip_reason(bytes, limits) {
@@ -209,6 +215,15 @@ pub fn detect(path: &str, head: &[u8]) -> Option<Collector> {
     }
     if crate::provenance::detect(&lower, "") {
         return Some(Collector::Provenance);
+    }
+    // Threat models before the CycloneDX name rule: a TMBOM is a `.cdx.json`.
+    let head_text = String::from_utf8_lossy(&head[..head.len().min(4096)]);
+    let head_compact: String = head_text
+        .chars()
+        .filter(|character| !character.is_whitespace())
+        .collect();
+    if crate::threat_model::detect_json(&head_compact) || crate::threat_model::detect_markdown(&lower, &head_text) {
+        return Some(Collector::ThreatModel);
     }
     if lower.ends_with(".cdx.json") {
         return Some(Collector::CycloneDx);
@@ -522,6 +537,37 @@ mod tests {
         ];
         for (head, expected) in cases {
             assert_eq!(detect("t.json", head), expected, "{}", String::from_utf8_lossy(head));
+        }
+        let models: [(&str, &[u8], Option<Collector>); 6] = [
+            (
+                "m.json",
+                b"{\"summary\": {\"title\": \"x\"}, \"detail\": {\"diagrams\": []}}",
+                Some(Collector::ThreatModel),
+            ),
+            (
+                "risks.json",
+                b"[{\"category\": \"c\", \"risk_status\": \"accepted\"}]",
+                Some(Collector::ThreatModel),
+            ),
+            (
+                "t.cdx.json",
+                b"{\"bomFormat\":\"CycloneDX\",\"components\":[{\"type\":\"threat-model\"}]}",
+                Some(Collector::ThreatModel),
+            ),
+            (
+                "t.cdx.json",
+                b"{\"bomFormat\":\"CycloneDX\",\"components\":[{\"type\":\"library\"}]}",
+                Some(Collector::CycloneDx),
+            ),
+            (
+                "docs/payments.md",
+                b"---\nservice: payments\n---\n# Payments threat model\n",
+                Some(Collector::ThreatModel),
+            ),
+            ("README.md", b"---\ntitle: x\n---\n# Readme\n", None),
+        ];
+        for (path, head, expected) in models {
+            assert_eq!(detect(path, head), expected, "{path}");
         }
     }
 

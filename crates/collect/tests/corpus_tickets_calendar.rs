@@ -3,28 +3,15 @@
 //! from the files (keys, times, statuses, occurrence counts).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
+
+use common::fixtures;
 
 use dsomm_audit_collect::{Collector, Context, Limits, Parsed, detect, parse_document};
 use model::EvidenceKind;
 use serde_json::json;
-
-/// The shared fixtures folder `name`, next to the repository checkout; `None`
-/// (with a message) when it is absent outside CI, a failure when `CI=true`.
-fn fixtures(name: &str) -> Option<PathBuf> {
-    let folder = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures")
-        .join(name);
-    if folder.is_dir() {
-        return Some(folder);
-    }
-    let message = format!("{name} fixtures folder {} is absent", folder.display());
-    if std::env::var("CI").is_ok_and(|value| value == "true") {
-        panic!("{message}; it is required when CI=true");
-    }
-    eprintln!("{message}; corpus test skipped (set CI=true to make this fail)");
-    None
-}
 
 /// Detect and parse one fixture file as `ingest` would.
 fn ingest(folder: &Path, name: &str, expected: Collector, context: Context) -> Parsed {
