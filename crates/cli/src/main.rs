@@ -83,8 +83,8 @@ enum Command {
     Ingest {
         /// Collector to use instead of detection: evidence-ndjson, sarif, trivy,
         /// grype, cyclonedx, spdx, suppressions, pipelines, github, gitlab, falco,
-        /// kubernetes, provenance, jira, pagerduty, github-issues, threat-model (see
-        /// docs/sources.md).
+        /// kubernetes, provenance, jira, pagerduty, github-issues, threat-model, ics
+        /// (see docs/sources.md).
         #[arg(long, value_name = "NAME")]
         source: Option<String>,
         #[command(flatten)]

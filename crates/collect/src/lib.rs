@@ -2,6 +2,7 @@
 //! into evidence records plus diagnostics; one bad record never loses the rest.
 //! Collectors never score and never write: the ledger is the only writer.
 
+pub mod calendar;
 pub mod events;
 pub mod falco;
 pub mod github;
@@ -87,6 +88,15 @@ impl Context {
         }
     }
 
+    /// A warning about this input: about something that still landed, or a
+    /// note that is not a refusal.
+    pub fn warning(&self, line: Option<u64>, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            warning: true,
+            ..self.diagnostic(line, None, message)
+        }
+    }
+
     /// A diagnostic about this input.
     pub fn diagnostic(&self, line: Option<u64>, pointer: Option<String>, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
@@ -153,6 +163,21 @@ pub fn too_large(bytes: &[u8], context: &Context, limits: &Limits) -> Option<Dia
             ),
         )
     })
+}
+
+/// A whole-document input as text: refused (one diagnostic) when it is larger
+/// than `limits.max_document_bytes` or not UTF-8; a byte order mark is dropped.
+pub fn whole_text<'a>(
+    bytes: &'a [u8],
+    context: &Context,
+    limits: &Limits,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<&'a str> {
+    if let Some(diagnostic) = too_large(bytes, context, limits) {
+        diagnostics.push(diagnostic);
+        return None;
+    }
+    utf8_text(bytes, context, diagnostics)
 }
 
 /// Records and diagnostics from one whole-document input.

@@ -49,6 +49,9 @@ pub enum Collector {
     /// Threat models: OWASP Threat Dragon, Threagile risks, pytm (report and
     /// TMBOM), markdown with front matter; one `threat_model` record each.
     ThreatModel,
+    /// iCalendar files: one `calendar_block` record per occurrence of each
+    /// event in the window (recurrences expanded).
+    Ics,
 }
 
 impl Collector {
@@ -71,6 +74,7 @@ impl Collector {
         Collector::Pagerduty,
         Collector::GithubIssues,
         Collector::ThreatModel,
+        Collector::Ics,
     ];
 
     /// The name used by `--source` and recorded in each record's source.
@@ -93,6 +97,7 @@ impl Collector {
             Collector::Pagerduty => "pagerduty",
             Collector::GithubIssues => "github-issues",
             Collector::ThreatModel => "threat-model",
+            Collector::Ics => "ics",
         }
     }
 
@@ -137,6 +142,7 @@ pub fn parse_document(collector: Collector, bytes: &[u8], context: &Context, lim
         Collector::Pagerduty => crate::tickets::parse_pagerduty(bytes, context, limits),
         Collector::GithubIssues => crate::tickets::parse_github_issues(bytes, context, limits),
         Collector::ThreatModel => crate::threat_model::parse(bytes, context, limits),
+        Collector::Ics => crate::calendar::parse(bytes, context, limits),
         Collector::Suppressions => {
             let mut parsed = Parsed::default();
             if let Some(reason) = crate::suppressions::skip_reason(bytes, limits) {
@@ -224,6 +230,9 @@ pub fn detect(path: &str, head: &[u8]) -> Option<Collector> {
         .collect();
     if crate::threat_model::detect_json(&head_compact) || crate::threat_model::detect_markdown(&lower, &head_text) {
         return Some(Collector::ThreatModel);
+    }
+    if lower.ends_with(".ics") || lower.ends_with(".ical") || crate::calendar::detect(&head_text) {
+        return Some(Collector::Ics);
     }
     if lower.ends_with(".cdx.json") {
         return Some(Collector::CycloneDx);
@@ -538,7 +547,7 @@ mod tests {
         for (head, expected) in cases {
             assert_eq!(detect("t.json", head), expected, "{}", String::from_utf8_lossy(head));
         }
-        let models: [(&str, &[u8], Option<Collector>); 6] = [
+        let models: [(&str, &[u8], Option<Collector>); 7] = [
             (
                 "m.json",
                 b"{\"summary\": {\"title\": \"x\"}, \"detail\": {\"diagrams\": []}}",
@@ -565,6 +574,7 @@ mod tests {
                 Some(Collector::ThreatModel),
             ),
             ("README.md", b"---\ntitle: x\n---\n# Readme\n", None),
+            ("cal.txt", b"\r\nBEGIN:VCALENDAR\r\nVERSION:2.0", Some(Collector::Ics)),
         ];
         for (path, head, expected) in models {
             assert_eq!(detect(path, head), expected, "{path}");

@@ -55,11 +55,7 @@ struct Model {
 /// diagnostic with its line or pointer.
 pub fn parse(bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
     let mut parsed = Parsed::default();
-    if let Some(diagnostic) = crate::too_large(bytes, context, limits) {
-        parsed.diagnostics.push(diagnostic);
-        return parsed;
-    }
-    let Some(text) = crate::utf8_text(bytes, context, &mut parsed.diagnostics) else {
+    let Some(text) = crate::whole_text(bytes, context, limits, &mut parsed.diagnostics) else {
         return parsed;
     };
     let trimmed = text.trim_start();

@@ -105,11 +105,7 @@ fn threat_models_corpus() {
             reviewers: json!([]),
         },
     ];
-    let mut names: Vec<String> = std::fs::read_dir(&folder)
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
+    let names = common::file_names(&folder);
     assert_eq!(
         names,
         expected.iter().map(|case| case.name.to_string()).collect::<Vec<_>>(),

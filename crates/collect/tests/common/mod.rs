@@ -1,4 +1,5 @@
 //! Helpers shared by the corpus tests of the organisation sources.
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 use std::path::{Path, PathBuf};
 
@@ -17,4 +18,14 @@ pub fn fixtures(name: &str) -> Option<PathBuf> {
     }
     eprintln!("{message}; corpus test skipped (set CI=true to make this fail)");
     None
+}
+
+/// The names of the files of a fixtures folder, sorted.
+pub fn file_names(folder: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
