@@ -620,6 +620,13 @@ impl Reader<'_> {
         let mut has_rule = false;
         for rule_property in properties(event, "RRULE") {
             let text = rule_property.val.as_str().replace([' ', '\t'], "");
+            let upper = text.to_ascii_uppercase();
+            if upper.contains("FREQ=SECONDLY") || upper.contains("FREQ=MINUTELY") {
+                return Err(format!(
+                    "RRULE `{}` repeats every second or minute: not a calendar block",
+                    bounded(&text)
+                ));
+            }
             let text = self.until_as_wall(&text, &wall_zone)?;
             let rule: rrule::RRule<rrule::Unvalidated> = text
                 .parse()
@@ -647,12 +654,20 @@ impl Reader<'_> {
         let mut starts: Vec<Timestamp> = extra;
         let mut cut = false;
         if has_rule {
-            if let Some((_, to)) = window
-                && let Some(bound) = wall_zone
-                    .wall(to.checked_add(jiff::SignedDuration::from_hours(48)).unwrap_or(to))
+            // Bounds two days wider than the window (wall time and instants
+            // differ by less than a day); only occurrences inside count
+            // towards the limit.
+            if let Some((from, to)) = window {
+                let margin = jiff::SignedDuration::from_hours(48);
+                if let Some(bound) = wall_zone.wall(to.checked_add(margin).unwrap_or(to)).and_then(to_rrule) {
+                    set = set.before(bound);
+                }
+                if let Some(bound) = wall_zone
+                    .wall(from.checked_sub(margin).unwrap_or(from))
                     .and_then(to_rrule)
-            {
-                set = set.before(bound);
+                {
+                    set = set.after(bound);
+                }
             }
             let result = set.all(MAX_OCCURRENCES_PER_EVENT);
             cut = result.limited && result.dates.len() >= usize::from(MAX_OCCURRENCES_PER_EVENT);
@@ -1002,6 +1017,18 @@ mod tests {
         assert!(before.evidence.is_empty());
         // Without --occurred-at the latest DTSTAMP ends the window.
         assert!(check(&open, None).evidence.is_empty());
+    }
+
+    #[test]
+    fn a_long_running_rule_is_expanded_inside_the_window_only() {
+        let text = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:daily\nDTSTART:20000101T090000Z\nRRULE:FREQ=DAILY\nEND:VEVENT\n\
+            BEGIN:VEVENT\nUID:often\nDTSTART:20000101T090000Z\nRRULE:FREQ=MINUTELY\nEND:VEVENT\nEND:VCALENDAR\n";
+        let parsed = check(text, Some("2025-01-01T00:00:00Z"));
+        // 400 days back from 1 January 2025: 28 November 2023 .. 31 December 2024.
+        assert_eq!(parsed.evidence.len(), 400, "{:?}", parsed.diagnostics);
+        assert_eq!(parsed.evidence[0].attrs["start"], "2023-11-28T09:00:00.000000000Z");
+        assert_eq!(parsed.diagnostics.len(), 1);
+        assert!(parsed.diagnostics[0].message.contains("every second or minute"));
     }
 
     #[test]
