@@ -87,6 +87,7 @@ fn read_input(input: &GateInput, options: &GateOptions, threshold: Severity) -> 
         commit: options.commit.clone(),
         git_ref: options.git_ref.clone(),
         occurred_at: None,
+        person: None,
         provenance: None,
     };
     let parsed = collect::parse_document(input.collector, &bytes, &context, &options.limits);

@@ -93,4 +93,17 @@ fn a_calendar_expands_over_the_occurred_at_window() {
     assert_eq!(ingest.code, 0, "{ingest:#?}");
     // Mondays 6 January .. 24 March: 12, less the excluded 13 January.
     assert_eq!(ingest.json()["added"], 11, "{}", ingest.stdout);
+    // The same calendar as another person's (--person): their own 11 blocks.
+    let owned = workspace.run(&[
+        "ingest",
+        "--format",
+        "json",
+        "--occurred-at",
+        "2025-03-31T00:00:00Z",
+        "--person",
+        "Rui@Acme.Example",
+        "champion.ics",
+    ]);
+    assert_eq!(owned.code, 0, "{owned:#?}");
+    assert_eq!(owned.json()["added"], 11, "{}", owned.stdout);
 }

@@ -13,6 +13,9 @@
 //! `GMT +0100 (Standard) / GMT +0200 (Daylight)`); floating times use the
 //! calendar's `X-WR-TIMEZONE`, else UTC.
 //!
+//! The person is `--person` (the calendar's owner), else the event's
+//! ORGANIZER, else its only ATTENDEE, else an e-mail `X-WR-CALNAME`.
+//!
 //! The window: occurrences that start at most 400 days before its end and not
 //! after it; the end is `--occurred-at`, else the calendar's latest DTSTAMP
 //! (when the file was exported or sent). Without either, occurrences are not
@@ -764,8 +767,11 @@ impl Reader<'_> {
         };
         let organizer = property(event, "ORGANIZER").map(|organizer| email(organizer.val.as_str()));
         let attendees: Vec<&Property<'_>> = properties(event, "ATTENDEE").collect();
-        let person = organizer
+        let person = self
+            .context
+            .person
             .clone()
+            .or_else(|| organizer.clone())
             .or_else(|| match attendees.as_slice() {
                 [only] => Some(email(only.val.as_str())),
                 _ => None,
@@ -1001,6 +1007,17 @@ mod tests {
         assert_eq!(moved.attrs["end"], "2025-03-25T14:00:00.000000000Z");
         let first = &parsed.evidence[0];
         assert_eq!(first.subject.person.as_deref(), Some("alice@example.com"));
+        let owner = Context {
+            person: Some("bob@example.com".into()),
+            occurred_at: Some(model::time::parse_time("2025-06-01T00:00:00Z").unwrap()),
+            ..Context::default()
+        };
+        let owned = parse(WEEKLY.as_bytes(), &owner, &Limits::default());
+        assert_eq!(
+            owned.evidence[0].attrs["person"], "bob@example.com",
+            "--person names the owner"
+        );
+        assert_eq!(owned.evidence[0].attrs["organizer"], "alice@example.com");
         assert_eq!(first.attrs["summary"], "Security champion time");
         assert_eq!(first.attrs["status"], "confirmed");
         assert_eq!(first.attrs["end"], "2025-03-03T10:00:00.000000000Z");

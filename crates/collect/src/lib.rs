@@ -44,6 +44,8 @@ pub struct Context {
     pub git_ref: Option<String>,
     /// `--occurred-at`: the time to use when the input states none.
     pub occurred_at: Option<Timestamp>,
+    /// `--person`: whose input this is (a calendar's owner), by e-mail.
+    pub person: Option<String>,
     /// `--trust-root`, `--public-key` and the trusted builders, for provenance.
     pub provenance: Option<std::sync::Arc<provenance::Verification>>,
 }
