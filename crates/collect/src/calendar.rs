@@ -61,24 +61,54 @@ pub fn parse(bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
         parsed.diagnostics.push(context.diagnostic(Some(line), None, message));
         return parsed;
     }
-    let calendar = match icalendar::parser::read_calendar(&unfolded) {
-        Ok(calendar) => calendar,
-        Err(message) => {
-            let line = message
-                .split("line ")
-                .nth(1)
-                .and_then(|rest| rest.split(|character: char| !character.is_ascii_digit()).next())
-                .and_then(|digits| digits.parse::<usize>().ok())
-                .map(|unfolded_line| original_line(&lines, unfolded_line));
-            let first = message.lines().take(3).collect::<Vec<_>>().join(" ");
-            parsed.diagnostics.push(context.diagnostic(
-                line.or(Some(1)),
-                None,
-                format!("not an iCalendar file: {}; nothing recorded", bounded(&first)),
-            ));
-            return parsed;
+    // Each VCALENDAR of the file is parsed on its own (a concatenated export
+    // holds several, and one that does not parse does not lose the others); a
+    // component outside any VCALENDAR is read as if it were inside one. Each
+    // event keeps the input line of its `BEGIN:VEVENT`.
+    let mut calendar_properties: Vec<Property<'_>> = Vec::new();
+    let mut components: Vec<(Option<u64>, Component<'_>)> = Vec::new();
+    for (first_line, chunk) in calendars(&unfolded) {
+        let chunk_lines = lines.get(first_line..).unwrap_or_default();
+        let roots = match icalendar::parser::read_components(chunk) {
+            Ok(roots) => roots,
+            Err(message) => {
+                let line = message
+                    .split("line ")
+                    .nth(1)
+                    .and_then(|rest| rest.split(|character: char| !character.is_ascii_digit()).next())
+                    .and_then(|digits| digits.parse::<usize>().ok())
+                    .map(|unfolded_line| original_line(chunk_lines, unfolded_line));
+                let first = message.lines().take(3).collect::<Vec<_>>().join(" ");
+                parsed.diagnostics.push(context.diagnostic(
+                    line.or_else(|| Some(original_line(chunk_lines, 1))),
+                    None,
+                    format!(
+                        "not an iCalendar calendar: {}; nothing recorded from it",
+                        bounded(&first)
+                    ),
+                ));
+                continue;
+            }
+        };
+        let mut event_lines = begin_lines(chunk, chunk_lines, "BEGIN:VEVENT").into_iter();
+        for root in roots {
+            let inner = if root.name.as_str().eq_ignore_ascii_case("VCALENDAR") {
+                calendar_properties.extend(root.properties);
+                root.components
+            } else {
+                vec![root]
+            };
+            for component in inner {
+                let line = component
+                    .name
+                    .as_str()
+                    .eq_ignore_ascii_case("VEVENT")
+                    .then(|| event_lines.next())
+                    .flatten();
+                components.push((line, component));
+            }
         }
-    };
+    }
     let mut reader = Reader {
         context,
         zones: BTreeMap::new(),
@@ -86,7 +116,7 @@ pub fn parse(bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
         calendar_person: None,
         diagnostics: Vec::new(),
     };
-    for property in &calendar.properties {
+    for property in &calendar_properties {
         match property.name.as_str().to_ascii_uppercase().as_str() {
             "X-WR-TIMEZONE" => {
                 if let Some(zone) = iana(property.val.as_str()) {
@@ -99,20 +129,17 @@ pub fn parse(bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
             _ => {}
         }
     }
-    for component in &calendar.components {
+    for (_, component) in &components {
         if component.name.as_str().eq_ignore_ascii_case("VTIMEZONE") {
             reader.read_zone(component);
         }
     }
     // Events grouped by UID, with the line each starts on.
-    let event_lines = begin_lines(&unfolded, &lines, "BEGIN:VEVENT");
-    let events: Vec<(u64, &Component<'_>)> = calendar
-        .components
+    let events: Vec<(u64, &Component<'_>)> = components
         .iter()
-        .filter(|component| component.name.as_str().eq_ignore_ascii_case("VEVENT"))
+        .filter(|(_, component)| component.name.as_str().eq_ignore_ascii_case("VEVENT"))
         .take(MAX_EVENTS)
-        .enumerate()
-        .map(|(index, component)| (event_lines.get(index).copied().unwrap_or(1), component))
+        .map(|(line, component)| (line.unwrap_or(1), component))
         .collect();
     let window = window(context, &events);
     if window.is_none() {
@@ -212,6 +239,25 @@ fn original_line(lines: &[u64], unfolded_line: usize) -> u64 {
         .get(unfolded_line.saturating_sub(1))
         .copied()
         .unwrap_or_else(|| lines.last().copied().unwrap_or(1))
+}
+
+/// The VCALENDARs of an unfolded text, each with the index of its first
+/// unfolded line: cut after each `END:VCALENDAR` line.
+fn calendars(unfolded: &str) -> Vec<(usize, &str)> {
+    let mut chunks = Vec::new();
+    let (mut start, mut start_line, mut offset) = (0usize, 0usize, 0usize);
+    for (index, line) in unfolded.split_inclusive('\n').enumerate() {
+        offset += line.len();
+        if line.trim_end().eq_ignore_ascii_case("END:VCALENDAR") {
+            chunks.push((start_line, &unfolded[start..offset]));
+            start = offset;
+            start_line = index + 1;
+        }
+    }
+    if !unfolded[start..].trim().is_empty() || chunks.is_empty() {
+        chunks.push((start_line, &unfolded[start..]));
+    }
+    chunks
 }
 
 /// The input lines of every unfolded line starting with `marker`.
@@ -1069,6 +1115,19 @@ mod tests {
             assert!(parsed.evidence.is_empty(), "{text}");
             assert!(!parsed.diagnostics.is_empty(), "{text}");
         }
+    }
+
+    #[test]
+    fn every_calendar_of_a_concatenated_export_is_read() {
+        let one = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:a\nDTSTART:20250303T090000Z\nEND:VEVENT\nEND:VCALENDAR\n";
+        let two = one.replace("UID:a", "UID:b").replace("0303", "0304");
+        let broken = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nno colon here\nEND:VEVENT\nEND:VCALENDAR\n";
+        let parsed = check(&format!("{one}{broken}{two}"), Some("2025-04-01T00:00:00Z"));
+        assert_eq!(starts(&parsed), ["2025-03-03T09:00", "2025-03-04T09:00"]);
+        assert_eq!(parsed.evidence[1].source.line, Some(13));
+        assert_eq!(parsed.diagnostics.len(), 1, "{:?}", parsed.diagnostics);
+        let line = parsed.diagnostics[0].line.unwrap();
+        assert!((6..=10).contains(&line), "{:?}", parsed.diagnostics);
     }
 
     #[test]
