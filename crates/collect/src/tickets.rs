@@ -638,6 +638,7 @@ fn github_object(collected: &mut Collected<'_>, value: &Value, pointer: &str) {
     let texts: Vec<&str> = title.iter().chain(body.iter()).map(String::as_str).collect();
     links.scan(&labels, &texts);
     let state = fields.text("state", problems);
+    let state_reason = fields.text("state_reason", problems);
     let mut attrs = Attrs::new("github", "issue", None);
     attrs.put(
         "key",
@@ -650,7 +651,7 @@ fn github_object(collected: &mut Collected<'_>, value: &Value, pointer: &str) {
     attrs.put("number", number);
     attrs.put("title", title);
     attrs.put("status", state.clone());
-    attrs.put("state_reason", fields.text("state_reason", problems));
+    attrs.put("state_reason", state_reason.clone());
     attrs.put("labels", Some(labels));
     attrs.put("assignees", Some(assignees));
     attrs.put("author", fields.nested_text("user", "login", problems));
@@ -658,7 +659,7 @@ fn github_object(collected: &mut Collected<'_>, value: &Value, pointer: &str) {
     attrs.time("opened_at", created);
     attrs.time("updated_at", fields.time("updated_at", problems));
     // A closed issue is resolved when it was closed, unless GitHub says it was not planned.
-    let not_planned = fields.text("state_reason", problems).as_deref() == Some("not_planned");
+    let not_planned = state_reason.as_deref() == Some("not_planned");
     attrs.time("closed_at", closed);
     attrs.time("resolved_at", closed.filter(|_| !not_planned));
     attrs.put("description", body);
@@ -952,11 +953,17 @@ mod tests {
         let issues = r#"[{"number":5,"state":"closed","state_reason":"completed","title":"Falco alert 9b2f1c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f",
             "created_at":"2025-03-01T00:00:00Z","closed_at":"2025-03-03T00:00:00Z","labels":[{"name":"security"}],
             "assignees":[{"login":"octocat"}],"repository_url":"https://api.github.com/repos/acme/api"},
-            {"number":6,"state":"open","created_at":"2025-03-01T00:00:00Z","pull_request":{}}]"#;
+            {"number":6,"state":"open","created_at":"2025-03-01T00:00:00Z","pull_request":{}},
+            {"number":7,"state":"closed","state_reason":"not_planned","created_at":"2025-03-01T00:00:00Z","closed_at":"2025-03-02T00:00:00Z"}]"#;
         let parsed = parse_github_issues(issues.as_bytes(), &context(), &Limits::default());
-        let [record] = parsed.evidence.as_slice() else {
+        let [record, not_planned] = parsed.evidence.as_slice() else {
             panic!("{:?}", parsed)
         };
+        assert_eq!(not_planned.attrs["closed_at"], "2025-03-02T00:00:00.000000000Z");
+        assert!(
+            not_planned.attrs.get("resolved_at").is_none(),
+            "closed as not planned is not a remediation"
+        );
         assert_eq!(record.attrs["key"], "acme/api#5");
         assert_eq!(record.subject.repo.as_deref(), Some("acme/api"));
         assert_eq!(record.attrs["resolved_at"], "2025-03-03T00:00:00.000000000Z");
