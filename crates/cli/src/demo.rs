@@ -276,6 +276,7 @@ pub fn run(dir: &Path, seed: u64, scale: demo::Scale) -> Result<Outcome> {
             provenance: None,
             aliases: Default::default(),
             columns: None,
+            person: item.person.clone(),
         };
         let summary = ingest_paths(&mut ledger, &item.paths, &options, |_| {})?;
         added += summary.added;

@@ -29,6 +29,8 @@ pub struct IngestOptions {
     pub git_ref: Option<String>,
     /// `--occurred-at`.
     pub occurred_at: Option<Timestamp>,
+    /// `--person`: the owner of a calendar (ics), by e-mail.
+    pub person: Option<String>,
     /// Input limits.
     pub limits: Limits,
     /// Records per atomic batch (0 = the default, 20,000).
@@ -325,6 +327,7 @@ fn ingest_file(
         commit: options.commit.clone(),
         git_ref: options.git_ref.clone(),
         occurred_at: options.occurred_at,
+        person: options.person.clone(),
         provenance: options.provenance.clone(),
         aliases: options.aliases.clone(),
         columns: options.columns.clone(),

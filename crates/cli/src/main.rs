@@ -120,7 +120,8 @@ enum Command {
         /// Collector to use instead of detection: evidence-ndjson, sarif, trivy,
         /// grype, cyclonedx, spdx, suppressions, pipelines, github, gitlab, falco,
         /// kubernetes, provenance, backstage, inventory, aws-iam, github-org,
-        /// kubernetes-rbac, training (see docs/sources.md).
+        /// kubernetes-rbac, training, jira, pagerduty, github-issues, threat-model,
+        /// ics (see docs/sources.md).
         #[arg(long, value_name = "NAME")]
         source: Option<String>,
         /// Which header holds each field of a tabular export, e.g.
@@ -131,9 +132,14 @@ enum Command {
         code: CodeArgs,
         #[command(flatten)]
         provenance: ProvenanceArgs,
-        /// Time to record when the input states none (RFC 3339 with zone, or YYYY-MM-DD).
+        /// Time to record when the input states none (RFC 3339 with zone, or
+        /// YYYY-MM-DD); for calendars (ics), the end of the expansion window.
         #[arg(long, value_name = "TIME")]
         occurred_at: Option<String>,
+        /// The person (e-mail) a calendar (ics) belongs to; its blocks are
+        /// recorded as theirs (see docs/sources.md, section ics).
+        #[arg(long, value_name = "EMAIL")]
+        person: Option<String>,
         /// Output format of the summary.
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
@@ -626,6 +632,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             code: CodeArgs { repo, commit, git_ref },
             provenance,
             occurred_at,
+            person,
             format,
             progress,
             paths,
@@ -653,6 +660,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 commit,
                 git_ref,
                 occurred_at,
+                person: person
+                    .map(|person| person.trim().to_ascii_lowercase())
+                    .filter(|person| !person.is_empty()),
                 limits: config.limits,
                 batch_size: 0,
                 provenance,

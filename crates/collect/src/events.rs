@@ -68,14 +68,26 @@ pub(crate) fn parse_events(
     collector: &'static str,
     walk: impl FnOnce(&mut Collected<'_>, &Value),
 ) -> Parsed {
-    let mut parsed = Parsed::default();
     let document: Value = match read_document(bytes, context, limits, &format!("{collector} event")) {
         Ok(document) => document,
         Err(diagnostic) => {
+            let mut parsed = Parsed::default();
             parsed.diagnostics.push(diagnostic);
             return parsed;
         }
     };
+    walk_events(&document, context, collector, walk)
+}
+
+/// Walk an already parsed document (JSON, or YAML read into JSON values) with
+/// `walk`, then one note per reason objects were skipped.
+pub(crate) fn walk_events(
+    document: &Value,
+    context: &Context,
+    collector: &'static str,
+    walk: impl FnOnce(&mut Collected<'_>, &Value),
+) -> Parsed {
+    let mut parsed = Parsed::default();
     let mut collected = Collected {
         context,
         collector,
@@ -83,7 +95,7 @@ pub(crate) fn parse_events(
         records: Vec::new(),
         skipped: BTreeMap::new(),
     };
-    walk(&mut collected, &document);
+    walk(&mut collected, document);
     for (reason, count) in &collected.skipped {
         collected.problems.warn(None, format!("{count} × {reason}: no record"));
     }

@@ -17,7 +17,6 @@
 //! other documents still land. Attribute keys are listed in `docs/sources.md`.
 
 use jiff::Timestamp;
-use model::yaml::YamlBudget;
 use model::{EvidenceKind, Subject};
 use serde_json::{Map, Value, json};
 
@@ -120,13 +119,7 @@ pub(crate) fn read_documents(text: &str, context: &Context, limits: &Limits, par
 /// Multi-document YAML: each document (separated by `---` lines) is parsed on
 /// its own under the budget, so one bad document does not lose the others.
 fn read_yaml(text: &str, context: &Context, limits: &Limits, parsed: &mut Parsed) -> Vec<(u64, Value)> {
-    let budget = YamlBudget {
-        max_bytes: usize::try_from(limits.max_document_bytes).unwrap_or(usize::MAX),
-        max_depth: limits.max_depth,
-        max_documents: 1,
-        max_aliases: 1_000,
-        max_replayed_events: 100_000,
-    };
+    let budget = limits.yaml_budget();
     let mut documents = Vec::new();
     let mut chunks: Vec<(u64, usize, usize)> = Vec::new();
     let mut start = 0usize;

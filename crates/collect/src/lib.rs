@@ -3,6 +3,7 @@
 //! Collectors never score and never write: the ledger is the only writer.
 
 pub mod aws_iam;
+pub mod calendar;
 pub mod events;
 pub mod falco;
 pub mod github;
@@ -21,6 +22,8 @@ pub mod sarif;
 pub mod sbom;
 pub mod sigstore;
 pub mod suppressions;
+pub mod threat_model;
+pub mod tickets;
 pub mod training;
 pub mod trivy;
 
@@ -47,6 +50,8 @@ pub struct Context {
     pub git_ref: Option<String>,
     /// `--occurred-at`: the time to use when the input states none.
     pub occurred_at: Option<Timestamp>,
+    /// `--person`: whose input this is (a calendar's owner), by e-mail.
+    pub person: Option<String>,
     /// `--trust-root`, `--public-key` and the trusted builders, for provenance.
     pub provenance: Option<std::sync::Arc<provenance::Verification>>,
     /// `[people] aliases`: principal names (lower case) to e-mail addresses,
@@ -97,6 +102,15 @@ impl Context {
         }
     }
 
+    /// A warning about this input: about something that still landed, or a
+    /// note that is not a refusal.
+    pub fn warning(&self, line: Option<u64>, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            warning: true,
+            ..self.diagnostic(line, None, message)
+        }
+    }
+
     /// A diagnostic about this input.
     pub fn diagnostic(&self, line: Option<u64>, pointer: Option<String>, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
@@ -132,6 +146,52 @@ impl Default for Limits {
             max_depth: 64,
         }
     }
+}
+
+impl Limits {
+    /// The YAML budget for one document of an input under these limits: its
+    /// size and depth, one document, at most 1,000 aliases and 100,000 events
+    /// replayed through them.
+    pub fn yaml_budget(&self) -> model::yaml::YamlBudget {
+        model::yaml::YamlBudget {
+            max_bytes: usize::try_from(self.max_document_bytes).unwrap_or(usize::MAX),
+            max_depth: self.max_depth,
+            max_documents: 1,
+            max_aliases: 1_000,
+            max_replayed_events: 100_000,
+        }
+    }
+}
+
+/// The diagnostic for a whole-document input larger than
+/// `limits.max_document_bytes`, or `None` when it fits.
+pub fn too_large(bytes: &[u8], context: &Context, limits: &Limits) -> Option<Diagnostic> {
+    let size = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+    (size > limits.max_document_bytes).then(|| {
+        context.diagnostic(
+            None,
+            None,
+            format!(
+                "file is {size} bytes, larger than the limit of {} bytes for one document; not read",
+                limits.max_document_bytes
+            ),
+        )
+    })
+}
+
+/// A whole-document input as text: refused (one diagnostic) when it is larger
+/// than `limits.max_document_bytes` or not UTF-8; a byte order mark is dropped.
+pub fn whole_text<'a>(
+    bytes: &'a [u8],
+    context: &Context,
+    limits: &Limits,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<&'a str> {
+    if let Some(diagnostic) = too_large(bytes, context, limits) {
+        diagnostics.push(diagnostic);
+        return None;
+    }
+    utf8_text(bytes, context, diagnostics)
 }
 
 /// Records and diagnostics from one whole-document input.

@@ -51,6 +51,19 @@ pub enum Collector {
     KubernetesRbac,
     /// LMS CSV exports and the Mimecast awareness export: `training_record`.
     Training,
+    /// Jira REST v2/v3 issues and search results (and VCR cassettes of them):
+    /// one `remediation` record per issue.
+    Jira,
+    /// PagerDuty incidents (REST v2, webhooks): one `incident` record each.
+    Pagerduty,
+    /// GitHub REST issues and `issues` webhooks: one `remediation` record each.
+    GithubIssues,
+    /// Threat models: OWASP Threat Dragon, Threagile risks, pytm (report and
+    /// TMBOM), markdown with front matter; one `threat_model` record each.
+    ThreatModel,
+    /// iCalendar files: one `calendar_block` record per occurrence of each
+    /// event in the window (recurrences expanded).
+    Ics,
 }
 
 impl Collector {
@@ -75,6 +88,11 @@ impl Collector {
         Collector::GithubOrg,
         Collector::KubernetesRbac,
         Collector::Training,
+        Collector::Jira,
+        Collector::Pagerduty,
+        Collector::GithubIssues,
+        Collector::ThreatModel,
+        Collector::Ics,
     ];
 
     /// The name used by `--source` and recorded in each record's source.
@@ -99,6 +117,11 @@ impl Collector {
             Collector::GithubOrg => "github-org",
             Collector::KubernetesRbac => "kubernetes-rbac",
             Collector::Training => "training",
+            Collector::Jira => "jira",
+            Collector::Pagerduty => "pagerduty",
+            Collector::GithubIssues => "github-issues",
+            Collector::ThreatModel => "threat-model",
+            Collector::Ics => "ics",
         }
     }
 
@@ -145,6 +168,11 @@ pub fn parse_document(collector: Collector, bytes: &[u8], context: &Context, lim
         Collector::GithubOrg => crate::github_org::parse(bytes, context, limits),
         Collector::KubernetesRbac => crate::kubernetes_rbac::parse(bytes, context, limits),
         Collector::Training => crate::training::parse(bytes, context, limits),
+        Collector::Jira => crate::tickets::parse_jira(bytes, context, limits),
+        Collector::Pagerduty => crate::tickets::parse_pagerduty(bytes, context, limits),
+        Collector::GithubIssues => crate::tickets::parse_github_issues(bytes, context, limits),
+        Collector::ThreatModel => crate::threat_model::parse(bytes, context, limits),
+        Collector::Ics => crate::calendar::parse(bytes, context, limits),
         Collector::Suppressions => {
             let mut parsed = Parsed::default();
             if let Some(reason) = crate::suppressions::skip_reason(bytes, limits) {
@@ -224,6 +252,18 @@ pub fn detect(path: &str, head: &[u8]) -> Option<Collector> {
     if crate::provenance::detect(&lower, "") {
         return Some(Collector::Provenance);
     }
+    // Threat models before the CycloneDX name rule: a TMBOM is a `.cdx.json`.
+    let head_text = String::from_utf8_lossy(&head[..head.len().min(4096)]);
+    let head_compact: String = head_text
+        .chars()
+        .filter(|character| !character.is_whitespace())
+        .collect();
+    if crate::threat_model::detect_json(&head_compact) || crate::threat_model::detect_markdown(&lower, &head_text) {
+        return Some(Collector::ThreatModel);
+    }
+    if lower.ends_with(".ics") || lower.ends_with(".ical") || crate::calendar::detect(&head_text) {
+        return Some(Collector::Ics);
+    }
     if lower.ends_with(".cdx.json") {
         return Some(Collector::CycloneDx);
     }
@@ -265,6 +305,9 @@ pub fn detect(path: &str, head: &[u8]) -> Option<Collector> {
         {
             return Some(Collector::Grype);
         }
+        if let Some(collector) = detect_tickets(&compact) {
+            return Some(collector);
+        }
         if let Some(collector) = detect_event(&compact) {
             return Some(collector);
         }
@@ -283,6 +326,9 @@ pub fn detect(path: &str, head: &[u8]) -> Option<Collector> {
         if compact.starts_with("[{\"Target\":") {
             return Some(Collector::Trivy);
         }
+        if let Some(collector) = detect_tickets(&compact) {
+            return Some(collector);
+        }
         if let Some(collector) = detect_event(&compact) {
             return Some(collector);
         }
@@ -292,6 +338,9 @@ pub fn detect(path: &str, head: &[u8]) -> Option<Collector> {
         if crate::kubernetes::detect(trimmed) {
             return Some(Collector::Kubernetes);
         }
+    } else if trimmed.starts_with("interactions:") && text.contains("/rest/api/") {
+        // A VCR cassette of Jira REST calls.
+        return Some(Collector::Jira);
     } else if crate::kubernetes::detect(trimmed) {
         // YAML (or JSON) Kubernetes resources.
         return Some(Collector::Kubernetes);
@@ -331,6 +380,35 @@ fn detect_organisation(trimmed: &str) -> Option<Collector> {
     }
     if crate::inventory::detect_inventory_header(first_line) {
         return Some(Collector::Inventory);
+    }
+    None
+}
+
+/// Tickets and incidents from the whitespace-free head of a JSON document:
+/// Jira issues (`key` and `fields` with an `issuetype`, a search result's
+/// `issues`, or a REST `self` link), PagerDuty incidents (`incident` or
+/// `incidents` with `urgency`, `incident_number` or `"type":"incident"`) and
+/// GitHub issues (`repository_url` on api.github.com with `labels` and
+/// `comments`, which deployments and pull requests do not carry together).
+fn detect_tickets(compact: &str) -> Option<Collector> {
+    if compact.contains("\"key\":\"")
+        && compact.contains("\"fields\":{")
+        && (compact.contains("\"issues\":[") || compact.contains("\"issuetype\":{") || compact.contains("/rest/api/"))
+    {
+        return Some(Collector::Jira);
+    }
+    if (compact.contains("\"incident\":{") || compact.contains("\"incidents\":["))
+        && (compact.contains("\"urgency\":")
+            || compact.contains("\"incident_number\":")
+            || compact.contains("\"type\":\"incident\""))
+    {
+        return Some(Collector::Pagerduty);
+    }
+    if compact.contains("\"repository_url\":\"https://api.github.com/repos/")
+        && compact.contains("\"labels\":[")
+        && compact.contains("\"comments\":")
+    {
+        return Some(Collector::GithubIssues);
     }
     None
 }
@@ -571,4 +649,68 @@ mod tests {
             assert_eq!(Collector::from_name(collector.name()), Some(*collector));
         }
     }
+
+    #[test]
+    fn detects_tickets_and_incidents() {
+        let cases: [(&[u8], Option<Collector>); 7] = [
+            (
+                b"{\"expand\":\"schema\",\"issues\":[{\"key\":\"A-1\",\"fields\":{}}]}",
+                Some(Collector::Jira),
+            ),
+            (
+                b"{\"key\": \"A-1\", \"fields\": {\"issuetype\": {}}}",
+                Some(Collector::Jira),
+            ),
+            (
+                b"interactions:\n- request:\n    uri: https://x.atlassian.net/rest/api/2/issue/A-1\n",
+                Some(Collector::Jira),
+            ),
+            (
+                b"{\"incident\": {\"id\": \"P\", \"urgency\": \"high\"}}",
+                Some(Collector::Pagerduty),
+            ),
+            (b"{\"incidents\":[{\"incident_number\":1}]}", Some(Collector::Pagerduty)),
+            (
+                b"[{\"repository_url\":\"https://api.github.com/repos/o/r\",\"labels\":[],\"comments\":0}]",
+                Some(Collector::GithubIssues),
+            ),
+            (b"{\"key\":\"A-1\",\"fields\":{}}", None),
+        ];
+        for (head, expected) in cases {
+            assert_eq!(detect("t.json", head), expected, "{}", String::from_utf8_lossy(head));
+        }
+        let models: [(&str, &[u8], Option<Collector>); 7] = [
+            (
+                "m.json",
+                b"{\"summary\": {\"title\": \"x\"}, \"detail\": {\"diagrams\": []}}",
+                Some(Collector::ThreatModel),
+            ),
+            (
+                "risks.json",
+                b"[{\"category\": \"c\", \"risk_status\": \"accepted\"}]",
+                Some(Collector::ThreatModel),
+            ),
+            (
+                "t.cdx.json",
+                b"{\"bomFormat\":\"CycloneDX\",\"components\":[{\"type\":\"threat-model\"}]}",
+                Some(Collector::ThreatModel),
+            ),
+            (
+                "t.cdx.json",
+                b"{\"bomFormat\":\"CycloneDX\",\"components\":[{\"type\":\"library\"}]}",
+                Some(Collector::CycloneDx),
+            ),
+            (
+                "docs/payments.md",
+                b"---\nservice: payments\n---\n# Payments threat model\n",
+                Some(Collector::ThreatModel),
+            ),
+            ("README.md", b"---\ntitle: x\n---\n# Readme\n", None),
+            ("cal.txt", b"\r\nBEGIN:VCALENDAR\r\nVERSION:2.0", Some(Collector::Ics)),
+        ];
+        for (path, head, expected) in models {
+            assert_eq!(detect(path, head), expected, "{path}");
+        }
+    }
+
 }

@@ -107,16 +107,8 @@ impl Level {
 /// pointer. See the module documentation and `docs/sources.md` (section `sarif`).
 pub fn parse(bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
     let mut parsed = Parsed::default();
-    let size = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
-    if size > limits.max_document_bytes {
-        parsed.diagnostics.push(context.diagnostic(
-            None,
-            None,
-            format!(
-                "file is {size} bytes, larger than the limit of {} bytes for one document; not read",
-                limits.max_document_bytes
-            ),
-        ));
+    if let Some(diagnostic) = crate::too_large(bytes, context, limits) {
+        parsed.diagnostics.push(diagnostic);
         return parsed;
     }
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {

@@ -69,6 +69,8 @@ pub struct Ingest {
     pub commit: Option<String>,
     /// `--occurred-at`.
     pub occurred_at: Option<Timestamp>,
+    /// `--person`: whose calendar an iCalendar file is.
+    pub person: Option<String>,
 }
 
 /// An override to record through the override registry, at a time.
@@ -224,6 +226,7 @@ pub fn generate(options: &Options) -> Result<Manifest, String> {
                 repo: Some(repo.clone()),
                 commit: Some(commit.clone()),
                 occurred_at: Some(start),
+                person: None,
             });
             // Scanner output: one SARIF file per tool with a run per week.
             let mut scans = Vec::new();
@@ -239,6 +242,7 @@ pub fn generate(options: &Options) -> Result<Manifest, String> {
                 repo: Some(repo.clone()),
                 commit: None,
                 occurred_at: None,
+                person: None,
             });
             // GitHub: check runs of the scanners on pull requests, and deployments.
             let checks = files::check_runs(team, repo, start, as_of, &mut rng);
@@ -261,6 +265,7 @@ pub fn generate(options: &Options) -> Result<Manifest, String> {
                 repo: None,
                 commit: None,
                 occurred_at: None,
+                person: None,
             });
             // The exemplary team takes its exceptions through the override registry.
             if team.exemplary && index == 0 {
@@ -286,6 +291,7 @@ pub fn generate(options: &Options) -> Result<Manifest, String> {
             repo: Some(team.repos[0].clone()),
             commit: None,
             occurred_at: None,
+            person: None,
         });
     }
     // The cluster: an image-verification policy in audit mode and its reports.
@@ -302,6 +308,7 @@ pub fn generate(options: &Options) -> Result<Manifest, String> {
         repo: None,
         commit: None,
         occurred_at: Some(days_before(as_of, 1)),
+        person: None,
     });
     // The inventory: a Backstage export at the start of every month.
     let mut month = start;
@@ -317,6 +324,7 @@ pub fn generate(options: &Options) -> Result<Manifest, String> {
             repo: None,
             commit: None,
             occurred_at: Some(month),
+            person: None,
         });
         month = month.checked_add(SignedDuration::from_hours(24 * 30)).unwrap_or(as_of);
         index += 1;
@@ -334,6 +342,7 @@ pub fn generate(options: &Options) -> Result<Manifest, String> {
         repo: None,
         commit: None,
         occurred_at: Some(days_before(as_of, 2)),
+        person: None,
     });
     ingests.push(Ingest {
         paths: vec![writer.write("lms/completions.csv", files::lms_csv(&teams, as_of).as_bytes())?],
@@ -341,6 +350,7 @@ pub fn generate(options: &Options) -> Result<Manifest, String> {
         repo: None,
         commit: None,
         occurred_at: None,
+        person: None,
     });
     // Claims: every team claims more than it has.
     let claims = writer.write(
