@@ -54,6 +54,17 @@ collector_targets! {
     "falco" => falco,
     "kubernetes" => kubernetes,
     "provenance" => provenance,
+    "backstage" => backstage,
+    "inventory" => inventory,
+    "aws-iam" => aws_iam,
+    "github-org" => github_org,
+    "kubernetes-rbac" => kubernetes_rbac,
+    "training" => training,
+    "jira" => jira,
+    "pagerduty" => pagerduty,
+    "github-issues" => github_issues,
+    "threat-model" => threat_model,
+    "ics" => ics,
 }
 
 fn pipelines(bytes: &[u8]) {
