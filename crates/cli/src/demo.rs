@@ -273,7 +273,20 @@ pub fn run(dir: &Path, seed: u64, scale: demo::Scale) -> Result<Outcome> {
             occurred_at: item.occurred_at,
             limits: config.limits,
             batch_size: 0,
-            provenance: None,
+            provenance: match &item.public_key {
+                Some(path) => {
+                    let pem =
+                        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+                    let key = collect::sigstore::PublicKey::from_pem(&pem)
+                        .map_err(|error| anyhow!("{}: {error}", path.display()))?;
+                    Some(std::sync::Arc::new(collect::provenance::Verification {
+                        trust_root: None,
+                        public_key: Some(key),
+                        trusted_builders: vec!["https://github.com/acme/.github/.github/workflows/release.yml".into()],
+                    }))
+                }
+                None => None,
+            },
             aliases: Default::default(),
             columns: None,
             person: item.person.clone(),

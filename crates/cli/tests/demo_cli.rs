@@ -106,7 +106,27 @@ fn the_demo_plants_a_known_truth_and_the_assessment_finds_it() {
     };
     assert_eq!(status("payments", "blocked-sast"), "answered");
     assert_eq!(status("checkout", "blocked-sast"), "cannot-answer");
-    assert_eq!(status("payments", "runtime-remediation"), "cannot-answer");
+    // Payments routes its alerts to Jira and fixes them; checkout's alerts stay audit-only.
+    assert_eq!(status("payments", "runtime-remediation"), "answered");
+    assert_eq!(status("checkout", "runtime-remediation"), "cannot-answer");
+    // Payments' inventory has owners and fresh reviews, its admins are trained; checkout's are not.
+    assert_eq!(status("payments", "inventory"), "answered");
+    assert_eq!(status("checkout", "inventory"), "partial");
+    assert_eq!(status("payments", "training-permissions"), "answered");
+    assert_eq!(status("checkout", "training-permissions"), "partial");
+    // Everyone's builds are signed and verify, but the admission policy only warns.
+    let provenance = answers
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["team"] == "payments" && entry["answer"]["question"] == "provenance")
+        .unwrap();
+    assert_eq!(provenance["answer"]["status"], "partial");
+    assert_eq!(provenance["answer"]["answer"]["provenance"]["verified"], true);
+    assert!(
+        provenance["answer"]["why_not"].as_str().unwrap().contains("warn mode"),
+        "{provenance:#}"
+    );
     // The HTML report is self-contained: no external references, a headline and a chart per team.
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     // The only URL is the SVG namespace (and https links nowhere).

@@ -712,5 +712,4 @@ mod tests {
             assert_eq!(detect(path, head), expected, "{path}");
         }
     }
-
 }

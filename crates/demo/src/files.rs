@@ -203,14 +203,16 @@ pub fn check_runs(team: &Team, repo: &str, start: Timestamp, end: Timestamp, rng
 }
 
 /// GitHub's REST list of deployments' statuses, as a list of webhook payloads' objects.
-pub fn deployments(repo: &str, start: Timestamp, end: Timestamp, rng: &mut Rng) -> String {
+pub fn deployments(repo: &str, start: Timestamp, end: Timestamp, rng: &mut Rng) -> (String, Vec<(Timestamp, String)>) {
     let mut payloads = Vec::new();
+    let mut deployed = Vec::new();
     for (index, at) in weeks(start, end)
         .into_iter()
         .enumerate()
         .filter(|(index, _)| index % 2 == 1)
     {
         let sha = rng.hex(40);
+        deployed.push((at, sha.clone()));
         payloads.push(json!({
             "action": "created",
             "deployment_status": {"id": 50_000 + index, "state": "success", "created_at": rfc3339(at), "creator": {"login": "github-actions[bot]"}, "environment": "production", "url": format!("https://api.github.com/repos/{repo}/deployments/{}/statuses/{}", 40_000 + index, 50_000 + index)},
@@ -218,11 +220,27 @@ pub fn deployments(repo: &str, start: Timestamp, end: Timestamp, rng: &mut Rng) 
             "repository": {"full_name": repo, "url": format!("https://api.github.com/repos/{repo}")}
         }));
     }
-    serde_json::to_string_pretty(&Value::Array(payloads)).unwrap_or_default()
+    (
+        serde_json::to_string_pretty(&Value::Array(payloads)).unwrap_or_default(),
+        deployed,
+    )
 }
 
 /// Falco alerts (JSON lines) in the team's namespace: detection in audit-only mode.
-pub fn falco(team: &Team, start: Timestamp, end: Timestamp, rng: &mut Rng) -> String {
+/// An alert Falco raised: its uuid, time, rule and priority.
+pub struct Alert {
+    /// Falcosidekick's uuid.
+    pub uuid: String,
+    /// When.
+    pub at: Timestamp,
+    /// The rule.
+    pub rule: String,
+    /// Falco's priority.
+    pub priority: String,
+}
+
+/// Falco alerts (JSON lines) in the team's namespace, and the alerts themselves.
+pub fn falco(team: &Team, start: Timestamp, end: Timestamp, rng: &mut Rng) -> (String, Vec<Alert>) {
     let rules = [
         ("Terminal shell in container", "Critical"),
         ("Read sensitive file untrusted", "Warning"),
@@ -230,20 +248,38 @@ pub fn falco(team: &Team, start: Timestamp, end: Timestamp, rng: &mut Rng) -> St
         ("Contact K8S API Server From Container", "Notice"),
     ];
     let mut lines = Vec::new();
+    let mut alerts = Vec::new();
     for at in weeks(start, end) {
         if !rng.chance(40) {
             continue;
         }
         let (rule, priority) = rules[rng.below(rules.len() as u64) as usize];
+        let uuid = format!(
+            "{}-{}-{}-{}-{}",
+            rng.hex(8),
+            rng.hex(4),
+            rng.hex(4),
+            rng.hex(4),
+            rng.hex(12)
+        );
+        let when = at
+            .checked_add(SignedDuration::from_hours(rng.below(150) as i64))
+            .unwrap_or(at);
+        alerts.push(Alert {
+            uuid: uuid.clone(),
+            at: when,
+            rule: rule.to_string(),
+            priority: priority.to_string(),
+        });
         let alert = json!({
-            "uuid": format!("{}-{}-{}-{}-{}", rng.hex(8), rng.hex(4), rng.hex(4), rng.hex(4), rng.hex(12)),
+            "uuid": uuid,
             "hostname": format!("node-{}", rng.below(6)),
             "output": format!("{rule} (user=root container={}-{})", team.service, rng.hex(6)),
             "priority": priority,
             "rule": rule,
             "source": "syscall",
             "tags": ["container", "mitre_execution"],
-            "time": rfc3339(at.checked_add(SignedDuration::from_hours(rng.below(150) as i64)).unwrap_or(at)),
+            "time": rfc3339(when),
             "output_fields": {
                 "container.id": rng.hex(12),
                 "container.image.repository": format!("ghcr.io/acme/{}", team.service),
@@ -255,7 +291,86 @@ pub fn falco(team: &Team, start: Timestamp, end: Timestamp, rng: &mut Rng) -> St
         });
         lines.push(alert.to_string());
     }
-    lines.join("\n") + "\n"
+    (lines.join("\n") + "\n", alerts)
+}
+
+/// Jira search results: a ticket per serious alert, created within the hour
+/// (routed by Falcosidekick, the alert's uuid in a label) and resolved within
+/// two days.
+pub fn jira(team: &Team, alerts: &[Alert], rng: &mut Rng) -> String {
+    let issues: Vec<Value> = alerts
+        .iter()
+        .filter(|alert| matches!(alert.priority.as_str(), "Critical" | "Error" | "Emergency" | "Alert"))
+        .enumerate()
+        .map(|(index, alert)| {
+            let created = alert
+                .at
+                .checked_add(SignedDuration::from_mins(20 + rng.below(30) as i64))
+                .unwrap_or(alert.at);
+            let resolved = created
+                .checked_add(SignedDuration::from_hours(6 + rng.below(40) as i64))
+                .unwrap_or(created);
+            let jira_time = |time: Timestamp| time.strftime("%Y-%m-%dT%H:%M:%S.000+0000").to_string();
+            json!({
+                "id": format!("{}", 10_000 + index),
+                "key": format!("SEC-{}", 100 + index),
+                "self": format!("https://acme.atlassian.net/rest/api/2/issue/{}", 10_000 + index),
+                "fields": {
+                    "summary": format!("Falco: {} in {}", alert.rule, team.service),
+                    "issuetype": {"name": "Bug"},
+                    "status": {"name": "Done", "statusCategory": {"key": "done"}},
+                    "resolution": {"name": "Fixed"},
+                    "priority": {"name": "High"},
+                    "labels": ["falco", format!("falco-uuid:{}", alert.uuid)],
+                    "components": [{"name": team.service}],
+                    "created": jira_time(created),
+                    "updated": jira_time(resolved),
+                    "resolutiondate": jira_time(resolved),
+                    "description": format!("rule: {}\nRouted by Falcosidekick.", alert.rule)
+                }
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(
+        &json!({"expand": "schema,names", "startAt": 0, "maxResults": 50, "total": issues.len(), "issues": issues}),
+    )
+    .unwrap_or_default()
+}
+
+/// A champion's calendar: two protected hours every Tuesday for the whole history.
+pub fn champion_calendar(team: &Team, start: Timestamp) -> String {
+    let lead = people(team).into_iter().next().unwrap_or_default();
+    let first = start.strftime("%Y%m%d").to_string();
+    format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Acme//Demo//EN\r\nBEGIN:VEVENT\r\nUID:champion-{team}@acme.example\r\nDTSTAMP:{first}T080000Z\r\nDTSTART:{first}T090000Z\r\nDTEND:{first}T110000Z\r\nRRULE:FREQ=WEEKLY;BYDAY=TU\r\nSUMMARY:Security champion time ({team})\r\nORGANIZER:mailto:{lead}\r\nSTATUS:CONFIRMED\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+        team = team.name
+    )
+}
+
+/// An OWASP Threat Dragon v2 model of the team's service.
+pub fn threat_dragon(team: &Team) -> String {
+    serde_json::to_string_pretty(&json!({
+        "version": "2.2.0",
+        "summary": {"title": team.service, "owner": team.name, "description": format!("{} threat model", team.service), "id": 0},
+        "detail": {
+            "contributors": [{"name": people(team)[0]}],
+            "diagrams": [{
+                "id": 0,
+                "title": "Payment flow",
+                "diagramType": "STRIDE",
+                "version": "2.2.0",
+                "cells": [
+                    {"id": "p1", "shape": "process", "data": {"name": "api", "type": "tm.Process", "threats": [
+                        {"id": "t1", "title": "Spoofed card holder", "status": "Mitigated", "severity": "High", "type": "Spoofing", "mitigation": "3-D Secure and signed sessions"},
+                        {"id": "t2", "title": "Tampered amount", "status": "Mitigated", "severity": "High", "type": "Tampering", "mitigation": "server-side totals, signed requests"},
+                        {"id": "t3", "title": "Verbose errors", "status": "Open", "severity": "Low", "type": "Information disclosure", "mitigation": ""}
+                    ]}}
+                ]
+            }],
+            "reviewer": "ciso@acme.example"
+        }
+    }))
+    .unwrap_or_default()
 }
 
 /// Kyverno verifies image signatures, but only in audit mode.
@@ -528,3 +643,82 @@ pub fn lms_csv(teams: &[Team], as_of: Timestamp) -> String {
     }
     out
 }
+
+/// The demo's signing key (Ed25519, from the seed) and its public key as PEM.
+pub fn signing_key(seed: u64) -> (ed25519_dalek::SigningKey, String) {
+    use sha2::Digest as _;
+    let secret: [u8; 32] = sha2::Sha256::digest(format!("acme demo provenance key {seed}").as_bytes()).into();
+    let key = ed25519_dalek::SigningKey::from_bytes(&secret);
+    // SubjectPublicKeyInfo for Ed25519 (RFC 8410): a fixed prefix and the 32-byte key.
+    let mut der = vec![0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
+    der.extend_from_slice(key.verifying_key().as_bytes());
+    let pem = format!(
+        "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, der)
+    );
+    (key, pem)
+}
+
+/// SLSA v1 provenance of each deployed build, as DSSE envelopes signed with
+/// the demo key, one per line (`.intoto.jsonl`).
+pub fn provenance(repo: &str, deployed: &[(Timestamp, String)], key: &ed25519_dalek::SigningKey) -> String {
+    use base64::Engine as _;
+    use ed25519_dalek::Signer as _;
+    use sha2::Digest as _;
+    let service = repo.trim_start_matches("acme/");
+    let mut lines = Vec::new();
+    for (at, sha) in deployed {
+        let built = at.checked_sub(SignedDuration::from_mins(15)).unwrap_or(*at);
+        let digest = hex(&sha2::Sha256::digest(format!("{repo}@{sha}").as_bytes()));
+        let statement = json!({
+            "_type": "https://in-toto.io/Statement/v1",
+            "subject": [{"name": format!("ghcr.io/{repo}"), "digest": {"sha256": digest}}],
+            "predicateType": "https://slsa.dev/provenance/v1",
+            "predicate": {
+                "buildDefinition": {
+                    "buildType": "https://actions.github.io/buildtypes/workflow/v1",
+                    "externalParameters": {"workflow": {"ref": "refs/heads/main", "repository": format!("https://github.com/{repo}"), "path": ".github/workflows/release.yml"}},
+                    "resolvedDependencies": [{"uri": format!("git+https://github.com/{repo}@refs/heads/main"), "digest": {"gitCommit": sha}}]
+                },
+                "runDetails": {
+                    "builder": {"id": "https://github.com/acme/.github/.github/workflows/release.yml@refs/heads/main"},
+                    "metadata": {"invocationId": format!("https://github.com/{repo}/actions/runs/{}", at.as_second()), "startedOn": rfc3339(built)}
+                }
+            }
+        });
+        let payload = serde_json::to_vec(&statement).unwrap_or_default();
+        let payload_type = "application/vnd.in-toto+json";
+        let mut pae = format!("DSSEv1 {} {payload_type} {} ", payload_type.len(), payload.len()).into_bytes();
+        pae.extend_from_slice(&payload);
+        let signature = key.sign(&pae);
+        let envelope = json!({
+            "payloadType": payload_type,
+            "payload": base64::engine::general_purpose::STANDARD.encode(&payload),
+            "signatures": [{"keyid": format!("acme-demo-{service}"), "sig": base64::engine::general_purpose::STANDARD.encode(signature.to_bytes())}]
+        });
+        lines.push(envelope.to_string());
+    }
+    lines.join("\n") + "\n"
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// sigstore policy-controller: images must be signed, but the policy only warns.
+pub const CLUSTER_IMAGE_POLICY_WARN: &str = "apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata:
+  name: acme-images-signed
+spec:
+  mode: warn
+  images:
+    - glob: \"ghcr.io/acme/**\"
+  authorities:
+    - key:
+        hashAlgorithm: sha256
+        data: |
+          -----BEGIN PUBLIC KEY-----
+          MCowBQYDK2VwAyEA
+          -----END PUBLIC KEY-----
+";

@@ -71,6 +71,8 @@ pub struct Ingest {
     pub occurred_at: Option<Timestamp>,
     /// `--person`: whose calendar an iCalendar file is.
     pub person: Option<String>,
+    /// `--public-key`: the PEM key signed provenance verifies against.
+    pub public_key: Option<PathBuf>,
 }
 
 /// An override to record through the override registry, at a time.
@@ -210,6 +212,9 @@ pub fn generate(options: &Options) -> Result<Manifest, String> {
     let start = days_before(as_of, 395);
     let mut ingests = Vec::new();
     let mut overrides = Vec::new();
+    // Every build is signed: SLSA provenance in DSSE envelopes under the demo key.
+    let (signing_key, public_pem) = files::signing_key(options.seed);
+    let public_key = writer.write("provenance/acme-demo-key.pub", public_pem.as_bytes())?;
     for team in &teams {
         for (index, repo) in team.repos.iter().enumerate() {
             let short = repo.trim_start_matches("acme/");
@@ -227,6 +232,7 @@ pub fn generate(options: &Options) -> Result<Manifest, String> {
                 commit: Some(commit.clone()),
                 occurred_at: Some(start),
                 person: None,
+                public_key: None,
             });
             // Scanner output: one SARIF file per tool with a run per week.
             let mut scans = Vec::new();
@@ -243,10 +249,11 @@ pub fn generate(options: &Options) -> Result<Manifest, String> {
                 commit: None,
                 occurred_at: None,
                 person: None,
+                public_key: None,
             });
             // GitHub: check runs of the scanners on pull requests, and deployments.
             let checks = files::check_runs(team, repo, start, as_of, &mut rng);
-            let deploys = files::deployments(repo, start, as_of, &mut rng);
+            let (deploys, deployed) = files::deployments(repo, start, as_of, &mut rng);
             let mut github = vec![
                 writer.write(&format!("github/{short}/check-runs.json"), checks.as_bytes())?,
                 writer.write(&format!("github/{short}/deployment-statuses.json"), deploys.as_bytes())?,
@@ -266,6 +273,20 @@ pub fn generate(options: &Options) -> Result<Manifest, String> {
                 commit: None,
                 occurred_at: None,
                 person: None,
+                public_key: None,
+            });
+            // The signed provenance of what was deployed.
+            ingests.push(Ingest {
+                paths: vec![writer.write(
+                    &format!("provenance/{short}.intoto.jsonl"),
+                    files::provenance(repo, &deployed, &signing_key).as_bytes(),
+                )?],
+                source: Some("provenance".into()),
+                repo: Some(repo.clone()),
+                commit: None,
+                occurred_at: None,
+                person: None,
+                public_key: Some(public_key.clone()),
             });
             // The exemplary team takes its exceptions through the override registry.
             if team.exemplary && index == 0 {
@@ -284,7 +305,7 @@ pub fn generate(options: &Options) -> Result<Manifest, String> {
             }
         }
         // Runtime detection: Falco alerts in the team's namespace, audit-only.
-        let falco = files::falco(team, start, as_of, &mut rng);
+        let (falco, alerts) = files::falco(team, start, as_of, &mut rng);
         ingests.push(Ingest {
             paths: vec![writer.write(&format!("runtime/{}/falco.jsonl", team.name), falco.as_bytes())?],
             source: Some("falco".into()),
@@ -292,11 +313,57 @@ pub fn generate(options: &Options) -> Result<Manifest, String> {
             commit: None,
             occurred_at: None,
             person: None,
+            public_key: None,
         });
+        if team.exemplary {
+            // Its alerts reach Jira and are fixed; its champion keeps protected
+            // time; its service has a threat model from before the history.
+            ingests.push(Ingest {
+                paths: vec![writer.write(
+                    &format!("jira/{}-search.json", team.name),
+                    files::jira(team, &alerts, &mut rng).as_bytes(),
+                )?],
+                source: Some("jira".into()),
+                repo: Some(team.repos[0].clone()),
+                commit: None,
+                occurred_at: None,
+                person: None,
+                public_key: None,
+            });
+            let lead = files::people(team).into_iter().next();
+            ingests.push(Ingest {
+                paths: vec![writer.write(
+                    &format!("calendars/{}-champion.ics", team.name),
+                    files::champion_calendar(team, start).as_bytes(),
+                )?],
+                source: Some("ics".into()),
+                repo: None,
+                commit: None,
+                occurred_at: Some(as_of),
+                person: lead,
+                public_key: None,
+            });
+            ingests.push(Ingest {
+                paths: vec![writer.write(
+                    &format!("threat-models/{}.json", team.service),
+                    files::threat_dragon(team).as_bytes(),
+                )?],
+                source: Some("threat-model".into()),
+                repo: Some(team.repos[0].clone()),
+                commit: None,
+                occurred_at: Some(days_before(start, 10)),
+                person: None,
+                public_key: None,
+            });
+        }
     }
     // The cluster: an image-verification policy in audit mode and its reports.
     let cluster = vec![
         writer.write("cluster/verify-images.yaml", files::KYVERNO_VERIFY_IMAGES.as_bytes())?,
+        writer.write(
+            "cluster/cluster-image-policy.yaml",
+            files::CLUSTER_IMAGE_POLICY_WARN.as_bytes(),
+        )?,
         writer.write(
             "cluster/policy-reports.yaml",
             files::policy_reports(&teams, days_before(as_of, 3)).as_bytes(),
@@ -309,6 +376,7 @@ pub fn generate(options: &Options) -> Result<Manifest, String> {
         commit: None,
         occurred_at: Some(days_before(as_of, 1)),
         person: None,
+        public_key: None,
     });
     // The inventory: a Backstage export at the start of every month.
     let mut month = start;
@@ -325,6 +393,7 @@ pub fn generate(options: &Options) -> Result<Manifest, String> {
             commit: None,
             occurred_at: Some(month),
             person: None,
+            public_key: None,
         });
         month = month.checked_add(SignedDuration::from_hours(24 * 30)).unwrap_or(as_of);
         index += 1;
@@ -343,6 +412,7 @@ pub fn generate(options: &Options) -> Result<Manifest, String> {
         commit: None,
         occurred_at: Some(days_before(as_of, 2)),
         person: None,
+        public_key: None,
     });
     ingests.push(Ingest {
         paths: vec![writer.write("lms/completions.csv", files::lms_csv(&teams, as_of).as_bytes())?],
@@ -351,6 +421,7 @@ pub fn generate(options: &Options) -> Result<Manifest, String> {
         commit: None,
         occurred_at: None,
         person: None,
+        public_key: None,
     });
     // Claims: every team claims more than it has.
     let claims = writer.write(

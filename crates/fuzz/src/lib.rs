@@ -160,6 +160,47 @@ pub const TARGETS: &[Target] = &[
         run: provenance,
     },
     Target {
+        name: "backstage",
+        run: backstage,
+    },
+    Target {
+        name: "inventory",
+        run: inventory,
+    },
+    Target {
+        name: "aws-iam",
+        run: aws_iam,
+    },
+    Target {
+        name: "github-org",
+        run: github_org,
+    },
+    Target {
+        name: "kubernetes-rbac",
+        run: kubernetes_rbac,
+    },
+    Target {
+        name: "training",
+        run: training,
+    },
+    Target {
+        name: "jira",
+        run: jira,
+    },
+    Target {
+        name: "pagerduty",
+        run: pagerduty,
+    },
+    Target {
+        name: "github-issues",
+        run: github_issues,
+    },
+    Target {
+        name: "threat-model",
+        run: threat_model,
+    },
+    Target { name: "ics", run: ics },
+    Target {
         name: "pipelines",
         run: pipelines,
     },
