@@ -44,6 +44,16 @@ enum Command {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// The demo end to end (generate, ingest, verify, assess, answer, sample,
+    /// plan, reports) at a scale, timed step by step, with the peak memory.
+    Demo {
+        /// `small` or `org`.
+        #[arg(long, default_value = "org")]
+        scale: String,
+        /// Seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 /// A small deterministic generator (splitmix64), so runs are comparable.
@@ -260,9 +270,35 @@ fn ledger_bench(records: u64, json_output: bool, dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The demo pipeline at `scale`, timed; reuses the generator and the demo command's library.
+fn demo_bench(scale: &str, seed: u64) -> Result<()> {
+    let scale = match scale {
+        "small" => demo::Scale::Small,
+        "org" => demo::Scale::Org,
+        other => anyhow::bail!("unknown scale {other} (small or org)"),
+    };
+    let temporary = tempfile::tempdir()?;
+    let out = temporary.path().join("demo");
+    let started = std::time::Instant::now();
+    let outcome = dsomm_audit::demo::run(&out, seed, scale)?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let result = serde_json::json!({
+        "scale": format!("{scale:?}").to_lowercase(),
+        "seed": seed,
+        "files": outcome.files,
+        "records": outcome.records,
+        "seconds": (elapsed * 100.0).round() / 100.0,
+        "records_per_second": (outcome.records as f64 / elapsed).round(),
+        "peak_rss_mib": peak_rss_mib(),
+    });
+    println!("{}", serde_json::to_string_pretty(&result)?);
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Demo { scale, seed } => demo_bench(&scale, seed),
         Command::Ledger { records, json, dir } => match dir {
             Some(dir) => {
                 std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;

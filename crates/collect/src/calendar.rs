@@ -676,6 +676,11 @@ impl Reader<'_> {
                     bounded(&text)
                 ));
             }
+            // RFC 5545 recurrence rules are ASCII; the rrule crate slices its
+            // input by bytes and panics on anything else (found by fuzzing).
+            if !text.is_ascii() {
+                return Err(format!("RRULE `{}` has characters that are not ASCII", bounded(&text)));
+            }
             let text = self.until_as_wall(&text, &wall_zone)?;
             let rule: rrule::RRule<rrule::Unvalidated> = text
                 .parse()
