@@ -1,6 +1,6 @@
 //! Concurrency trials: in one initialised workspace, three `ingest` processes and two
-//! `gate` runs write to the same ledger at once while a reader loops `verify --format json`
-//! and `override list --format json`. Every writer must finish (waiting on the busy
+//! `gate` runs write to the same ledger at once while a reader loops `verify --format json`,
+//! `assess --format json` and `override list --format json`. Every writer must finish (waiting on the busy
 //! database, not failing) within a bounded time with its expected exit code; afterwards no
 //! record is lost or duplicated, `verify` passes, and the checkpoints are strictly
 //! increasing with the latest covering every record. Every concurrent `verify` must pass.
@@ -189,12 +189,14 @@ struct Reads {
     /// Record counts reported by passing verifies, in order.
     sizes: Vec<u64>,
     overrides: u64,
+    /// Concurrent `assess` runs.
+    assessments: u64,
     /// Concurrent verifies that reported a failure (see the note in the test).
     verify_failures: Vec<String>,
     failures: Vec<String>,
 }
 
-/// Loop `verify --format json` and `override list --format json` until `done`.
+/// Loop `verify --format json`, `assess --format json` and `override list --format json` until `done`.
 fn read_until(dir: std::path::PathBuf, done: Arc<AtomicBool>) -> Reads {
     let mut reads = Reads::default();
     let run = |args: &[&str]| {
@@ -225,6 +227,22 @@ fn read_until(dir: std::path::PathBuf, done: Arc<AtomicBool>) -> Reads {
                 output.status.code(),
                 String::from_utf8_lossy(&output.stderr)
             )),
+        }
+        // The assessment reads while the writers write: it must complete from one
+        // consistent view, never fail on a busy database.
+        let output = run(&["assess", "--format", "json"]);
+        reads.assessments += 1;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let assessed = serde_json::from_str::<Value>(&stdout)
+            .ok()
+            .is_some_and(|value| value["teams"].as_array().is_some_and(|teams| !teams.is_empty()));
+        if output.status.code() != Some(0) || !assessed {
+            reads.failures.push(format!(
+                "assess exited {:?}: {} {}",
+                output.status.code(),
+                stdout.chars().take(300).collect::<String>(),
+                String::from_utf8_lossy(&output.stderr)
+            ));
         }
         let output = run(&["override", "list", "--format", "json"]);
         reads.overrides += 1;
@@ -472,7 +490,7 @@ fn concurrent_ingests_and_gates_lose_nothing_duplicate_nothing_and_verify() {
         let line = format!(
             "round {round}: {total} records ({file_records} from files, {} distinct texts), {batches} checkpoints; \
              writers done in {:.1} s ({}); {} concurrent verifies (passing ones saw sizes {:?}; {} reported a \
-             failure{}) and {} override lists passed",
+             failure{}), {} assessments and {} override lists passed",
             inputs.distinct_texts,
             writers_took.as_secs_f64(),
             timings.join(", "),
@@ -484,6 +502,7 @@ fn concurrent_ingests_and_gates_lose_nothing_duplicate_nothing_and_verify() {
             } else {
                 format!(", first: {}", reads.verify_failures[0])
             },
+            reads.assessments,
             reads.overrides
         );
         println!("{line}");

@@ -585,3 +585,50 @@ fn output_into_a_closed_pipe_is_not_a_panic() {
     }
     assert!(panicked.is_empty(), "{}", panicked.join("\n"));
 }
+
+/// A directory of many small files (`DSOMM_MANY_FILES`, default 100,000) that are
+/// not evidence, with one that is: each is reported by name, the evidence lands,
+/// and the run finishes in bounded time.
+#[test]
+fn a_directory_of_many_small_files_is_walked_and_reported_file_by_file() {
+    let files = common::env_number("DSOMM_MANY_FILES", 100_000);
+    let workspace = Workspace::new();
+    let inputs = workspace.path("inputs");
+    std::fs::create_dir_all(&inputs).unwrap();
+    for index in 0..files {
+        std::fs::write(inputs.join(format!("note-{index:06}.txt")), b"not evidence\n").unwrap();
+    }
+    workspace.write(
+        "inputs/zz-evidence.ndjson",
+        "{\"kind\":\"deploy\",\"occurred_at\":\"2025-03-02T10:00:00Z\",\"subject\":{\"repo\":\"acme/api\"},\"attrs\":{\"state\":\"success\"}}\n",
+    );
+    let started = std::time::Instant::now();
+    let outcome = workspace.run(&["ingest", "--format", "json", "inputs"]);
+    let report = outcome.json();
+    assert_eq!(
+        outcome.code,
+        1,
+        "unrecognised files are rejections: {}",
+        outcome.stderr.chars().take(500).collect::<String>()
+    );
+    // `files` counts the inputs read as evidence; the others are rejections, each named.
+    assert_eq!(
+        report["files"],
+        1,
+        "{}",
+        outcome.stdout.chars().take(500).collect::<String>()
+    );
+    assert_eq!(report["diagnostics"].as_array().map(Vec::len), Some(files as usize));
+    assert_eq!(report["added"], 1);
+    assert_eq!(report["rejected"].as_u64(), Some(files));
+    let first = &report["diagnostics"][0];
+    assert!(first["file"].as_str().unwrap().ends_with("note-000000.txt"), "{first}");
+    assert!(
+        first["message"].as_str().unwrap().contains("format not recognised"),
+        "{first}"
+    );
+    println!(
+        "{files} small files walked and reported in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
