@@ -127,22 +127,58 @@ fn permissions_bind_us(dir: &Path) -> bool {
     bound
 }
 
+/// Run the binary as the unprivileged user `nobody` (uid 65534) through
+/// util-linux `setpriv`, so that permission bits bind even when the tests run
+/// as root (as in CI). `None` when `setpriv` is not there.
+fn run_unprivileged(workspace: &Workspace, args: &[&str]) -> Option<Outcome> {
+    let output = Command::new("setpriv")
+        .current_dir(workspace.dir.path())
+        .env_remove("DSOMM_MODEL")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(env!("CARGO_BIN_EXE_dsomm-audit"))
+        .args(args)
+        .output()
+        .ok()?;
+    Some(Outcome {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    })
+}
+
 #[test]
 fn a_read_only_ledger_fails_the_ingest_cleanly() {
     let workspace = Workspace::new();
-    if !permissions_bind_us(workspace.dir.path()) {
-        println!("skipped: running as root, permission bits do not stop writes (see the file-size limit trials)");
-        return;
-    }
+    let as_root = !permissions_bind_us(workspace.dir.path());
     let inputs = write_inputs(&workspace);
     let before = leaves(&workspace);
     let dir = workspace.dir.path();
     std::fs::set_permissions(workspace.path("ledger.db"), std::fs::Permissions::from_mode(0o444)).unwrap();
+    // As root the ingest runs as `nobody`, who must be able to read the key
+    // (0600, root's) to reach the write that the permissions forbid.
+    std::fs::set_permissions(workspace.path("ledger.key"), std::fs::Permissions::from_mode(0o444)).unwrap();
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).unwrap();
-    let outcome = workspace.run(&ingest_args(&inputs[..1]));
+    let outcome = if as_root {
+        run_unprivileged(&workspace, &ingest_args(&inputs[..1]))
+    } else {
+        Some(workspace.run(&ingest_args(&inputs[..1])))
+    };
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(workspace.path("ledger.key"), std::fs::Permissions::from_mode(0o600)).unwrap();
     std::fs::set_permissions(workspace.path("ledger.db"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let Some(outcome) = outcome else {
+        println!("skipped: running as root and `setpriv` (util-linux) is not installed to drop privileges");
+        return;
+    };
     assert_clean_failure(&outcome, "ingest into a read-only ledger");
+    assert!(
+        outcome.stderr.contains("readonly") || outcome.stderr.contains("read-only"),
+        "the message says the ledger is read-only: {outcome:#?}"
+    );
+    assert!(
+        !outcome.stderr.contains("is not a dsomm-audit ledger"),
+        "a permission failure must not be blamed on the file: {outcome:#?}"
+    );
     verify_passes(&workspace, "after the read-only ingest");
     assert_eq!(leaves(&workspace), before);
 }
@@ -216,4 +252,24 @@ fn a_full_disk_during_gate_does_not_pass_and_the_ledger_verifies() {
     assert_eq!(outcome.code, 0, "{outcome:#?}");
     let report = verify_passes(&workspace, "after the gate");
     assert_eq!(report["records"], 2, "{report:#}");
+}
+
+#[test]
+fn a_disk_too_full_to_open_the_ledger_is_reported_as_an_io_failure_not_as_a_foreign_file() {
+    let workspace = Workspace::new();
+    let inputs = write_inputs(&workspace);
+    // 8 KiB: too little for SQLite to open the ledger (its write-ahead log and
+    // shared-memory files), so the failure comes before any batch.
+    let outcome = run_limited(&workspace, 8, &ingest_args(&inputs[..1]));
+    assert_clean_failure(&outcome, "ingest under an 8 KiB file-size limit");
+    assert!(
+        !outcome.stderr.contains("is not a dsomm-audit ledger"),
+        "an I/O failure must not be blamed on the file: {outcome:#?}"
+    );
+    assert!(
+        outcome.stderr.contains("ledger.db"),
+        "the message names the ledger: {outcome:#?}"
+    );
+    let report = verify_passes(&workspace, "after the failed open");
+    assert_eq!(report["records"], 0, "{report:#}");
 }

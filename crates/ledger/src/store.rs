@@ -46,6 +46,26 @@ impl std::fmt::Debug for Ledger {
     }
 }
 
+/// Whether SQLite failed because of the environment (I/O, a full disk, a
+/// lock, permissions, memory) rather than because the file is not a ledger.
+fn is_environment_failure(error: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode::*;
+    matches!(
+        error.sqlite_error_code(),
+        Some(
+            SystemIoFailure
+                | DiskFull
+                | CannotOpen
+                | DatabaseBusy
+                | DatabaseLocked
+                | ReadOnly
+                | PermissionDenied
+                | OutOfMemory
+                | FileLockingProtocolFailed
+        )
+    )
+}
+
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(120))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -133,9 +153,20 @@ impl Ledger {
         let meta = |key: &str| -> Result<Option<String>> {
             conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| row.get(0))
                 .optional()
-                .map_err(|source| LedgerError::NotALedger {
-                    path: display.clone(),
-                    reason: format!("cannot read its meta table: {source}"),
+                .map_err(|source| {
+                    if is_environment_failure(&source) {
+                        // The disk, the file system or another process is at
+                        // fault, not the file's contents: say what SQLite said.
+                        LedgerError::Sqlite {
+                            path: display.clone(),
+                            source,
+                        }
+                    } else {
+                        LedgerError::NotALedger {
+                            path: display.clone(),
+                            reason: format!("cannot read its meta table: {source}"),
+                        }
+                    }
                 })
         };
         match meta("schema_version")? {
