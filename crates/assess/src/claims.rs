@@ -177,6 +177,11 @@ impl Claims {
                 states.insert(name.clone(), score);
             }
         }
+        let states_from = if meta.is_some() {
+            "meta.yaml"
+        } else {
+            "the DSOMM app's default progress states (give the team's meta.yaml with --meta)"
+        };
         let document = parse_yaml(progress, origin)?;
         let mut claims = Claims {
             grades,
@@ -198,7 +203,7 @@ impl Claims {
                 for (state, date) in team_states.as_object().into_iter().flatten() {
                     let Some(score) = states.get(state).copied() else {
                         claims.warnings.push(format!(
-                            "{origin}: {uuid} / {team}: progress state `{state}` is not defined in meta.yaml; ignored"
+                            "{origin}: {uuid} / {team}: progress state `{state}` is not defined in {states_from}; ignored"
                         ));
                         continue;
                     };
@@ -230,9 +235,13 @@ impl Claims {
             ..Claims::default()
         };
         let epoch = Timestamp::UNIX_EPOCH;
+        let mut activities_seen = 0usize;
         for (_, subdimensions) in document.as_object().into_iter().flatten() {
             for (_, activities) in subdimensions.as_object().into_iter().flatten() {
                 for (name, activity) in activities.as_object().into_iter().flatten() {
+                    if activity.get("uuid").is_some() {
+                        activities_seen += 1;
+                    }
                     let Some(implemented) = activity.get("teamsImplemented").and_then(Value::as_object) else {
                         continue;
                     };
@@ -261,7 +270,17 @@ impl Claims {
                 }
             }
         }
+        if activities_seen == 0 {
+            return Err(format!(
+                "{origin}: neither a team-progress.yaml (no `progress` key) nor a v3 model (no activity with a uuid under dimension / sub-dimension)"
+            ));
+        }
         Ok(claims)
+    }
+
+    /// Every activity uuid the claims name.
+    pub fn uuids(&self) -> impl Iterator<Item = &str> {
+        self.entries.keys().map(String::as_str)
     }
 
     /// Read either format: a document with `progress` is team progress, else a v3 model.
@@ -298,6 +317,7 @@ impl Claims {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -356,5 +376,25 @@ mod tests {
             Claims::read("progress:\n", "empty", None, ClaimGrades::default())
                 .is_ok_and(|claims| claims.teams().is_empty())
         );
+        // Neither format: refused, not read as "no claims".
+        let error = Claims::read("foo: bar\n", "other.yaml", None, ClaimGrades::default()).unwrap_err();
+        assert!(error.contains("neither a team-progress.yaml"), "{error}");
+        // Without a meta.yaml an unknown state is named against the defaults.
+        let claims = Claims::read(
+            "progress:\n  u1:\n    t:\n      Planned: 2025-01-01\n",
+            "p",
+            None,
+            ClaimGrades::default(),
+        )
+        .unwrap();
+        assert!(
+            claims.warnings[0].contains("default progress states"),
+            "{:?}",
+            claims.warnings
+        );
+        // The ignored state leaves no claim behind.
+        assert_eq!(claims.uuids().count(), 0);
+        let claims = Claims::read(progress, "p", None, ClaimGrades::default()).unwrap();
+        assert_eq!(claims.uuids().collect::<Vec<_>>(), vec!["u1"]);
     }
 }

@@ -62,7 +62,8 @@ pub struct ActivityGrade {
     pub grade: u8,
     /// The grade needed to count as implemented.
     pub required_grade: u8,
-    /// Whether the evidence confirms the claim (`null` without a claim).
+    /// Whether the evidence confirms the claim (`null` without a claim, or
+    /// with a claim of grade 0, which claims nothing to confirm).
     pub confirmed: Option<bool>,
     /// The failed conditions of the next grade, with their evidence.
     pub reasons: Vec<Reason>,
@@ -202,9 +203,13 @@ pub fn grade_activity(view: &View<'_>, entry: &Entry, params: &Params) -> Graded
 }
 
 /// Levels of one sub-dimension: the highest level L such that every activity
-/// of level <= L meets `meets`.
+/// of level <= L meets `meets` and at least one of them exists. A level with
+/// no activities is passed through, but never reached on its own: a
+/// sub-dimension whose first activities sit at level 2 is at level 0 until
+/// they are met (absence is not a level).
 fn level_of(activities: &[&ActivityGrade], meets: impl Fn(&ActivityGrade) -> bool) -> u8 {
     let mut level = 0;
+    let mut met_any = false;
     for candidate in 1..=5u8 {
         let at: Vec<&&ActivityGrade> = activities
             .iter()
@@ -212,13 +217,16 @@ fn level_of(activities: &[&ActivityGrade], meets: impl Fn(&ActivityGrade) -> boo
             .collect();
         if at.is_empty() {
             if activities.iter().any(|activity| activity.level > candidate) {
-                level = candidate;
+                if met_any {
+                    level = candidate;
+                }
                 continue;
             }
             break;
         }
         if at.iter().all(|activity| meets(activity)) {
             level = candidate;
+            met_any = true;
         } else {
             break;
         }
@@ -233,8 +241,13 @@ pub fn assess(inputs: &Inputs<'_>) -> Assessment {
         let view = View::new(inputs.records, inputs.as_of, scope, inputs.thresholds);
         let mut activities = Vec::new();
         for activity in &inputs.catalogue.activities {
-            let Some(entry) = inputs.rubric.entry(&activity.uuid) else {
-                continue;
+            let fallback;
+            let entry = match inputs.rubric.entry(&activity.uuid) {
+                Some(entry) => entry,
+                None => {
+                    fallback = Rubric::manual_entry(&activity.uuid, &activity.name);
+                    &fallback
+                }
             };
             let params = Params {
                 categories: entry.categories.clone(),
@@ -256,7 +269,10 @@ pub fn assess(inputs: &Inputs<'_>) -> Assessment {
                 claimed_state: claim.map(|claim| claim.state),
                 grade,
                 required_grade: entry.required_grade,
-                confirmed: claimed_grade.map(|claimed| grade >= claimed && (claimed == 0 || !evidence.is_empty())),
+                // A claim of grade 0 ("not implemented") claims nothing to confirm.
+                confirmed: claimed_grade
+                    .filter(|claimed| *claimed > 0)
+                    .map(|claimed| grade >= claimed && !evidence.is_empty()),
                 reasons,
                 evidence,
                 assessment: (entry.archetype == "manual")
@@ -321,5 +337,104 @@ pub fn assess(inputs: &Inputs<'_>) -> Assessment {
         rubric_version: inputs.rubric.version.clone(),
         ledger_checkpoint: inputs.checkpoint.clone(),
         teams,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn activity(level: u8, grade: u8) -> ActivityGrade {
+        ActivityGrade {
+            uuid: format!("u-{level}-{grade}"),
+            name: String::new(),
+            dimension: "D".into(),
+            subdimension: "S".into(),
+            level,
+            archetype: "automated".into(),
+            claimed_grade: None,
+            claimed_state: None,
+            grade,
+            required_grade: 3,
+            confirmed: None,
+            reasons: Vec::new(),
+            evidence: Vec::new(),
+            assessment: None,
+            facts: Vec::new(),
+        }
+    }
+
+    fn level(activities: &[ActivityGrade]) -> u8 {
+        let refs: Vec<&ActivityGrade> = activities.iter().collect();
+        level_of(&refs, |activity| activity.grade >= activity.required_grade)
+    }
+
+    #[test]
+    fn levels_count_met_activities_in_order() {
+        assert_eq!(level(&[]), 0);
+        assert_eq!(level(&[activity(1, 3), activity(2, 3), activity(3, 1)]), 2);
+        assert_eq!(level(&[activity(1, 2), activity(2, 3)]), 0);
+        // An empty level between met ones is passed through.
+        assert_eq!(level(&[activity(1, 3), activity(3, 3)]), 3);
+        // Level 2 has no activities: every activity up to level 2 is met.
+        assert_eq!(level(&[activity(1, 3), activity(3, 0)]), 2);
+    }
+
+    #[test]
+    fn a_level_without_activities_is_never_reached_on_its_own() {
+        // The first activities sit at level 2: nothing met, no level.
+        assert_eq!(level(&[activity(2, 0)]), 0);
+        assert_eq!(level(&[activity(2, 0), activity(3, 0)]), 0);
+        assert_eq!(level(&[activity(3, 4)]), 3);
+        assert_eq!(level(&[activity(2, 3), activity(4, 0)]), 3);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod unmapped_tests {
+    use super::*;
+    use model::catalogue::CatalogueActivity;
+
+    #[test]
+    fn an_activity_the_rubric_does_not_map_is_graded_as_manual_not_dropped() {
+        let mut catalogue = Catalogue::embedded().unwrap();
+        let rubric = Rubric::embedded().unwrap();
+        assert!(rubric.unmapped(&catalogue).is_empty());
+        catalogue.activities.push(CatalogueActivity {
+            uuid: "00000000-0000-4000-8000-000000000001".into(),
+            name: "An activity newer than the rubric".into(),
+            dimension: "Culture and Organization".into(),
+            subdimension: "Design".into(),
+            level: 1,
+        });
+        assert_eq!(rubric.unmapped(&catalogue).len(), 1);
+        let teams = vec![Scope {
+            team: "t".into(),
+            repos: Vec::new(),
+            services: Vec::new(),
+        }];
+        let inputs = Inputs {
+            records: &[],
+            catalogue: &catalogue,
+            rubric: &rubric,
+            teams: &teams,
+            claims: None,
+            thresholds: &Thresholds::default(),
+            as_of: Timestamp::UNIX_EPOCH,
+            assessment_texts: &BTreeMap::new(),
+            checkpoint: serde_json::Value::Null,
+        };
+        let assessment = assess(&inputs);
+        let activities = &assessment.teams[0].activities;
+        assert_eq!(activities.len(), catalogue.activities.len());
+        let newer = activities
+            .iter()
+            .find(|activity| activity.name == "An activity newer than the rubric")
+            .unwrap();
+        assert_eq!(newer.archetype, "manual");
+        assert_eq!(newer.grade, 0);
+        assert!(newer.reasons.iter().any(|reason| reason.probe == "attested"));
     }
 }

@@ -6,7 +6,7 @@ use crate::{ActivityGrade, TeamAssessment};
 use probes::{Outcome, View};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// An activity an action raises.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -17,7 +17,8 @@ pub struct Raise {
     pub name: String,
     /// Grade now.
     pub from: u8,
-    /// Grade once this action (and the ones before it for the same activity) is done.
+    /// Grade once this action, and the earlier actions the activity also
+    /// needs, are done.
     pub to: u8,
 }
 
@@ -26,16 +27,22 @@ pub struct Raise {
 pub struct Action {
     /// What to do.
     pub title: String,
-    /// The probe whose failure it fixes.
-    pub probe: String,
+    /// The probes whose failures it fixes.
+    pub probes: Vec<String>,
     /// Concrete places (file and line of advisory steps, overrides to sunset, ...).
     pub details: Vec<String>,
     /// Effort in weeks.
     pub effort_weeks: u32,
-    /// Activities raised.
+    /// Activities whose next grade this action completes, given the actions
+    /// before it: an activity that fails conditions fixed by several actions
+    /// is credited once, to the last of them in the plan.
     pub raises: Vec<Raise>,
-    /// Grades gained in total.
+    /// Grades gained in total (the length of `raises`).
     pub gain: u32,
+    /// Activities this action is needed for whose next grade also waits for
+    /// later actions (uuids).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub prepares: Vec<String>,
     /// Titles of earlier actions it waits for (DSOMM `dependsOn` between the activities raised).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub after: Vec<String>,
@@ -124,13 +131,24 @@ fn advisory_steps(view: &View<'_>, categories: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// The activities a fix raises and the messages it answers.
-type Group<'a> = (Vec<&'a ActivityGrade>, Vec<String>);
+/// What one fix touches: the probes it answers, the activities whose next grade
+/// it is needed for, and the messages it answers.
+#[derive(Default)]
+struct Group<'a> {
+    probes: Vec<String>,
+    activities: Vec<&'a ActivityGrade>,
+    details: Vec<String>,
+}
 
 /// Build the plan for a team from its assessment (and the view, for details).
 /// `depends_on` is the model's `dependsOn` (activity uuid -> the uuids it
 /// depends on; empty without the model): an action that raises an activity
 /// is placed after the actions that raise what it depends on.
+///
+/// One action per fix (title): an activity whose next grade fails conditions
+/// of several fixes rises once, when the last of them is done, and only that
+/// action counts the grade. Actions are chosen greedily by the grades they
+/// complete per week of effort, given those already chosen.
 pub fn plan(
     team: &TeamAssessment,
     view: &View<'_>,
@@ -139,7 +157,9 @@ pub fn plan(
     days: u32,
 ) -> Plan {
     // Group the failed conditions of each activity's next grade by what fixes them.
-    let mut groups: BTreeMap<(String, String), Group<'_>> = BTreeMap::new();
+    let mut groups: BTreeMap<String, Group<'_>> = BTreeMap::new();
+    // Activity uuid -> the fixes its next grade needs.
+    let mut needs: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     for activity in team.activities.iter().filter(|activity| {
         activity.grade < activity.required_grade
             || activity.claimed_grade.is_some_and(|claimed| claimed > activity.grade)
@@ -149,24 +169,38 @@ pub fn plan(
             .map(|entry| entry.categories.join("/"))
             .unwrap_or_default();
         for reason in &activity.reasons {
-            let key = (
-                title_for(
-                    reason.probe,
-                    if categories.is_empty() { "scanner" } else { &categories },
-                ),
-                reason.probe.to_string(),
+            let title = title_for(
+                reason.probe,
+                if categories.is_empty() { "scanner" } else { &categories },
             );
-            let entry = groups.entry(key).or_default();
-            entry.0.push(activity);
-            if (reason.outcome == Outcome::NotAvailable || entry.1.len() < 5) && !entry.1.contains(&reason.message) {
-                entry.1.push(reason.message.clone());
+            needs.entry(activity.uuid.as_str()).or_default().insert(title.clone());
+            let entry = groups.entry(title).or_default();
+            if !entry.probes.iter().any(|probe| probe == reason.probe) {
+                entry.probes.push(reason.probe.to_string());
+            }
+            if !entry.activities.iter().any(|known| known.uuid == activity.uuid) {
+                entry.activities.push(activity);
+            }
+            if (reason.outcome == Outcome::NotAvailable || entry.details.len() < 5)
+                && !entry.details.contains(&reason.message)
+            {
+                entry.details.push(reason.message.clone());
             }
         }
     }
     let mut actions: Vec<Action> = groups
         .into_iter()
-        .map(|((title, probe), (activities, mut details))| {
-            if matches!(probe.as_str(), "gate-can-block" | "gate-blocks-on-coverage") {
+        .map(|(title, group)| {
+            let Group {
+                mut probes,
+                activities,
+                mut details,
+            } = group;
+            probes.sort();
+            if probes
+                .iter()
+                .any(|probe| matches!(probe.as_str(), "gate-can-block" | "gate-blocks-on-coverage"))
+            {
                 let mut categories: Vec<String> = activities
                     .iter()
                     .filter_map(|activity| rubric.entry(&activity.uuid))
@@ -180,36 +214,30 @@ pub fn plan(
                 }
             }
             details.truncate(10);
-            let raises: Vec<Raise> = activities
+            let effort_weeks = probes
                 .iter()
-                .map(|activity| Raise {
-                    uuid: activity.uuid.clone(),
-                    name: activity.name.clone(),
-                    from: activity.grade,
-                    to: activity.grade + 1,
-                })
-                .collect();
+                .map(|probe| probes::probe(probe).map_or(2, |found| found.effort_weeks))
+                .max()
+                .unwrap_or(2)
+                .max(1);
             Action {
                 title,
-                effort_weeks: probes::probe(&probe).map_or(2, |found| found.effort_weeks).max(1),
-                probe,
+                effort_weeks,
+                probes,
                 details,
-                gain: raises.len() as u32,
-                raises,
+                // Filled in once the order is known.
+                raises: Vec::new(),
+                gain: 0,
+                prepares: activities.iter().map(|activity| activity.uuid.clone()).collect(),
                 after: Vec::new(),
                 start_day: None,
                 end_day: None,
             }
         })
         .collect();
-    actions.sort_by(|a, b| {
-        let ratio = |action: &Action| action.gain as f64 / action.effort_weeks as f64;
-        ratio(b)
-            .total_cmp(&ratio(a))
-            .then(a.title.cmp(&b.title))
-            .then(a.probe.cmp(&b.probe))
-    });
+    order_by_gain(&mut actions, &needs);
     order_by_dependencies(&mut actions, depends_on);
+    credit(&mut actions, &needs, team);
     let mut day = 0u32;
     for action in &mut actions {
         let length = action.effort_weeks * 7;
@@ -226,19 +254,102 @@ pub fn plan(
     }
 }
 
+/// The activities (of those `action` prepares) whose every needed fix is done
+/// once `action` is, given the fixes already `done`.
+fn completed_by<'a>(
+    action: &'a Action,
+    done: &BTreeSet<&str>,
+    needs: &BTreeMap<&str, BTreeSet<String>>,
+) -> Vec<&'a str> {
+    action
+        .prepares
+        .iter()
+        .map(String::as_str)
+        .filter(|uuid| {
+            needs.get(uuid).is_some_and(|fixes| {
+                fixes
+                    .iter()
+                    .all(|fix| *fix == action.title || done.contains(fix.as_str()))
+            })
+        })
+        .collect()
+}
+
+/// Order greedily: next is the action completing the most grades per week of
+/// effort given those before it; ties go to the action needed by more
+/// activities, then by title.
+fn order_by_gain(actions: &mut Vec<Action>, needs: &BTreeMap<&str, BTreeSet<String>>) {
+    let mut remaining = std::mem::take(actions);
+    let mut done: BTreeSet<String> = BTreeSet::new();
+    while !remaining.is_empty() {
+        let done_titles: BTreeSet<&str> = done.iter().map(String::as_str).collect();
+        let mut best = 0;
+        let mut best_key = (f64::MIN, 0usize);
+        for (index, action) in remaining.iter().enumerate() {
+            let ratio = completed_by(action, &done_titles, needs).len() as f64 / action.effort_weeks as f64;
+            let key = (ratio, action.prepares.len());
+            let better = key.0 > best_key.0
+                || (key.0 == best_key.0 && key.1 > best_key.1)
+                || (key == best_key && action.title < remaining[best].title);
+            if index == 0 || better {
+                best = index;
+                best_key = key;
+            }
+        }
+        let action = remaining.remove(best);
+        done.insert(action.title.clone());
+        actions.push(action);
+    }
+}
+
+/// Credit each grade to the action that completes it in the final order.
+fn credit(actions: &mut [Action], needs: &BTreeMap<&str, BTreeSet<String>>, team: &TeamAssessment) {
+    let mut done: BTreeSet<String> = BTreeSet::new();
+    for action in actions.iter_mut() {
+        let done_titles: BTreeSet<&str> = done.iter().map(String::as_str).collect();
+        let completed: BTreeSet<String> = completed_by(action, &done_titles, needs)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        action.raises = team
+            .activities
+            .iter()
+            .filter(|activity| completed.contains(&activity.uuid))
+            .map(|activity| Raise {
+                uuid: activity.uuid.clone(),
+                name: activity.name.clone(),
+                from: activity.grade,
+                to: activity.grade + 1,
+            })
+            .collect();
+        action.gain = action.raises.len() as u32;
+        action.prepares.retain(|uuid| !completed.contains(uuid));
+        done.insert(action.title.clone());
+    }
+}
+
 /// Move each action after the actions that raise activities its own activities
 /// depend on (stable otherwise; a dependency cycle leaves the order as it is).
 fn order_by_dependencies(actions: &mut Vec<Action>, depends_on: &BTreeMap<String, Vec<String>>) {
     if depends_on.is_empty() {
         return;
     }
+    // Before crediting, `prepares` holds every activity an action is needed for.
+    let touched = |action: &Action| -> Vec<String> {
+        action
+            .raises
+            .iter()
+            .map(|raise| raise.uuid.clone())
+            .chain(action.prepares.iter().cloned())
+            .collect()
+    };
     let needs = |action: &Action, other: &Action| {
-        action.raises.iter().any(|raise| {
-            depends_on.get(&raise.uuid).is_some_and(|prerequisites| {
-                other
-                    .raises
+        let others = touched(other);
+        touched(action).iter().any(|uuid| {
+            depends_on.get(uuid).is_some_and(|prerequisites| {
+                others
                     .iter()
-                    .any(|other| prerequisites.contains(&other.uuid) && other.uuid != raise.uuid)
+                    .any(|other| prerequisites.contains(other) && other != uuid)
             })
         })
     };
@@ -270,26 +381,99 @@ fn order_by_dependencies(actions: &mut Vec<Action>, depends_on: &BTreeMap<String
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
     fn action(title: &str, uuid: &str) -> Action {
         Action {
             title: title.into(),
-            probe: title.into(),
+            probes: vec![title.into()],
             details: Vec::new(),
             effort_weeks: 1,
-            raises: vec![Raise {
-                uuid: uuid.into(),
-                name: uuid.into(),
-                from: 0,
-                to: 1,
-            }],
-            gain: 1,
+            raises: Vec::new(),
+            gain: 0,
+            prepares: vec![uuid.into()],
             after: Vec::new(),
             start_day: None,
             end_day: None,
         }
+    }
+
+    fn graded(uuid: &str, probes: &[&'static str]) -> ActivityGrade {
+        ActivityGrade {
+            uuid: uuid.into(),
+            name: uuid.into(),
+            dimension: "D".into(),
+            subdimension: "S".into(),
+            level: 1,
+            archetype: "automated".into(),
+            claimed_grade: Some(3),
+            claimed_state: None,
+            grade: 1,
+            required_grade: 3,
+            confirmed: Some(false),
+            reasons: probes
+                .iter()
+                .map(|probe| crate::Reason {
+                    grade: 2,
+                    probe,
+                    outcome: Outcome::False,
+                    message: format!("{probe} failed"),
+                    evidence: Vec::new(),
+                })
+                .collect(),
+            evidence: vec![1],
+            assessment: None,
+            facts: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_grade_that_needs_several_fixes_is_counted_once() {
+        // X needs two fixes; Y needs only the champion one. Both probes of the
+        // override fix are one action.
+        let team = TeamAssessment {
+            team: "t".into(),
+            activities: vec![
+                graded(
+                    "X",
+                    &["findings-triaged", "overrides-disciplined", "champion-time-protected"],
+                ),
+                graded("Y", &["champion-time-protected"]),
+            ],
+            subdimensions: Vec::new(),
+            dimensions: Vec::new(),
+        };
+        let rubric = crate::Rubric::embedded().unwrap();
+        let thresholds = probes::Thresholds::default();
+        let scope = probes::Scope {
+            team: "t".into(),
+            repos: Vec::new(),
+            services: Vec::new(),
+        };
+        let as_of = jiff::Timestamp::UNIX_EPOCH;
+        let view = View::new(&[], as_of, &scope, &thresholds);
+        let plan = plan(&team, &view, &rubric, &BTreeMap::new(), 90);
+        assert_eq!(plan.actions.len(), 2, "{plan:#?}");
+        let total: u32 = plan.actions.iter().map(|action| action.gain).sum();
+        assert_eq!(total, 2, "two activities rise once each: {plan:#?}");
+        let overrides = plan
+            .actions
+            .iter()
+            .find(|action| action.title.starts_with("Sunset"))
+            .unwrap();
+        assert_eq!(overrides.probes, vec!["findings-triaged", "overrides-disciplined"]);
+        // The champion fix completes Y alone, so it comes first; X is credited
+        // to the override fix that finishes it.
+        assert!(
+            plan.actions[0].title.starts_with("Give security champions"),
+            "{plan:#?}"
+        );
+        assert_eq!(plan.actions[0].raises.len(), 1);
+        assert_eq!(plan.actions[0].raises[0].uuid, "Y");
+        assert_eq!(plan.actions[0].prepares, vec!["X".to_string()]);
+        assert_eq!(plan.actions[1].raises[0].uuid, "X");
     }
 
     #[test]

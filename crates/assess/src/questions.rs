@@ -125,9 +125,15 @@ fn blocked_sast(view: &View<'_>) -> Answer {
         .collect();
     let mut evidence: Vec<u64> = configs.iter().map(|record| record.id).collect();
     let count = blocks.iter().filter(|record| record.occurred_at >= week).count();
+    let blocking = configs.len() - advisory.len();
     let why = match advisory.first() {
         Some(step) => format!(
-            "{} since {}; {count} blocks in 7 days",
+            "{}{} since {}; {count} blocks in 7 days",
+            if blocking > 0 {
+                format!("{blocking} of {} SAST steps can block, but ", configs.len())
+            } else {
+                String::new()
+            },
             probes::gate::advisory_reason(step),
             day(mode_since(view, step))
         ),
@@ -151,11 +157,8 @@ fn blocked_sast(view: &View<'_>) -> Answer {
             )),
         );
     }
-    let status = if !configs.is_empty() && advisory.is_empty() {
-        "partial"
-    } else {
-        "cannot-answer"
-    };
+    // Some SAST step can block: the control exists, it was not seen firing.
+    let status = if blocking > 0 { "partial" } else { "cannot-answer" };
     answer(id, status, Value::Null, evidence, Some(why))
 }
 

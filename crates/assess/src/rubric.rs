@@ -194,6 +194,33 @@ impl Rubric {
     pub fn entry(&self, uuid: &str) -> Option<&Entry> {
         self.entries.iter().find(|entry| entry.uuid == uuid)
     }
+
+    /// The entry for an activity the rubric does not map (a model newer than
+    /// the rubric): graded as a manual activity, by attestation, so that it
+    /// still counts in its sub-dimension's level instead of vanishing.
+    pub fn manual_entry(uuid: &str, name: &str) -> Entry {
+        Entry {
+            uuid: uuid.to_string(),
+            archetype: "manual".to_string(),
+            categories: Vec::new(),
+            required_grade: 3,
+            ladder: default_ladder("manual"),
+            default_ladder: true,
+            name: name.to_string(),
+        }
+    }
+
+    /// The activities of `catalogue` the rubric does not map.
+    pub fn unmapped<'a>(
+        &self,
+        catalogue: &'a model::catalogue::Catalogue,
+    ) -> Vec<&'a model::catalogue::CatalogueActivity> {
+        catalogue
+            .activities
+            .iter()
+            .filter(|activity| self.entry(&activity.uuid).is_none())
+            .collect()
+    }
 }
 
 fn parse_ladder(text: &str) -> Result<BTreeMap<u8, Vec<String>>, String> {

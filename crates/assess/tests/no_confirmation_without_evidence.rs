@@ -126,7 +126,9 @@ proptest! {
         let mut progress = String::from("progress:\n");
         let claimed: std::collections::BTreeSet<usize> = claimed.into_iter().collect();
         for index in &claimed {
-            progress.push_str(&format!("  {}:\n    t:\n      Fully implemented: 2025-01-01\n", catalogue.activities[*index].uuid));
+            // Every third claim is "Not implemented" (grade 0): nothing to confirm.
+            let state = if index % 3 == 0 { "Not implemented" } else { "Fully implemented" };
+            progress.push_str(&format!("  {}:\n    t:\n      {state}: 2025-01-01\n", catalogue.activities[*index].uuid));
         }
         let claims = Claims::read(&progress, "p", None, Default::default()).unwrap();
         let teams = vec![Scope { team: "t".into(), repos: vec!["acme/a".into(), "acme/b".into()], services: vec!["api".into()] }];
@@ -147,11 +149,26 @@ proptest! {
         prop_assert_eq!(serde_json::to_string(&first).unwrap(), serde_json::to_string(&again).unwrap());
         let ids: std::collections::BTreeSet<u64> = records.iter().filter(|record| record.occurred_at <= as_of).map(|record| record.id).collect();
         for activity in &first.teams[0].activities {
-            if activity.grade > 0 || activity.confirmed == Some(true) && activity.claimed_grade.unwrap_or(0) > 0 {
+            if activity.grade > 0 || activity.confirmed == Some(true) {
                 prop_assert!(!activity.evidence.is_empty(), "{} graded {} without evidence", activity.name, activity.grade);
+            }
+            if activity.confirmed.is_some() {
+                prop_assert!(activity.claimed_grade.unwrap_or(0) > 0, "{}: a claim of grade 0 is neither confirmed nor refuted", activity.name);
             }
             for id in &activity.evidence {
                 prop_assert!(ids.contains(id), "{} cites {} which is not visible", activity.name, id);
+            }
+        }
+        // No audit-real level without an activity of that sub-dimension graded on evidence.
+        for level in &first.teams[0].subdimensions {
+            if level.audit_level > 0 {
+                prop_assert!(
+                    first.teams[0].activities.iter().any(|activity| activity.subdimension == level.subdimension
+                        && activity.dimension == level.dimension
+                        && activity.grade > 0
+                        && !activity.evidence.is_empty()),
+                    "{}/{} at audit level {} without graded evidence", level.dimension, level.subdimension, level.audit_level
+                );
             }
         }
     }

@@ -100,6 +100,20 @@ pub fn load(
         None => (Catalogue::embedded()?, BTreeMap::new(), BTreeMap::new()),
     };
     let rubric = Rubric::embedded().map_err(|error| anyhow!("the embedded rubric: {error}"))?;
+    let unmapped = rubric.unmapped(&catalogue);
+    if !unmapped.is_empty() {
+        let names: Vec<String> = unmapped
+            .iter()
+            .take(10)
+            .map(|activity| format!("{} ({})", activity.name, activity.uuid))
+            .collect();
+        eprintln!(
+            "warning: {} activities of the model are not in the rubric (rubric/rubric.tsv); they are graded as manual activities, by attestation: {}{}",
+            unmapped.len(),
+            names.join(", "),
+            if unmapped.len() > 10 { ", ..." } else { "" }
+        );
+    }
     let claims = match claims {
         Some(path) => {
             let text =
@@ -127,6 +141,26 @@ pub fn load(
             .map_err(|error| anyhow!(error))?;
             for warning in &loaded.warnings {
                 eprintln!("warning: {warning}");
+            }
+            let known: std::collections::BTreeSet<&str> = catalogue
+                .activities
+                .iter()
+                .map(|activity| activity.uuid.as_str())
+                .collect();
+            let unknown: Vec<&str> = loaded.uuids().filter(|uuid| !known.contains(uuid)).collect();
+            if !unknown.is_empty() {
+                eprintln!(
+                    "warning: {}: {} claimed activities are not in the {}; their claims are ignored: {}{}",
+                    path.display(),
+                    unknown.len(),
+                    if model_path.is_some() {
+                        "model"
+                    } else {
+                        "embedded catalogue (give the model with --model)"
+                    },
+                    unknown.iter().take(10).copied().collect::<Vec<_>>().join(", "),
+                    if unknown.len() > 10 { ", ..." } else { "" }
+                );
             }
             Some(loaded)
         }

@@ -206,6 +206,8 @@ impl Computed {
         let mut written = Vec::new();
         for (name, text) in files {
             let path = dir.join(name);
+            // Every text file ends with one newline, as `assess` prints it.
+            let text = format!("{}\n", text.trim_end());
             std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
             written.push(path);
         }

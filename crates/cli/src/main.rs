@@ -797,12 +797,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 let poam = out.join("plan-of-action-and-milestones.json");
                 std::fs::write(
                     &results,
-                    serde_json::to_string_pretty(&report::export::oscal_assessment_results(&computed.assessment))?,
+                    serde_json::to_string_pretty(&report::export::oscal_assessment_results(&computed.assessment))?
+                        + "\n",
                 )
                 .with_context(|| format!("cannot write {}", results.display()))?;
                 std::fs::write(
                     &poam,
-                    serde_json::to_string_pretty(&report::export::oscal_poam(&computed.assessment, &computed.plans))?,
+                    serde_json::to_string_pretty(&report::export::oscal_poam(&computed.assessment, &computed.plans))?
+                        + "\n",
                 )
                 .with_context(|| format!("cannot write {}", poam.display()))?;
                 outln!("wrote {}\nwrote {}", results.display(), poam.display());
@@ -820,9 +822,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 ReportKind::Json => serde_json::to_string_pretty(&computed.assessment)?,
             };
             match out {
-                Some(path) => {
-                    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?
-                }
+                Some(path) => std::fs::write(&path, format!("{}\n", text.trim_end()))
+                    .with_context(|| format!("cannot write {}", path.display()))?,
                 None => outln!("{}", text.trim_end()),
             }
             Ok(ExitCode::SUCCESS)

@@ -77,6 +77,16 @@ fn the_demo_plants_a_known_truth_and_the_assessment_finds_it() {
     let sca = activity(&assessment, "checkout", "Software Composition Analysis (server side)");
     assert_eq!(sca["grade"], 2, "{sca:#}");
     assert_eq!(sca["confirmed"], false);
+    // Only payments' champion has protected time; one team's calendar is not
+    // every team's.
+    assert_eq!(
+        activity(&assessment, "payments", "Each team has a security champion")["grade"],
+        4
+    );
+    for team in ["checkout", "identity", "platform"] {
+        let champion = activity(&assessment, team, "Each team has a security champion");
+        assert_eq!(champion["grade"], 0, "{team}: {champion:#}");
+    }
     // Every other team claims more than the evidence shows.
     for team in ["checkout", "identity", "platform"] {
         let entry = assessment["teams"]
@@ -106,6 +116,8 @@ fn the_demo_plants_a_known_truth_and_the_assessment_finds_it() {
     };
     assert_eq!(status("payments", "blocked-sast"), "answered");
     assert_eq!(status("checkout", "blocked-sast"), "cannot-answer");
+    // identity's semgrep step runs with `--error`: it can block, no block was seen.
+    assert_eq!(status("identity", "blocked-sast"), "partial");
     // Payments routes its alerts to Jira and fixes them; checkout's alerts stay audit-only.
     assert_eq!(status("payments", "runtime-remediation"), "answered");
     assert_eq!(status("checkout", "runtime-remediation"), "cannot-answer");

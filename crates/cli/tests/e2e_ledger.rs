@@ -786,6 +786,8 @@ fn altered_proofs_are_rejected() {
         note["checkpoint"] = json!(checkpoint);
         let mut short_path = original.clone();
         short_path["audit_path"].as_array_mut().unwrap().pop();
+        let mut format = original.clone();
+        format["format"] = json!("garbage");
         let own = offline.public_key();
         vec![
             ("one character of record.attrs changed", attrs, own.clone()),
@@ -795,7 +797,8 @@ fn altered_proofs_are_rejected() {
             ("a wrong tree_size", size, own.clone()),
             ("a changed leaf_hash", leaf, own.clone()),
             ("an edited checkpoint", note, own.clone()),
-            ("an audit path element removed", short_path, own),
+            ("an audit path element removed", short_path, own.clone()),
+            ("another format", format, own),
             (
                 "verified against another ledger's key",
                 original.clone(),
@@ -910,4 +913,37 @@ fn official_model_4_3_1_agrees_with_the_catalogue() {
     let table = run_in(dir.path(), &["model", "--model", &path.display().to_string()]);
     assert_eq!(table.code, 0, "{table:#?}");
     assert!(table.stdout.contains("4.3.1"), "{table:#?}");
+}
+
+#[test]
+fn consistency_proofs_through_the_binary() {
+    let workspace = Workspace::new();
+    workspace.write("a.ndjson", generated_ndjson(20));
+    assert_eq!(workspace.run(&["ingest", "a.ndjson"]).code, 0);
+    let more: String = generated_ndjson(50)
+        .lines()
+        .skip(20)
+        .map(|line| format!("{line}\n"))
+        .collect();
+    workspace.write("b.ndjson", more);
+    assert_eq!(workspace.run(&["ingest", "b.ndjson"]).code, 0);
+    let proof = workspace.run(&["prove-consistency", "20", "50"]);
+    assert_eq!(proof.code, 0, "{proof:#?}");
+    let check = |proof: &Value| {
+        workspace.write("c.json", serde_json::to_string_pretty(proof).unwrap());
+        workspace.run(&["verify-consistency", "c.json", "--public-key", "ledger.pub"])
+    };
+    assert_eq!(check(&proof.json()).code, 0);
+    let mut format = proof.json();
+    format["format"] = json!("garbage");
+    let outcome = check(&format);
+    assert_eq!(outcome.code, 1, "{outcome:#?}");
+    assert!(
+        outcome.stderr.contains("format") || outcome.stdout.contains("format"),
+        "{outcome:#?}"
+    );
+    // From the newer size to the older: a clear refusal, not "no checkpoint".
+    let backwards = workspace.run(&["prove-consistency", "50", "20"]);
+    assert_eq!(backwards.code, 2, "{backwards:#?}");
+    assert!(backwards.stderr.contains("is not between 1 and 20"), "{backwards:#?}");
 }

@@ -132,6 +132,25 @@ fn oscal_exports_validate_against_the_nist_models() {
         body["results"][1]["findings"].as_array().unwrap().len() > 10,
         "checkout has findings"
     );
+    // Every fragment link names a back-matter resource.
+    let resources: Vec<String> = body["back-matter"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|resource| format!("#{}", resource["uuid"].as_str().unwrap()))
+        .collect();
+    let mut hrefs = vec![body["import-ap"]["href"].as_str().unwrap().to_string()];
+    for result in body["results"].as_array().unwrap() {
+        for observation in result["observations"].as_array().into_iter().flatten() {
+            for evidence in observation["relevant-evidence"].as_array().into_iter().flatten() {
+                hrefs.push(evidence["href"].as_str().unwrap().to_string());
+            }
+        }
+    }
+    assert!(hrefs.len() > 10);
+    for href in &hrefs {
+        assert!(resources.contains(href), "{href} leads nowhere: {resources:?}");
+    }
     let poam: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("oscal/plan-of-action-and-milestones.json")).unwrap())
             .unwrap();

@@ -36,6 +36,7 @@ const TAMPERINGS: &[&str] = &[
     "edit checkpoint note",
     "delete checkpoint",
     "replace blob chunk",
+    "replace blob and drop its manifest",
     "change source_file row",
     "edit tree_node hash",
 ];
@@ -307,6 +308,36 @@ fn tamper(database: &Connection, name: &str, rng: &mut Rng, size: u64, forged: &
             assert_eq!(changed, 1);
             format!("blob chunk {seq} of {} replaced by {length} random bytes", hex(&blob))
         }
+        "replace blob and drop its manifest" => {
+            // The signed manifest would expose new chunks, so a forger drops it
+            // and leaves chunks that look like an unfinished ingest's.
+            let blobs: Vec<Vec<u8>> = database
+                .prepare("SELECT sha256 FROM blob ORDER BY sha256")
+                .unwrap()
+                .query_map([], |row| row.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            let blob = rng.pick(&blobs).clone();
+            database.execute("DELETE FROM blob WHERE sha256 = ?1", [&blob]).unwrap();
+            let chunks: Vec<(i64, usize)> = database
+                .prepare("SELECT seq, length(data) FROM blob_chunk WHERE sha256 = ?1 ORDER BY seq")
+                .unwrap()
+                .query_map([&blob], |row| Ok((row.get(0)?, row.get(1)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            for (seq, length) in chunks {
+                let data: Vec<u8> = (0..length).map(|_| rng.next() as u8).collect();
+                database
+                    .execute(
+                        "UPDATE blob_chunk SET data = ?1 WHERE sha256 = ?2 AND seq = ?3",
+                        params![data, blob, seq],
+                    )
+                    .unwrap();
+            }
+            format!("blob {} replaced, its manifest dropped", hex(&blob))
+        }
         "change source_file row" => {
             let source = 1 + rng.below(count(database, "SELECT MAX(id) FROM source_file")) as i64;
             let column = *rng.pick(&["collector", "origin", "sha256"]);
@@ -491,6 +522,43 @@ fn rollback_and_truncation_are_detected() {
     assert_eq!(failure["what"], "checkpoint", "{report}");
     assert_eq!(failure["id"], 900);
     assert!(failure["message"].as_str().unwrap().contains("rolled back"), "{report}");
+
+    // Tampered below the kept checkpoint (the last record gone, a stored
+    // subtree gone, the ledger's own key swapped): a failure report, exit 1,
+    // not an error that stops the check.
+    let other_key = Workspace::new();
+    let foreign = Connection::open(other_key.path("ledger.db"))
+        .unwrap()
+        .query_row("SELECT value FROM meta WHERE key = 'verifier_key'", [], |row| {
+            row.get::<_, String>(0)
+        })
+        .unwrap();
+    for (what, sql) in [
+        (
+            "the last record deleted",
+            "DELETE FROM evidence WHERE id = 899".to_string(),
+        ),
+        (
+            "a stored subtree deleted",
+            "DELETE FROM tree_node WHERE level = 9".to_string(),
+        ),
+        (
+            "the recorded key replaced",
+            format!("UPDATE meta SET value = '{foreign}' WHERE key = 'verifier_key'"),
+        ),
+    ] {
+        let copy = tempfile::tempdir().unwrap();
+        settle(&base.path("ledger.db"));
+        copy_workspace(base.dir.path(), copy.path());
+        let database = Connection::open(copy.path().join("ledger.db")).unwrap();
+        assert!(database.execute(&sql, []).unwrap() > 0, "{what}: nothing changed");
+        drop(database);
+        let outcome = run_in(copy.path(), &["verify", "--format", "json", "--checkpoint", kept_arg]);
+        assert_eq!(outcome.code, 1, "{what}: {outcome:#?}");
+        let report = outcome.json();
+        assert_eq!(report["ok"], false, "{what}: {report}");
+        assert!(!report["failures"].as_array().unwrap().is_empty(), "{what}: {report}");
+    }
 
     // Truncated at several points: refused or failing, never "ok".
     settle(&base.path("ledger.db"));

@@ -63,6 +63,17 @@ pub enum LedgerError {
         /// A size that has one (the latest), or 0.
         example: u64,
     },
+    /// A consistency proof asked for from a tree size that is not older than
+    /// the newer one (or from the empty tree).
+    #[error(
+        "a consistency proof runs from an older, non-empty tree to a newer one: tree size {old} is not between 1 and {new}"
+    )]
+    NotOlder {
+        /// The older size asked for.
+        old: u64,
+        /// The newer size.
+        new: u64,
+    },
     /// The stored state is inconsistent (run `verify`).
     #[error("ledger state is inconsistent: {0} (run `dsomm-audit verify`)")]
     Inconsistent(String),

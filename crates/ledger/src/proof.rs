@@ -186,6 +186,12 @@ impl InclusionProof {
     /// Verify offline: the record hashes to the leaf, the path leads to the
     /// checkpoint's root, and the checkpoint is signed by `verifier`.
     pub fn verify(&self, verifier: &NoteVerifier) -> Result<Checkpoint, ProofError> {
+        if self.format != "dsomm-audit-inclusion-proof/v1" {
+            return Err(ProofError::Malformed(format!(
+                "format `{}` is not dsomm-audit-inclusion-proof/v1",
+                self.format
+            )));
+        }
         let body = verifier
             .verify_note(&self.checkpoint)
             .map_err(|error| ProofError::Checkpoint(error.to_string()))?;
@@ -287,7 +293,7 @@ pub enum ConsistencyError {
     SizeMismatch(&'static str, u64, u64),
     /// The hashes do not show the older tree is a prefix of the newer one.
     #[error(
-        "the older tree (size {0}) is not a prefix of the newer one (size {1}): the ledger was rewritten between them"
+        "the hashes do not show the older tree (size {0}) is a prefix of the newer one (size {1}): the proof is bent or the ledger was rewritten between them"
     )]
     Inconsistent(u64, u64),
 }
@@ -323,9 +329,9 @@ impl Ledger {
             }
         };
         if old_size == 0 || old_size > new_size {
-            return Err(LedgerError::NoSuchCheckpoint {
-                size: old_size,
-                example: new_size,
+            return Err(LedgerError::NotOlder {
+                old: old_size,
+                new: new_size,
             });
         }
         let old_note = note_of(old_size)?;
@@ -345,7 +351,9 @@ impl Ledger {
     /// ledger is behind them; a rewritten one has another root at their size.
     /// Returns one failure per checkpoint that does not hold.
     pub fn check_against(&self, notes: &[String], verifier: &NoteVerifier) -> Result<Vec<crate::VerifyFailure>> {
-        let size = self.latest_checkpoint()?.map_or(0, |(checkpoint, _)| checkpoint.size);
+        // The size the ledger claims; whether its own checkpoints verify is
+        // `verify_with`'s business, and a failure there must not stop this check.
+        let size = self.size()?;
         let mut failures = Vec::new();
         for note in notes {
             let failure = |id: Option<u64>, message: String| crate::VerifyFailure {
@@ -377,7 +385,21 @@ impl Ledger {
             let root = if checkpoint.size == 0 {
                 merkle::empty_root()
             } else {
-                self.range_hash(0, checkpoint.size)?
+                match self.range_hash(0, checkpoint.size) {
+                    Ok(root) => root,
+                    Err(error @ crate::LedgerError::Sqlite { .. }) => return Err(error),
+                    // A record or stored subtree under the kept checkpoint is gone.
+                    Err(error) => {
+                        failures.push(failure(
+                            Some(checkpoint.size),
+                            format!(
+                                "the ledger's first {} records cannot be recomputed against the kept checkpoint: {error}",
+                                checkpoint.size
+                            ),
+                        ));
+                        continue;
+                    }
+                }
             };
             if root != checkpoint.root {
                 failures.push(failure(
@@ -408,6 +430,12 @@ impl ConsistencyProof {
     /// Verify offline: both checkpoints are signed by `verifier` for the
     /// stated sizes, and the hashes show the older tree is a prefix of the newer.
     pub fn verify(&self, verifier: &NoteVerifier) -> std::result::Result<(Checkpoint, Checkpoint), ConsistencyError> {
+        if self.format != "dsomm-audit-consistency-proof/v1" {
+            return Err(ConsistencyError::Malformed(format!(
+                "format `{}` is not dsomm-audit-consistency-proof/v1",
+                self.format
+            )));
+        }
         let checkpoint = |which: &'static str, note: &str, size: u64| {
             let body = verifier
                 .verify_note(note)

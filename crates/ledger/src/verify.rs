@@ -403,19 +403,29 @@ impl Ledger {
             .map_err(|_| LedgerError::Inconsistent("the blob verification thread failed".into()))??;
         let blobs = checked.blobs;
         failures.0.extend(checked.failures);
-        // Every input that records came from keeps its raw bytes. A blob whose
-        // chunks are stored but not completed is what an interrupted ingest
-        // leaves (re-running it completes the blob): a warning, not a failure.
+        // Every input that records came from keeps its raw bytes. A blob still
+        // marked pending (the mark is written with the records and removed
+        // with the blob's signed manifest) is what an interrupted ingest
+        // leaves: re-running it completes the blob, so a warning. Chunks
+        // without a manifest and without the mark were completed once and
+        // their manifest removed since: a failure.
         let mut warnings = Vec::new();
         for (id, digest) in source_digests {
             if checked.complete.contains(&digest) {
                 continue;
             }
-            let unfinished = checked.partial.contains(&digest) || checked.pending.contains(&digest);
+            let unfinished = checked.pending.contains(&digest);
             let (what, message) = if unfinished {
                 (
                     "blob",
                     format!("raw blob {digest} of source file {id} is incomplete (an interrupted ingest; re-run it)"),
+                )
+            } else if checked.partial.contains(&digest) {
+                (
+                    "blob",
+                    format!(
+                        "raw blob {digest} of source file {id} has chunks but no signed manifest, and no ingest left it pending: its manifest was removed"
+                    ),
                 )
             } else {
                 ("blob", format!("raw blob {digest} of source file {id} is missing"))

@@ -672,12 +672,18 @@ pub static ELEVATED_ACCESS_REVIEWED: Probe = Probe {
 fn blocks_by_week<'a>(view: &View<'a>) -> BTreeMap<String, BTreeMap<i64, Vec<&'a Evidence>>> {
     let mut weeks: BTreeMap<String, BTreeMap<i64, Vec<&'a Evidence>>> = BTreeMap::new();
     let start = view.window_start();
+    // When the inventory names the team's members, only their calendars count
+    // for the team: one champion's blocks are not every team's.
+    let members = team_members(view);
     for record in view.in_window(Kind::CalendarBlock) {
         if matches!(text(record, "status"), Some("cancelled" | "declined")) {
             continue;
         }
-        let week = record.occurred_at.duration_since(start).as_hours() / (24 * 7);
         let person = person(record).unwrap_or_else(|| "unknown".into());
+        if members.as_ref().is_some_and(|members| !members.contains(&person)) {
+            continue;
+        }
+        let week = record.occurred_at.duration_since(start).as_hours() / (24 * 7);
         weeks.entry(person).or_default().entry(week).or_default().push(record);
     }
     weeks

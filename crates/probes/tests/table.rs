@@ -1843,6 +1843,35 @@ fn champion_time_honoured() {
 }
 
 #[test]
+fn champion_time_counts_only_the_teams_members() {
+    // The inventory names team a's members: bo's blocks are another team's
+    // champion time and do not count for a.
+    let scope = Scope {
+        team: "a".into(),
+        repos: vec!["acme/api".into()],
+        services: Vec::new(),
+    };
+    let groups = |id: u64| {
+        record(
+            id,
+            "asset_snapshot",
+            "2025-06-01",
+            json!({}),
+            json!({"assets": [], "groups": [{"name": "a", "members": ["ana@acme.example"]}, {"name": "b", "members": ["bo@acme.example"]}]}),
+        )
+    };
+    let mut records = weekly_blocks(1, 13, "bo@acme.example");
+    records.push(groups(500));
+    check_scoped("champion-time-protected", &scope, &records, &any(), False);
+    check_scoped("champion-time-honoured", &scope, &records, &any(), False);
+    let mut records = weekly_blocks(1, 13, "ana@acme.example");
+    records.extend(weekly_blocks(100, 2, "bo@acme.example"));
+    records.push(groups(500));
+    check_scoped("champion-time-protected", &scope, &records, &any(), True);
+    check_scoped("champion-time-honoured", &scope, &records, &any(), True);
+}
+
+#[test]
 fn threat_model_exists() {
     // Never false by design: it asks whether any threat model was recorded.
     check(

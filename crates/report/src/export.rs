@@ -125,6 +125,14 @@ fn rfc3339(text: &str) -> String {
 pub fn oscal_assessment_results(assessment: &Assessment) -> Value {
     let as_of = rfc3339(&assessment.as_of);
     let checkpoint = &assessment.ledger_checkpoint;
+    // Fragment links point at back-matter resources by uuid (OSCAL's
+    // convention): the ledger the evidence is in, and the assessment plan
+    // (the rubric) the results were made by.
+    let ledger_resource = uuid(&format!("resource ledger {checkpoint}"));
+    let plan_resource = uuid(&format!(
+        "resource assessment plan {} {}",
+        assessment.model_version, assessment.rubric_version
+    ));
     let mut results = Vec::new();
     for team in &assessment.teams {
         let mut observations = Vec::new();
@@ -169,7 +177,11 @@ pub fn oscal_assessment_results(assessment: &Assessment) -> Value {
                     .evidence
                     .iter()
                     .take(20)
-                    .map(|id| json!({"href": format!("#ledger-record-{id}"), "description": format!("ledger record {id} (ledger checkpoint {checkpoint})")}))
+                    .map(|id| json!({
+                        "href": format!("#{ledger_resource}"),
+                        "description": format!("ledger record {id} (ledger checkpoint {checkpoint}); `dsomm-audit prove {id}` gives its inclusion proof"),
+                        "props": [{"name": "ledger-record", "ns": "https://dsomm.owasp.org", "value": id.to_string()}]
+                    }))
                     .collect::<Vec<_>>());
             }
             observations.push(entry);
@@ -212,8 +224,25 @@ pub fn oscal_assessment_results(assessment: &Assessment) -> Value {
         "assessment-results": {
             "uuid": uuid(&format!("assessment-results {} {}", assessment.as_of, checkpoint)),
             "metadata": metadata("DSOMM audit-real assessment results", &as_of),
-            "import-ap": {"href": "#dsomm-audit-assessment-plan"},
-            "results": results
+            "import-ap": {"href": format!("#{plan_resource}")},
+            "results": results,
+            "back-matter": {"resources": [
+                {
+                    "uuid": plan_resource,
+                    "title": "dsomm-audit assessment plan",
+                    "description": format!(
+                        "Every DSOMM activity (model {}) graded 0..4 by the probes of the dsomm-audit rubric version {} (docs/rubric.md, docs/probes.md) over the evidence ledger.",
+                        assessment.model_version, assessment.rubric_version
+                    )
+                },
+                {
+                    "uuid": ledger_resource,
+                    "title": "dsomm-audit evidence ledger",
+                    "description": format!(
+                        "The append-only evidence ledger at checkpoint {checkpoint}: records are cited by id; `dsomm-audit prove ID` gives a record with its Merkle inclusion proof, checked offline with `dsomm-audit verify-proof`."
+                    )
+                }
+            ]}
         }
     })
 }
@@ -235,7 +264,7 @@ pub fn oscal_poam(assessment: &Assessment, plans: &[Plan]) -> Value {
                 .map(|raise| format!("{} ({} to {})", raise.name, raise.from, raise.to))
                 .collect();
             items.push(json!({
-                "uuid": uuid(&format!("poam {} {} {} {}", assessment.as_of, plan.team, action.probe, action.title)),
+                "uuid": uuid(&format!("poam {} {} {} {}", assessment.as_of, plan.team, action.probes.join(","), action.title)),
                 "title": format!("{}: {}", plan.team, action.title),
                 "description": format!(
                     "{}; effort {} weeks; {}. Raises {} activities: {}.{}",

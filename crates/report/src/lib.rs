@@ -32,6 +32,15 @@ pub struct EvidenceNote {
     pub says: String,
 }
 
+/// The first `shown` evidence ids as `#id`, and how many more there are.
+fn cited(ids: &[u64], shown: usize) -> Vec<String> {
+    let mut cells: Vec<String> = ids.iter().take(shown).map(|id| format!("#{id}")).collect();
+    if ids.len() > shown {
+        cells.push(format!("and {} more", ids.len() - shown));
+    }
+    cells
+}
+
 /// The notes for every id cited by the assessment, answers and sample.
 pub fn evidence_notes(records: &[Evidence], ids: impl IntoIterator<Item = u64>) -> BTreeMap<u64, EvidenceNote> {
     let by_id: BTreeMap<u64, &Evidence> = records.iter().map(|record| (record.id, record)).collect();
@@ -274,7 +283,7 @@ pub fn markdown(input: &Input<'_>) -> String {
         }
         out.push_str("\n### The five questions\n\n| question | status | why not | evidence |\n|---|---|---|---|\n");
         for answer in &view.answers {
-            let ids: Vec<String> = answer.evidence.iter().take(10).map(|id| format!("#{id}")).collect();
+            let ids = cited(&answer.evidence, 10);
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} |",
@@ -330,7 +339,7 @@ pub fn markdown(input: &Input<'_>) -> String {
                 .iter()
                 .map(|reason| format!("`{}`: {}", reason.probe, cell(&reason.message)))
                 .collect();
-            let ids: Vec<String> = activity.evidence.iter().take(10).map(|id| format!("#{id}")).collect();
+            let ids = cited(&activity.evidence, 10);
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} | {} | {} | {} | {} |",
