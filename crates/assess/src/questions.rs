@@ -435,6 +435,27 @@ fn provenance(view: &View<'_>) -> Answer {
     }
 }
 
+/// The evidence kinds a question reads (besides `asset_snapshot`, which names
+/// teams and their members and is always needed): `ask` loads only these, so
+/// that an answer on a large ledger does not wait for records it never reads.
+/// A test asks every question over random evidence with and without the other
+/// kinds and requires the same answer.
+pub fn kinds(question: &str) -> &'static [Kind] {
+    match question {
+        "blocked-sast" => &[Kind::GateDecision, Kind::PipelineConfig],
+        "runtime-remediation" => &[Kind::RuntimeAlert, Kind::Remediation],
+        "inventory" => &[Kind::AssetSnapshot],
+        "training-permissions" => &[Kind::IamGrant, Kind::TrainingRecord, Kind::Override],
+        "provenance" => &[
+            Kind::Deploy,
+            Kind::Provenance,
+            Kind::AdmissionDecision,
+            Kind::AdmissionPolicy,
+        ],
+        _ => &[],
+    }
+}
+
 /// Answer one question (`inventory_at` is the date for `inventory`, default 30 days before as-of).
 pub fn ask(question: &str, view: &View<'_>, inventory_at: Option<Timestamp>) -> Option<Answer> {
     Some(match question {

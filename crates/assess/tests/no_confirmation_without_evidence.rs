@@ -50,7 +50,9 @@ fn attrs(kind: EvidenceKind, pick: u64, uuid: &str) -> Value {
         EvidenceKind::ScanReport => json!({"tool": tool}),
         EvidenceKind::GateDecision => json!({"decision": if yes {"block"} else {"pass"}, "tools": [tool]}),
         EvidenceKind::Override => {
-            json!({"action": "add", "rule": "r", "owner": "a", "approver": if yes {"b"} else {"a"}, "ticket": "T-1", "reason": "why", "created": "2025-05-01T00:00:00Z", "sunset": "2025-07-01T00:00:00Z"})
+            // Some are training exceptions for the person with grants.
+            let rule = if pick.is_multiple_of(3) { "training" } else { "r" };
+            json!({"action": "add", "rule": rule, "fingerprint": "ana@example.com", "owner": "a", "approver": if yes {"b"} else {"a"}, "ticket": "T-1", "reason": "why", "created": "2025-05-01T00:00:00Z", "sunset": "2025-07-01T00:00:00Z"})
         }
         EvidenceKind::AlertDismissal | EvidenceKind::Suppression => json!({"tool": tool, "rule_id": "r"}),
         EvidenceKind::RuntimeAlert => json!({"severity": if yes {"high"} else {"low"}, "rule": "shell"}),
@@ -158,6 +160,24 @@ proptest! {
             for id in &activity.evidence {
                 prop_assert!(ids.contains(id), "{} cites {} which is not visible", activity.name, id);
             }
+        }
+        // Every question answers the same from only the kinds it declares (and
+        // the inventory) as from everything: `ask` loads only those.
+        let thresholds = Thresholds::default();
+        let view = probes::View::new(&records, as_of, &teams[0], &thresholds);
+        for question in dsomm_audit_assess::questions::QUESTIONS {
+            let kinds = dsomm_audit_assess::questions::kinds(question);
+            let some: Vec<Evidence> = records
+                .iter()
+                .filter(|record| record.kind == EvidenceKind::AssetSnapshot || kinds.contains(&record.kind))
+                .cloned()
+                .collect();
+            let narrow = probes::View::new(&some, as_of, &teams[0], &thresholds);
+            prop_assert_eq!(
+                dsomm_audit_assess::questions::ask(question, &view, None),
+                dsomm_audit_assess::questions::ask(question, &narrow, None),
+                "{} reads a kind it does not declare", question
+            );
         }
         // No audit-real level without an activity of that sub-dimension graded on evidence.
         for level in &first.teams[0].subdimensions {

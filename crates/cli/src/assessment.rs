@@ -44,7 +44,7 @@ pub fn as_of(text: Option<&str>, now: Timestamp) -> Result<Timestamp> {
     }
 }
 
-/// Load records, model, rubric, teams and claims.
+/// Load records (of `kinds`, or all when empty), model, rubric, teams and claims.
 pub fn load(
     config: Config,
     model: Option<PathBuf>,
@@ -52,10 +52,13 @@ pub fn load(
     meta: Option<&Path>,
     team: Option<&str>,
     as_of: Timestamp,
+    kinds: &[model::EvidenceKind],
 ) -> Result<Loaded> {
     let ledger = ledger::Ledger::open(&config.ledger_path)?;
+    // Only the kinds asked for (all when none are named).
     let records = ledger.query(&ledger::Query {
         to: Some(as_of),
+        kinds: kinds.to_vec(),
         ..ledger::Query::default()
     })?;
     let checkpoint = match ledger.latest_checkpoint()? {

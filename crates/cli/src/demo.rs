@@ -335,6 +335,7 @@ pub fn run(dir: &Path, seed: u64, scale: demo::Scale) -> Result<Outcome> {
         Some(&manifest.meta),
         None,
         manifest.as_of,
+        &[],
     )?;
     let computed = compute(&loaded, 9, seed, 90);
     let written = computed.write(dir)?;

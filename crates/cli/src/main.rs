@@ -858,7 +858,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .as_deref()
                 .map(|text| dsomm_audit::assessment::as_of(Some(text), jiff::Timestamp::now()))
                 .transpose()?;
-            let loaded = load_assessment(cli.config.as_deref(), &args)?;
+            // Only what the questions read, and the inventory (teams, members).
+            let mut kinds = vec![model::EvidenceKind::AssetSnapshot];
+            for question in &questions {
+                kinds.extend_from_slice(assess::questions::kinds(question));
+            }
+            kinds.sort_by_key(|kind| kind.as_str());
+            kinds.dedup();
+            let loaded = load_kinds(cli.config.as_deref(), &args, &kinds)?;
             let mut answers = Vec::new();
             for scope in &loaded.teams {
                 let view = loaded.view(scope);
@@ -1280,6 +1287,15 @@ fn report_committed(batch: &ledger::AppendSummary) {
 }
 
 fn load_assessment(config: Option<&Path>, args: &AssessArgs) -> Result<dsomm_audit::assessment::Loaded> {
+    load_kinds(config, args, &[])
+}
+
+/// Load only the records of `kinds` (all when empty).
+fn load_kinds(
+    config: Option<&Path>,
+    args: &AssessArgs,
+    kinds: &[model::EvidenceKind],
+) -> Result<dsomm_audit::assessment::Loaded> {
     let config = Config::find(config)?;
     let as_of = dsomm_audit::assessment::as_of(args.as_of.as_deref(), jiff::Timestamp::now())?;
     dsomm_audit::assessment::load(
@@ -1289,6 +1305,7 @@ fn load_assessment(config: Option<&Path>, args: &AssessArgs) -> Result<dsomm_aud
         args.meta.as_deref(),
         args.team.as_deref(),
         as_of,
+        kinds,
     )
 }
 
