@@ -66,14 +66,14 @@ pub fn lint_file(path: &Path, limits: &collect::Limits, root: Option<&Path>) -> 
     let size = std::fs::metadata(path)
         .map_err(|error| format!("cannot read: {error}"))?
         .len();
-    if size > limits.max_document_bytes {
-        return Err(format!(
-            "{size} bytes exceeds the document limit of {} bytes",
-            limits.max_document_bytes
-        ));
+    // Checked before reading, so a huge file is refused without being read.
+    let limit = limits.max_document_bytes.min(64 * 1024 * 1024);
+    if size > limit {
+        return Err(format!("{size} bytes exceeds the document limit of {limit} bytes"));
     }
     let bytes = std::fs::read(path).map_err(|error| format!("cannot read: {error}"))?;
     let head = String::from_utf8_lossy(&bytes[..bytes.len().min(64 * 1024)]);
+
     let platform = pipelines::platform_of(&shown, &head)
         .ok_or("not recognised as a GitHub Actions, GitLab CI or Azure Pipelines file")?;
     let base = root
@@ -128,6 +128,7 @@ pub fn lint_paths(paths: &[PathBuf], limits: &collect::Limits) -> Linted {
             .to_ascii_lowercase();
         (!name.starts_with(".gitlab-ci"), path.clone())
     });
+    let directories: Vec<&PathBuf> = paths.iter().filter(|path| path.is_dir()).collect();
     let mut included: Vec<PathBuf> = Vec::new();
     let mut calls = Vec::new();
     for (path, explicit) in candidates {
@@ -136,9 +137,8 @@ pub fn lint_paths(paths: &[PathBuf], limits: &collect::Limits) -> Linted {
             continue;
         }
         if !explicit && !is_ci_path(&path) {
-            let head = std::fs::read(&path)
-                .map(|bytes| String::from_utf8_lossy(&bytes[..bytes.len().min(64 * 1024)]).into_owned())
-                .unwrap_or_default();
+            // Only the head is read to recognise the file: a huge YAML file is not read whole.
+            let head = read_head(&path);
             if pipelines::platform_of(&path.display().to_string(), &head).is_none() {
                 continue;
             }
@@ -165,7 +165,28 @@ pub fn lint_paths(paths: &[PathBuf], limits: &collect::Limits) -> Linted {
         }
     }
     pipelines::resolve_calls(&mut linted.steps, &calls);
+    if linted.files == 0 && !directories.is_empty() && linted.diagnostics.iter().all(|found| found.warning) {
+        for directory in directories {
+            linted.diagnostics.push(Diagnostic {
+                file: directory.display().to_string(),
+                line: None,
+                pointer: None,
+                message: "no CI configuration found (GitHub workflows, .gitlab-ci.yml, azure-pipelines*.yml)".into(),
+                warning: true,
+            });
+        }
+    }
     linted
+}
+
+/// The first 64 KiB of a file, as text, without reading the rest.
+fn read_head(path: &Path) -> String {
+    use std::io::Read;
+    let mut head = Vec::new();
+    if let Ok(file) = std::fs::File::open(path) {
+        let _ = file.take(64 * 1024).read_to_end(&mut head);
+    }
+    String::from_utf8_lossy(&head).into_owned()
 }
 
 /// The table for a person: grouped by file, advisory steps marked.

@@ -203,3 +203,44 @@ fn ingest_records_one_pipeline_config_per_scanner_step_idempotently() {
     let verify = workspace.run(&["verify"]);
     assert_eq!(verify.code, 0, "{verify:#?}");
 }
+
+#[test]
+fn include_cycles_extends_cycles_and_empty_directories() {
+    let workspace = Workspace::new();
+    workspace.write("cycle/.gitlab-ci.yml", "include:\n  - local: ci/a.yml\n");
+    workspace.write(
+        "cycle/ci/a.yml",
+        "include:\n  - local: ci/b.yml\nja:\n  script: [gitleaks detect]\n",
+    );
+    workspace.write(
+        "cycle/ci/b.yml",
+        "include:\n  - local: ci/a.yml\njb:\n  script: [gitleaks detect]\n",
+    );
+    let outcome = workspace.run(&["lint-pipelines", "--format", "json", "cycle"]);
+    assert_eq!(outcome.code, 0, "{outcome:#?}");
+    assert!(!outcome.stderr.contains("outside"), "{}", outcome.stderr);
+    let report: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    assert_eq!(report["summary"]["files"], 3);
+    assert_eq!(report["summary"]["steps"], 2);
+    // A cyclic `extends` is refused with file, line and column.
+    workspace.write(
+        "extends/.gitlab-ci.yml",
+        "a:\n  extends: b\n  script: [semgrep ci]\nb:\n  extends: a\n",
+    );
+    let outcome = workspace.run(&["lint-pipelines", "extends"]);
+    assert_eq!(outcome.code, 2, "{outcome:#?}");
+    assert!(
+        outcome.stderr.contains(".gitlab-ci.yml:2: column 3:"),
+        "{}",
+        outcome.stderr
+    );
+    // A directory without CI configuration says so.
+    workspace.write("empty/README.md", "nothing here\n");
+    let outcome = workspace.run(&["lint-pipelines", "empty"]);
+    assert_eq!(outcome.code, 0, "{outcome:#?}");
+    assert!(
+        outcome.stderr.contains("no CI configuration found"),
+        "{}",
+        outcome.stderr
+    );
+}

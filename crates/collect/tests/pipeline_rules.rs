@@ -188,14 +188,14 @@ fn shell_last_status() {
     rule(
         "shell-last-status",
         Gha,
-        &format!("{windows}      - run: |\n          gitleaks detect\n          Write-Host done\n"),
+        &format!("{windows}      - shell: cmd\n        run: |\n          gitleaks detect\n          echo done\n"),
         "gitleaks",
         Advisory,
     );
     rule(
         "shell-last-status",
         Gha,
-        &format!("{windows}      - run: |\n          Write-Host start\n          gitleaks detect\n"),
+        &format!("{windows}      - shell: cmd\n        run: |\n          echo start\n          gitleaks detect\n"),
         "gitleaks",
         Blocking,
     );
@@ -211,6 +211,75 @@ fn shell_last_status() {
         Azure,
         "pr:\n  - main\nsteps:\n- script: |\n    echo start\n    trivy fs --exit-code 1 .\n",
         "trivy",
+        Blocking,
+    );
+}
+
+#[test]
+fn shell_powershell() {
+    // GitHub appends `exit $LASTEXITCODE`: cmdlets after the scanner keep its status.
+    let windows = "on: pull_request\njobs:\n  scan:\n    runs-on: windows-latest\n    steps:\n";
+    rule(
+        "shell-powershell",
+        Gha,
+        &format!("{windows}      - run: |\n          gitleaks detect\n          Write-Host done\n          $x = 1\n"),
+        "gitleaks",
+        Blocking,
+    );
+    let linted = rule(
+        "shell-powershell",
+        Gha,
+        &gha("      - shell: pwsh\n        run: |\n          gitleaks detect\n          git status\n"),
+        "gitleaks",
+        Advisory,
+    );
+    assert_eq!(linted.steps[0].reasons[0].text, "git status");
+    rule(
+        "shell-powershell",
+        Gha,
+        &gha(
+            "      - shell: pwsh\n        run: |\n          $PSNativeCommandUseErrorActionPreference = $true\n          gitleaks detect\n          git status\n",
+        ),
+        "gitleaks",
+        Blocking,
+    );
+    rule(
+        "shell-powershell",
+        Azure,
+        "pr: [main]\nsteps:\n- pwsh: |\n    gitleaks detect\n    Write-Host done\n",
+        "gitleaks",
+        Blocking,
+    );
+    rule(
+        "shell-powershell",
+        Azure,
+        "pr: [main]\nsteps:\n- pwsh: |\n    gitleaks detect\n    Write-Host done\n  ignoreLASTEXITCODE: true\n",
+        "gitleaks",
+        Advisory,
+    );
+    rule(
+        "shell-powershell",
+        Azure,
+        "pr: [main]\nsteps:\n- task: PowerShell@2\n  inputs:\n    targetType: inline\n    script: |\n      gitleaks detect\n      Write-Host done\n",
+        "gitleaks",
+        Blocking,
+    );
+}
+
+#[test]
+fn shell_background() {
+    rule(
+        "shell-background",
+        Gha,
+        &gha("      - run: |\n          gitleaks detect &\n          echo started\n"),
+        "gitleaks",
+        Advisory,
+    );
+    rule(
+        "shell-background",
+        Gha,
+        &gha("      - run: |\n          gitleaks detect &\n          pid=$!\n          wait $pid\n"),
+        "gitleaks",
         Blocking,
     );
 }
@@ -239,6 +308,29 @@ fn tool_exit_flags() {
             "sonar-scanner",
             "sonar-scanner -Dsonar.qualitygate.wait=true",
             "sonarqube",
+        ),
+        // Found by the review: ZAP `-I`, `trivy config`, `-v` meaning verbose, checkov fail lists.
+        (
+            "docker run -t ghcr.io/zaproxy/zaproxy:stable zap-baseline.py -t https://x -I",
+            "docker run -t ghcr.io/zaproxy/zaproxy:stable zap-baseline.py -t https://x",
+            "zap",
+        ),
+        (
+            "trivy config ./terraform",
+            "trivy config --exit-code 1 ./terraform",
+            "trivy",
+        ),
+        ("gitleaks -v detect --exit-code 0", "gitleaks -v detect", "gitleaks"),
+        ("bandit -v -r src --exit-zero", "bandit -v -r src", "bandit"),
+        (
+            "checkov -d . --soft-fail --soft-fail-on CKV_AWS_20",
+            "checkov -d . --soft-fail --hard-fail-on HIGH",
+            "checkov",
+        ),
+        (
+            "checkov -d . --soft-fail=true",
+            "checkov -d . --soft-fail-on CKV_AWS_20",
+            "checkov",
         ),
     ] {
         rule(
@@ -779,4 +871,286 @@ fn every_documented_rule_is_tested_both_ways() {
             "rule {id} lacks a test in both directions"
         );
     }
+}
+
+#[test]
+fn tool_flags_found_by_the_review() {
+    let linted = run(Gha, &gha("      - run: trivy config --exit-code 1 ./terraform\n"), &[]);
+    assert_eq!(linted.steps[0].category, "iac");
+    let linted = run(Gha, &gha("      - run: trivy --exit-code 1 image alpine\n"), &[]);
+    assert_eq!(linted.steps[0].category, "container");
+    // ZAP with a rules file, and tools given a configuration file that can set the exit code.
+    for unknown in [
+        "zap-baseline.py -t https://x -I -c rules.conf",
+        "trivy fs --config trivy.yaml .",
+        "grype dir:. --config .grype.yaml",
+        "checkov --config-file .checkov.yaml -d .",
+    ] {
+        rule(
+            "tool-config-file",
+            Gha,
+            &gha(&format!("      - run: {unknown}\n")),
+            unknown
+                .split(['.', ' '])
+                .next()
+                .map_or("", |name| if name == "zap-baseline" { "zap" } else { name }),
+            Unknown,
+        );
+    }
+    rule(
+        "tool-config-file",
+        Gha,
+        &gha("      - run: trivy fs --config trivy.yaml --exit-code 1 .\n"),
+        "trivy",
+        Blocking,
+    );
+    rule(
+        "tool-config-file",
+        Gha,
+        &gha("      - run: checkov --config-file .checkov.yaml --soft-fail -d .\n"),
+        "checkov",
+        Advisory,
+    );
+}
+
+#[test]
+fn help_version_and_other_subcommands_are_not_scans() {
+    let commands = [
+        "trivy image --help",
+        "trivy -v",
+        "trivy image --download-db-only",
+        "semgrep --help",
+        "cargo audit --help",
+        "cargo audit -h",
+        "cargo audit --version",
+        "npm audit --help",
+        "npm audit signatures",
+        "govulncheck -version",
+        "checkov --list",
+        "checkov --list --framework terraform",
+        "hadolint -v",
+        "gitleaks version",
+    ];
+    let steps: String = commands
+        .iter()
+        .map(|command| format!("      - run: {command}\n"))
+        .collect();
+    let linted = run(Gha, &gha(&steps), &[]);
+    assert!(linted.steps.is_empty(), "{:#?}", linted.steps);
+    rule(
+        "tool-wrappers",
+        Gha,
+        &gha("      - run: trivy --help && trivy image --exit-code 1 alpine\n"),
+        "trivy",
+        Blocking,
+    );
+}
+
+#[test]
+fn tool_environment_and_variable_values() {
+    // A value the file sets is resolved; the reason keeps the text as written.
+    let text = "on: pull_request\nenv:\n  EXIT_CODE: \"0\"\njobs:\n  scan:\n    runs-on: ubuntu-latest\n    steps:\n      - run: trivy fs --exit-code \"$EXIT_CODE\" .\n";
+    let linted = rule("tool-env", Gha, text, "trivy", Advisory);
+    assert_eq!(linted.steps[0].reasons[0].text, "--exit-code \"$EXIT_CODE\"");
+    let text = "on: pull_request\nenv:\n  EXIT_CODE: \"1\"\njobs:\n  scan:\n    runs-on: ubuntu-latest\n    steps:\n      - run: trivy fs --exit-code \"$EXIT_CODE\" .\n";
+    rule("tool-env", Gha, text, "trivy", Blocking);
+    // Trivy reads TRIVY_EXIT_CODE from step, job or workflow env, also under trivy-action.
+    let linted = rule(
+        "tool-env",
+        Gha,
+        &gha("      - env:\n          TRIVY_EXIT_CODE: \"1\"\n        run: trivy fs .\n"),
+        "trivy",
+        Blocking,
+    );
+    assert_eq!(linted.steps[0].reasons[0].text, "TRIVY_EXIT_CODE: \"1\"");
+    assert_eq!(linted.steps[0].reasons[0].line, 7);
+    let job_env = "on: pull_request\njobs:\n  scan:\n    runs-on: ubuntu-latest\n    env:\n      TRIVY_EXIT_CODE: 1\n    steps:\n      - uses: aquasecurity/trivy-action@0.28.0\n";
+    rule("tool-env", Gha, job_env, "trivy", Blocking);
+    rule(
+        "tool-env",
+        Gha,
+        &gha("      - env:\n          TRIVY_EXIT_CODE: \"0\"\n        run: trivy fs .\n"),
+        "trivy",
+        Advisory,
+    );
+    // Values decided at run time.
+    for command in [
+        "trivy fs --exit-code $EXIT_CODE .",
+        "trivy fs --exit-code ${{ inputs.exit }} .",
+        "grype dir:. --fail-on ${{ vars.SEVERITY }}",
+        "semgrep scan $SEMGREP_FLAGS",
+        "checkov -d . $CHECKOV_ARGS",
+    ] {
+        let linted = rule(
+            "tool-env",
+            Gha,
+            &gha(&format!("      - run: {command}\n")),
+            command.split(' ').next().unwrap_or_default(),
+            Unknown,
+        );
+        assert!(
+            command.contains(&linted.steps[0].reasons[0].text),
+            "{:#?}",
+            linted.steps[0]
+        );
+    }
+}
+
+#[test]
+fn fossa_and_step_lines() {
+    rule(
+        "action-inputs",
+        Gha,
+        &gha("      - uses: fossas/fossa-action@v1\n        with:\n          api-key: x\n"),
+        "fossa",
+        Advisory,
+    );
+    rule(
+        "action-inputs",
+        Gha,
+        &gha("      - uses: fossas/fossa-action@v1\n        with:\n          run-tests: true\n"),
+        "fossa",
+        Blocking,
+    );
+    // A dash alone on its line starts the step.
+    let linted = run(
+        Gha,
+        &gha("      # secrets\n      -\n        name: leaks\n        run: gitleaks detect\n"),
+        &[],
+    );
+    assert_eq!(linted.steps[0].line, 7, "{:#?}", linted.steps);
+}
+
+#[test]
+fn gha_needs() {
+    let text = "on: [pull_request, push]\njobs:\n  build:\n    if: github.event_name == 'push'\n    runs-on: ubuntu-latest\n    steps:\n      - run: make\n  scan:\n    needs: build\n    runs-on: ubuntu-latest\n    steps:\n      - run: semgrep ci\n";
+    let linted = run(Gha, text, &[]);
+    assert_eq!(linted.steps[0].on_pull_request, Some(false), "{:#?}", linted.steps);
+    assert_eq!(linted.steps[0].pull_request_reasons[0].line, 9);
+    assert_eq!(linted.steps[0].pull_request_reasons[0].text, "needs: build");
+    pull_request("gha-needs", Gha, text, Some(false));
+    let always = text.replace("    needs: build\n", "    needs: build\n    if: always()\n");
+    pull_request("gha-needs", Gha, &always, Some(true));
+    // Runs only when a pull request is closed: after the merge.
+    let closed = "on:\n  pull_request:\n    types: [closed]\njobs:\n  scan:\n    runs-on: ubuntu-latest\n    steps:\n      - run: semgrep ci\n";
+    pull_request("gha-triggers", Gha, closed, Some(false));
+}
+
+#[test]
+fn gitlab_review_fixes() {
+    // The first matching rule's allow_failure decides, for a manual job too (also through an anchor).
+    let manual = "trivy:\n  rules:\n    - if: $CI_PIPELINE_SOURCE == \"merge_request_event\"\n      when: manual\n      allow_failure: false\n  script:\n    - trivy fs --exit-code 1 .\n";
+    rule("gl-manual", Gitlab, manual, "trivy", Blocking);
+    let anchored = ".rules-mr: &rules-mr\n  rules:\n    - if: $CI_PIPELINE_SOURCE == \"merge_request_event\"\n      when: manual\n      allow_failure: false\ntrivy:\n  <<: *rules-mr\n  script:\n    - trivy fs --exit-code 1 .\n";
+    rule("gl-manual", Gitlab, anchored, "trivy", Blocking);
+    rule(
+        "gl-manual",
+        Gitlab,
+        &manual.replace("      allow_failure: false\n", ""),
+        "trivy",
+        Advisory,
+    );
+    // extends: 11 levels resolve, a 12th and a cycle are refused with a position.
+    let chain = |levels: usize| {
+        let mut text = "e0:\n  extends: .e1\n  script: [semgrep ci]\n".to_string();
+        for level in 1..levels {
+            text.push_str(&format!(".e{level}:\n  extends: .e{}\n", level + 1));
+        }
+        text.push_str(&format!(".e{levels}:\n  allow_failure: true\n"));
+        text
+    };
+    rule("gl-extends-reference", Gitlab, &chain(11), "semgrep", Advisory);
+    let refused = run(Gitlab, &chain(12), &[]);
+    assert!(refused.steps.is_empty(), "{:#?}", refused.steps);
+    assert!(
+        refused
+            .diagnostics
+            .iter()
+            .any(|found| !found.warning && found.line == Some(25) && found.message.starts_with("column 3:")),
+        "{:?}",
+        refused.diagnostics
+    );
+    let cycle = run(
+        Gitlab,
+        "a:\n  extends: b\n  script: [semgrep ci]\nb:\n  extends: a\n",
+        &[],
+    );
+    assert!(
+        cycle
+            .diagnostics
+            .iter()
+            .any(|found| !found.warning && found.message.contains("circular")),
+        "{:?}",
+        cycle.diagnostics
+    );
+    // An include cycle reads each file once, with no false warning.
+    let files = [
+        (
+            "ci/a.yml",
+            "include:\n  - local: ci/b.yml\nja:\n  script: [gitleaks detect]\n",
+        ),
+        (
+            "ci/b.yml",
+            "include:\n  - local: ci/a.yml\njb:\n  script: [gitleaks detect]\n",
+        ),
+    ];
+    let linted = run(Gitlab, "include:\n  - local: ci/a.yml\n", &files);
+    assert_eq!(linted.included, vec!["ci/a.yml", "ci/b.yml"]);
+    assert!(linted.diagnostics.is_empty(), "{:?}", linted.diagnostics);
+    assert_eq!(linted.steps.len(), 2);
+    // A pull-request reason from the main file names it when the job lives in an included file.
+    let files = [("ci/extra.yml", "snyk:\n  script:\n    - snyk test\n")];
+    let linted = run(
+        Gitlab,
+        "workflow:\n  rules:\n    - if: $CI_COMMIT_BRANCH && $CI_OPEN_MERGE_REQUESTS\n      when: never\n    - if: $CI_COMMIT_BRANCH\ninclude:\n  - local: ci/extra.yml\n",
+        &files,
+    );
+    let step = &linted.steps[0];
+    assert_eq!(step.file, "ci/extra.yml");
+    assert!(
+        step.pull_request_reasons
+            .iter()
+            .any(|fact| fact.file.as_deref() == Some(".gitlab-ci.yml") && fact.line == 3),
+        "{:#?}",
+        step.pull_request_reasons
+    );
+    // only: refs: the line as written.
+    let linted = run(
+        Gitlab,
+        "trivy:\n  only:\n    refs:\n      - merge_requests\n  script:\n    - trivy fs --exit-code 1 .\n",
+        &[],
+    );
+    assert_eq!(linted.steps[0].pull_request_reasons[0].text, "- merge_requests");
+}
+
+#[test]
+fn azure_script_tasks() {
+    rule(
+        "az-script-tasks",
+        Azure,
+        "pr: [main]\nsteps:\n- task: CmdLine@2\n  inputs:\n    script: |\n      semgrep ci\n",
+        "semgrep",
+        Blocking,
+    );
+    rule(
+        "az-script-tasks",
+        Azure,
+        "pr: [main]\nsteps:\n- task: Bash@3\n  inputs:\n    targetType: inline\n    script: |\n      checkov -d . --soft-fail\n",
+        "checkov",
+        Advisory,
+    );
+    let linted = run(
+        Azure,
+        "pr: [main]\nsteps:\n- task: Bash@3\n  inputs:\n    filePath: scripts/scan.sh\n",
+        &[],
+    );
+    assert!(linted.steps.is_empty());
+    assert!(
+        linted
+            .diagnostics
+            .iter()
+            .any(|found| found.warning && found.message.contains("scripts/scan.sh")),
+        "{:?}",
+        linted.diagnostics
+    );
 }

@@ -52,6 +52,91 @@ fn input<'a>(step: &'a Node, name: &str) -> Option<(&'a Node, &'a Node)> {
         .map(|(key, value)| (key, value))
 }
 
+fn bash_without_e(name: &str) -> Shell {
+    Shell::Posix {
+        name: format!("{name} (Azure runs bash without -e)"),
+        errexit: false,
+        pipefail: false,
+    }
+}
+
+/// PowerShell as Azure runs it: `errorActionPreference` (default `stop`) and,
+/// unless `ignoreLASTEXITCODE: true`, `exit $LASTEXITCODE` appended.
+fn powershell(name: &str, setting: &dyn Fn(&str) -> Option<String>) -> Shell {
+    let ignore = setting("ignoreLASTEXITCODE").is_some_and(|value| value.trim().eq_ignore_ascii_case("true"));
+    let stop = setting("errorActionPreference").is_none_or(|value| value.trim().eq_ignore_ascii_case("stop"));
+    Shell::PowerShell {
+        name: if ignore {
+            format!("{name} with ignoreLASTEXITCODE: true")
+        } else {
+            name.to_string()
+        },
+        checks_last_exit_code: !ignore,
+        error_action_stop: stop,
+    }
+}
+
+/// The inline scripts of a step: the `script`/`bash`/`pwsh`/`powershell`
+/// shorthands and the `CmdLine@2`, `Bash@3` and `PowerShell@2` tasks, each
+/// with its label, key node, script node and shell. A task that runs a script
+/// file is noted as not followed.
+fn scripts<'a>(
+    step: &'a Node,
+    file_lines: &[&str],
+    shown: &str,
+    result: &mut Lint,
+) -> Vec<(String, Node, &'a Node, Shell)> {
+    let mut found = Vec::new();
+    let own = |name: &str| {
+        step.entries()
+            .iter()
+            .find(|(key, _)| key.as_str().is_some_and(|key| key.eq_ignore_ascii_case(name)))
+            .and_then(|(_, value)| value.as_str().map(str::to_string))
+    };
+    for key in ["script", "bash", "pwsh", "powershell"] {
+        let Some((script_key, script_node)) = step.entry(key) else {
+            continue;
+        };
+        let shell = match key {
+            "script" | "bash" => bash_without_e(key),
+            _ => powershell(key, &own),
+        };
+        found.push((key.to_string(), script_key.clone(), script_node, shell));
+    }
+    let Some(task) = step.get("task").and_then(Node::as_str) else {
+        return found;
+    };
+    let name = task.rsplit('.').next().unwrap_or(task).to_ascii_lowercase();
+    let kind = name.split('@').next().unwrap_or(&name);
+    let setting = |wanted: &str| input(step, wanted).and_then(|(_, value)| value.as_str().map(str::to_string));
+    let inline = setting("targetType").is_some_and(|kind| kind.eq_ignore_ascii_case("inline"));
+    let shell = match kind {
+        "cmdline" => Some(bash_without_e(&format!("task: {task}"))),
+        "bash" if inline => Some(bash_without_e(&format!("task: {task}"))),
+        "powershell" | "powershell++" if inline => Some(powershell(&format!("task: {task}"), &setting)),
+        "bash" | "powershell" => {
+            let file = setting("filePath").unwrap_or_default();
+            result.diagnostics.push(model::Diagnostic {
+                file: shown.to_string(),
+                line: Some(super::github::dash_line(file_lines, step.line)),
+                pointer: None,
+                message: format!(
+                    "`task: {task}` runs the script file `{file}`, which is not followed: a scanner inside it is not reported"
+                ),
+                warning: true,
+            });
+            None
+        }
+        _ => None,
+    };
+    if let Some(shell) = shell
+        && let Some((script_key, script_node)) = input(step, "script")
+    {
+        found.push((format!("task: {task}"), script_key.clone(), script_node, shell));
+    }
+    found
+}
+
 /// Lint a parsed Azure Pipelines file.
 pub fn lint(shown: &str, text: &str, root: &Node, result: &mut Lint) {
     let file_lines: Vec<&str> = text.lines().collect();
@@ -251,34 +336,9 @@ pub fn lint(shown: &str, text: &str, root: &Node, result: &mut Lint) {
                     _ => {}
                 }
             }
-            for (key, shell) in [
-                (
-                    "script",
-                    Shell::Posix {
-                        name: "script (Azure runs bash without -e)".into(),
-                        errexit: false,
-                        pipefail: false,
-                    },
-                ),
-                (
-                    "bash",
-                    Shell::Posix {
-                        name: "bash (Azure runs bash without -e)".into(),
-                        errexit: false,
-                        pipefail: false,
-                    },
-                ),
-                ("pwsh", Shell::LastStatus { name: "pwsh".into() }),
-                (
-                    "powershell",
-                    Shell::LastStatus {
-                        name: "powershell".into(),
-                    },
-                ),
-            ] {
-                let Some((script_key, script_node)) = step.entry(key) else {
-                    continue;
-                };
+            let step_env = super::github::env_of(step, &file_lines, &super::tools::Env::new());
+            for (key, script_key, script_node, shell) in scripts(step, &file_lines, shown, result) {
+                let script_key = &script_key;
                 let script = script_node.as_str().unwrap_or_default();
                 let lines = locate_lines(&file_lines, script_key.line, script);
                 let first = script
@@ -287,7 +347,7 @@ pub fn lint(shown: &str, text: &str, root: &Node, result: &mut Lint) {
                     .unwrap_or_default()
                     .trim()
                     .to_string();
-                for invocation in shell::analyse(script, &shell) {
+                for invocation in shell::analyse_in(script, &shell, &step_env) {
                     let at = |index: usize| lines.get(index).copied().unwrap_or(script_key.line);
                     let effect = match invocation.propagation {
                         Propagation::Fails => "blocks",
@@ -309,7 +369,13 @@ pub fn lint(shown: &str, text: &str, root: &Node, result: &mut Lint) {
                         invocation.scanner.tool,
                         invocation.scanner.category,
                         reasons,
-                        name.clone().unwrap_or_else(|| format!("{key}: {first}")),
+                        name.clone().unwrap_or_else(|| {
+                            if key.starts_with("task:") {
+                                key.clone()
+                            } else {
+                                format!("{key}: {first}")
+                            }
+                        }),
                     ));
                 }
             }
@@ -319,7 +385,7 @@ pub fn lint(shown: &str, text: &str, root: &Node, result: &mut Lint) {
                 let (on_pull_request, pull_request_reasons) = pull_request(step.entry("condition"));
                 result.steps.push(ScannerStep {
                     file: shown.to_string(),
-                    line: step.line,
+                    line: super::github::dash_line(&file_lines, step.line),
                     platform: Platform::AzurePipelines,
                     job: job.clone(),
                     step: label,

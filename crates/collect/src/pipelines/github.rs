@@ -2,7 +2,7 @@
 
 use super::expr::{self, Scope};
 use super::shell::{self, Propagation, Shell};
-use super::tools;
+use super::tools::{self, Env, EnvVar};
 use super::yaml::Node;
 use super::{Lint, Platform, Reason, ScannerStep, decide, find_line, locate_lines, tool_reason};
 
@@ -21,8 +21,10 @@ fn reason(line: u64, text: impl Into<String>, why: impl Into<String>, effect: &'
 /// The shell a `run:` step uses, from `shell:`, `defaults.run.shell` and the runner.
 fn shell_for(name: Option<&str>, windows: bool) -> Shell {
     match name.map(str::trim) {
-        None if windows => Shell::LastStatus {
+        None if windows => Shell::PowerShell {
             name: "pwsh (Windows default)".into(),
+            checks_last_exit_code: true,
+            error_action_stop: true,
         },
         None => Shell::Posix {
             name: "bash -e {0} (default shell)".into(),
@@ -39,8 +41,13 @@ fn shell_for(name: Option<&str>, windows: bool) -> Shell {
             errexit: true,
             pipefail: false,
         },
-        Some(name @ ("pwsh" | "powershell" | "cmd")) => Shell::LastStatus {
+        Some(name @ ("pwsh" | "powershell")) => Shell::PowerShell {
             name: format!("shell: {name}"),
+            checks_last_exit_code: true,
+            error_action_stop: true,
+        },
+        Some("cmd") => Shell::LastStatus {
+            name: "shell: cmd".into(),
         },
         Some(custom) if custom.starts_with("bash") || custom.starts_with("sh ") || custom.starts_with("/bin/") => {
             let words: Vec<&str> = custom.split_whitespace().collect();
@@ -62,14 +69,17 @@ fn shell_for(name: Option<&str>, windows: bool) -> Shell {
 
 struct Triggers {
     pull_request: Vec<(String, u64)>,
+    /// Pull-request triggers limited to `types: [closed]`: they run after the merge.
+    closed_only: Vec<(String, u64, String)>,
     callable: Option<u64>,
     all: Vec<String>,
     line: u64,
 }
 
-fn triggers(root: &Node) -> Triggers {
+fn triggers(root: &Node, file_lines: &[&str]) -> Triggers {
     let mut found = Triggers {
         pull_request: Vec::new(),
+        closed_only: Vec::new(),
         callable: None,
         all: Vec::new(),
         line: 1,
@@ -87,11 +97,23 @@ fn triggers(root: &Node) -> Triggers {
             found.callable = Some(line);
         }
     };
+    let mut closed = Vec::new();
     if on.is_map() {
-        for (name, _) in on.entries() {
-            if let Some(text) = name.as_str() {
-                add(text, name.line);
+        for (name, settings) in on.entries() {
+            let Some(text) = name.as_str() else {
+                continue;
+            };
+            let types = settings.get("types").map(Node::strings).unwrap_or_default();
+            if text.starts_with("pull_request") && !types.is_empty() && types.iter().all(|kind| *kind == "closed") {
+                let line = settings.entry("types").map_or(name.line, |(key, _)| key.line);
+                let written = file_lines
+                    .get(line.saturating_sub(1) as usize)
+                    .map_or("types: [closed]", |written| written.trim())
+                    .to_string();
+                closed.push((text.to_string(), line, written));
+                continue;
             }
+            add(text, name.line);
         }
     } else {
         for item in on.items() {
@@ -102,6 +124,10 @@ fn triggers(root: &Node) -> Triggers {
         if let Some(text) = on.as_str() {
             add(text, on.line);
         }
+    }
+    for (event, line, written) in closed {
+        found.all.push(event.clone());
+        found.closed_only.push((event, line, written));
     }
     found
 }
@@ -193,6 +219,19 @@ fn pull_request_facts(triggers: &Triggers, conditions: &[(&str, u64, &str)]) -> 
                 )],
             );
         }
+        if let Some((event, line, written)) = triggers.closed_only.first() {
+            return (
+                Some(false),
+                vec![reason(
+                    *line,
+                    written.clone(),
+                    format!(
+                        "`{event}` runs only when a pull request is closed (after the merge), so it cannot gate it"
+                    ),
+                    "skips",
+                )],
+            );
+        }
         let listed = if triggers.all.is_empty() {
             "none".to_string()
         } else {
@@ -234,6 +273,128 @@ fn pull_request_facts(triggers: &Triggers, conditions: &[(&str, u64, &str)]) -> 
     (runs, reasons)
 }
 
+/// The `env:` of a workflow, job or step over the environment it inherits,
+/// each entry with its line and its text as written.
+pub(crate) fn env_of(node: &Node, file_lines: &[&str], inherited: &Env) -> Env {
+    let mut env = inherited.clone();
+    for (key, value) in node.get("env").map(Node::entries).unwrap_or(&[]) {
+        let (Some(name), Some(text)) = (key.as_str(), value.as_str()) else {
+            continue;
+        };
+        let written = file_lines
+            .get(key.line.saturating_sub(1) as usize)
+            .map_or_else(|| format!("{name}: {text}"), |line| line.trim().to_string());
+        env.insert(
+            name.to_string(),
+            EnvVar {
+                value: text.to_string(),
+                text: written,
+                line: key.line,
+                file: None,
+            },
+        );
+    }
+    env
+}
+
+/// The line of the `-` that starts a sequence item: the item's own line, or
+/// the line above when the dash stands alone (`-` then `name: x` below it).
+pub(crate) fn dash_line(file_lines: &[&str], line: u64) -> u64 {
+    let own = file_lines
+        .get(line.saturating_sub(1) as usize)
+        .map_or("", |text| text.trim());
+    if own.starts_with('-') {
+        return line;
+    }
+    let mut candidate = line.saturating_sub(1);
+    while candidate >= 1 {
+        let text = file_lines.get(candidate as usize - 1).map_or("", |text| text.trim());
+        if text == "-" || text.starts_with("- #") {
+            return candidate;
+        }
+        if !(text.is_empty() || text.starts_with('#')) {
+            break;
+        }
+        candidate -= 1;
+    }
+    line
+}
+
+/// Jobs that do not run for pull requests because a job they `need` does not
+/// (GitHub skips a job whose needed job was skipped unless its `if:` uses
+/// `always()`, `failure()` or `cancelled()`), with the `needs` line as reason.
+fn skipped_by_needs(
+    jobs: &Node,
+    triggers: &Triggers,
+    file_lines: &[&str],
+) -> std::collections::HashMap<String, Reason> {
+    let mut runs: std::collections::HashMap<String, Option<bool>> = std::collections::HashMap::new();
+    for (key, job) in jobs.entries() {
+        let Some(id) = key.as_str() else { continue };
+        let condition = job
+            .entry("if")
+            .and_then(|(key, value)| value.as_str().map(|text| (text.to_string(), key.line)));
+        let conditions: Vec<(&str, u64, &str)> = condition
+            .iter()
+            .map(|(text, line)| (text.as_str(), *line, "job"))
+            .collect();
+        runs.insert(id.to_string(), pull_request_facts(triggers, &conditions).0);
+    }
+    let mut skipped: std::collections::HashMap<String, Reason> = std::collections::HashMap::new();
+    // Each round can only add jobs; a chain is at most as long as the job list.
+    for _ in 0..jobs.entries().len() {
+        let mut changed = false;
+        for (key, job) in jobs.entries() {
+            let Some(id) = key.as_str() else { continue };
+            if skipped.contains_key(id) {
+                continue;
+            }
+            let Some((needs_key, needs)) = job.entry("needs") else {
+                continue;
+            };
+            let status_check = job.get("if").and_then(Node::as_str).is_some_and(|text| {
+                let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+                ["always()", "failure()", "cancelled()"]
+                    .iter()
+                    .any(|function| compact.contains(function))
+            });
+            if status_check {
+                continue;
+            }
+            let blocked = needs
+                .strings()
+                .into_iter()
+                .find(|needed| skipped.contains_key(*needed) || runs.get(*needed).copied().flatten() == Some(false));
+            if let Some(needed) = blocked {
+                let line = needs
+                    .items()
+                    .iter()
+                    .find(|item| item.as_str() == Some(needed))
+                    .map_or(needs_key.line, |item| item.line);
+                let written = file_lines
+                    .get(line.saturating_sub(1) as usize)
+                    .map_or_else(|| format!("needs: {needed}"), |text| text.trim().to_string());
+                skipped.insert(
+                    id.to_string(),
+                    reason(
+                        line,
+                        written,
+                        format!(
+                            "the job needs `{needed}`, which does not run for pull requests; without `always()`, `failure()` or `cancelled()` in its `if:` it is skipped too"
+                        ),
+                        "skips",
+                    ),
+                );
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    skipped
+}
+
 fn scalar_text(node: Option<&Node>) -> Option<String> {
     node.and_then(Node::as_str).map(str::to_string)
 }
@@ -251,7 +412,9 @@ pub fn lint(shown: &str, text: &str, root: &Node, result: &mut Lint) {
         });
         return;
     };
-    let triggers = triggers(root);
+    let triggers = triggers(root, &file_lines);
+    let workflow_env = env_of(root, &file_lines, &Env::new());
+    let needs_skip = skipped_by_needs(jobs, &triggers, &file_lines);
     let workflow_shell = root
         .get("defaults")
         .and_then(|defaults| defaults.get("run"))
@@ -266,6 +429,17 @@ pub fn lint(shown: &str, text: &str, root: &Node, result: &mut Lint) {
             found.why = found.why.replace("a failing step does not fail the job", "a failing job does not fail the workflow run (a required status check on this job may still block, outside this file)");
             found
         });
+        let job_env = env_of(job, &file_lines, &workflow_env);
+        let facts = |conditions: &[(&str, u64, &str)]| {
+            let (mut runs, mut reasons) = pull_request_facts(&triggers, conditions);
+            if let Some(needs) = needs_skip.get(&job_id)
+                && runs != Some(false)
+            {
+                runs = Some(false);
+                reasons.insert(0, needs.clone());
+            }
+            (runs, reasons)
+        };
         let windows = job
             .get("runs-on")
             .map(|runs_on| {
@@ -288,7 +462,7 @@ pub fn lint(shown: &str, text: &str, root: &Node, result: &mut Lint) {
                     .iter()
                     .map(|(text, line)| (text.as_str(), *line, "job"))
                     .collect();
-                let (on_pull_request, _) = pull_request_facts(&triggers, &conditions);
+                let (on_pull_request, _) = facts(&conditions);
                 result.calls.push(super::LocalCall {
                     path: uses.split('@').next().unwrap_or(uses).to_string(),
                     on_pull_request,
@@ -314,7 +488,7 @@ pub fn lint(shown: &str, text: &str, root: &Node, result: &mut Lint) {
                 with.and_then(|with| with.entry(name))
                     .and_then(|(key, value)| value.as_str().map(|text| (text.to_string(), key.line)))
             };
-            if let Some((found, decided_line)) = tools::recognise_action(uses, &inputs) {
+            if let Some((found, decided_line)) = tools::recognise_action_in(uses, &inputs, &job_env) {
                 let mut reasons = vec![tool_reason(
                     &found.exit,
                     decided_line.unwrap_or(job_key.line),
@@ -326,7 +500,7 @@ pub fn lint(shown: &str, text: &str, root: &Node, result: &mut Lint) {
                     .iter()
                     .map(|(text, line)| (text.as_str(), *line, "job"))
                     .collect();
-                let (on_pull_request, pull_request_reasons) = pull_request_facts(&triggers, &conditions);
+                let (on_pull_request, pull_request_reasons) = facts(&conditions);
                 result.steps.push(ScannerStep {
                     file: shown.to_string(),
                     line: job_key.line,
@@ -344,6 +518,8 @@ pub fn lint(shown: &str, text: &str, root: &Node, result: &mut Lint) {
             continue;
         }
         for step in job.get("steps").map(Node::items).unwrap_or(&[]) {
+            let step_env = env_of(step, &file_lines, &job_env);
+            let step_line = dash_line(&file_lines, step.line);
             let name = scalar_text(step.get("name"));
             let step_condition = step
                 .entry("if")
@@ -365,10 +541,10 @@ pub fn lint(shown: &str, text: &str, root: &Node, result: &mut Lint) {
                     with.and_then(|with| with.entry(input))
                         .and_then(|(key, value)| value.as_str().map(|text| (text.to_string(), key.line)))
                 };
-                if let Some((found, decided_line)) = tools::recognise_action(uses, &inputs) {
+                if let Some((found, decided_line)) = tools::recognise_action_in(uses, &inputs, &step_env) {
                     let reasons = vec![tool_reason(
                         &found.exit,
-                        decided_line.unwrap_or(step.line),
+                        decided_line.unwrap_or(step_line),
                         &format!("uses: {uses}"),
                     )];
                     found_here.push((found, reasons, name.clone().unwrap_or_else(|| format!("uses: {uses}"))));
@@ -378,7 +554,7 @@ pub fn lint(shown: &str, text: &str, root: &Node, result: &mut Lint) {
                 let script = run.as_str().unwrap_or_default();
                 let shell = shell_for(step.get("shell").and_then(Node::as_str).or(job_shell), windows);
                 let lines = located(&file_lines, run_key.line, run.line, script);
-                for invocation in shell::analyse(script, &shell) {
+                for invocation in shell::analyse_in(script, &shell, &step_env) {
                     let at = |index: usize| lines.get(index).copied().unwrap_or(run.line);
                     let mut reasons = vec![tool_reason(
                         &invocation.scanner.exit,
@@ -422,10 +598,10 @@ pub fn lint(shown: &str, text: &str, root: &Node, result: &mut Lint) {
                 reasons.extend(step_continue.clone());
                 reasons.extend(job_continue.clone());
                 let (mode, reasons) = decide(reasons);
-                let (on_pull_request, pull_request_reasons) = pull_request_facts(&triggers, &conditions);
+                let (on_pull_request, pull_request_reasons) = facts(&conditions);
                 result.steps.push(ScannerStep {
                     file: shown.to_string(),
-                    line: step.line,
+                    line: step_line,
                     platform: Platform::GithubActions,
                     job: job_id.clone(),
                     step: label,

@@ -25,7 +25,10 @@ const RESERVED: &[&str] = &[
     "spec",
 ];
 
-/// Deepest `extends` and `include` chains followed (GitLab's own limits are 11 and 150 files).
+/// Deepest `extends` and `!reference` chains followed, and most included
+/// files. GitLab refuses an `extends` entry with more than 10 ancestors that
+/// itself extends (lib/gitlab/ci/config/extendable/entry.rb), so 11 levels of
+/// inheritance resolve and a 12th is refused; includes stop at 150 files.
 const MAX_CHAIN: usize = 11;
 const MAX_INCLUDES: usize = 150;
 
@@ -181,8 +184,12 @@ struct Config {
     entries: Vec<(Node, Node)>,
     /// Names of the inputs, by `Node::source`.
     sources: Vec<String>,
+    /// The text of each input, by `Node::source`, for columns and lines as written.
+    texts: Vec<String>,
     /// Included templates: name and include line (in the main file or an included one).
     templates: Vec<(String, u64, u16)>,
+    /// `extends`/`!reference` chains refused (too deep, cyclic): source, line, message.
+    refused: std::cell::RefCell<Vec<(u16, u64, String)>>,
 }
 
 impl Config {
@@ -193,16 +200,41 @@ impl Config {
             .map(|(_, value)| value)
     }
 
+    /// The line `line` of input `source`, trimmed.
+    fn line_text(&self, source: u16, line: u64) -> Option<&str> {
+        self.texts
+            .get(source as usize)?
+            .lines()
+            .nth(line.checked_sub(1)? as usize)
+            .map(str::trim)
+    }
+
+    /// Record a refused chain once.
+    fn refuse(&self, node: &Node, message: String) {
+        let mut refused = self.refused.borrow_mut();
+        if !refused
+            .iter()
+            .any(|(source, line, known)| *source == node.source && *line == node.line && *known == message)
+        {
+            refused.push((node.source, node.line, message));
+        }
+    }
+
     fn file_of(&self, node: &Node) -> Option<String> {
         (node.source != 0).then(|| self.sources.get(node.source as usize).cloned().unwrap_or_default())
     }
 
-    /// Follow `!reference [path...]` tags, up to [`MAX_CHAIN`] deep.
+    /// Follow `!reference [path...]` tags, up to [`MAX_CHAIN`] references
+    /// deep; a deeper (or cyclic) chain is refused.
     fn deref(&self, node: &Node, depth: usize) -> Node {
-        if depth > MAX_CHAIN {
-            return node.clone();
-        }
         if node.tag.as_deref() == Some("!reference") {
+            if depth >= MAX_CHAIN {
+                self.refuse(
+                    node,
+                    format!("`!reference` chain deeper than {MAX_CHAIN} (or cyclic): refused, as GitLab does"),
+                );
+                return node.clone();
+            }
             let path: Vec<&str> = node.items().iter().filter_map(Node::as_str).collect();
             let mut current = self.get(path.first().copied().unwrap_or_default());
             for key in path.iter().skip(1) {
@@ -217,7 +249,7 @@ impl Config {
             Value::Seq(items) => {
                 let mut flat = Vec::new();
                 for item in items {
-                    let resolved = self.deref(item, depth + 1);
+                    let resolved = self.deref(item, depth);
                     if item.tag.as_deref() == Some("!reference")
                         && let Value::Seq(inner) = resolved.value
                     {
@@ -235,7 +267,7 @@ impl Config {
                 value: Value::Map(
                     entries
                         .iter()
-                        .map(|(key, value)| (key.clone(), self.deref(value, depth + 1)))
+                        .map(|(key, value)| (key.clone(), self.deref(value, depth)))
                         .collect(),
                 ),
                 ..node.clone()
@@ -245,27 +277,54 @@ impl Config {
     }
 
     /// A job with its `extends` chain merged in (deep merge of mappings).
-    fn resolve_job(&self, name: &str, depth: usize) -> Option<Node> {
-        let own = self.get(name)?;
-        if depth > MAX_CHAIN {
-            return Some(own.clone());
-        }
+    /// `None` when there is no such job, or its chain is refused (more than
+    /// [`MAX_CHAIN`] levels, or cyclic): the refusal is recorded with its position.
+    fn resolve_job(&self, name: &str) -> Option<Node> {
+        self.resolve_chain(name, &mut Vec::new()).ok().flatten()
+    }
+
+    fn resolve_chain(&self, name: &str, ancestors: &mut Vec<String>) -> Result<Option<Node>, ()> {
+        let Some(own) = self.get(name) else {
+            return Ok(None);
+        };
         let mut base: Option<Node> = None;
-        if let Some(parents) = own.get("extends") {
+        if let Some((extends_key, parents)) = own.entry("extends") {
+            if ancestors.iter().any(|ancestor| ancestor == name) {
+                self.refuse(
+                    extends_key,
+                    format!(
+                        "`{name}`: circular dependency in `extends` ({} -> {name}): refused, as GitLab does",
+                        ancestors.join(" -> ")
+                    ),
+                );
+                return Err(());
+            }
+            if ancestors.len() >= MAX_CHAIN {
+                self.refuse(
+                    extends_key,
+                    format!(
+                        "`{}`: `extends` nested deeper than {MAX_CHAIN} levels: refused, as GitLab does",
+                        ancestors.first().map_or(name, String::as_str)
+                    ),
+                );
+                return Err(());
+            }
+            ancestors.push(name.to_string());
             for parent in parents.strings() {
-                if let Some(resolved) = self.resolve_job(parent, depth + 1) {
+                if let Some(resolved) = self.resolve_chain(parent, ancestors)? {
                     base = Some(match base {
                         Some(existing) => merge(existing, resolved),
                         None => resolved,
                     });
                 }
             }
+            ancestors.pop();
         }
         let own = self.deref(own, 0);
-        Some(match base {
+        Ok(Some(match base {
             Some(base) => merge(base, own),
             None => own,
-        })
+        }))
     }
 }
 
@@ -302,11 +361,13 @@ fn merge(base: Node, over: Node) -> Node {
     }
 }
 
-fn load(shown: &str, root: Node, limits: &Limits, resolve: Resolver<'_>, result: &mut Lint) -> Config {
+fn load(shown: &str, text: &str, root: Node, limits: &Limits, resolve: Resolver<'_>, result: &mut Lint) -> Config {
     let mut config = Config {
         entries: Vec::new(),
         sources: vec![shown.to_string()],
+        texts: vec![text.to_string()],
         templates: Vec::new(),
+        refused: std::cell::RefCell::new(Vec::new()),
     };
     let mut pending: Vec<Node> = vec![root];
     let mut layers: Vec<Node> = Vec::new();
@@ -335,14 +396,28 @@ fn load(shown: &str, root: Node, limits: &Limits, resolve: Resolver<'_>, result:
                 };
                 match kind {
                     "template" => config.templates.push((value, item.line, item.source)),
-                    "local" if config.sources.len() < MAX_INCLUDES => match resolve(&value) {
+                    "local" if config.sources.len() > MAX_INCLUDES => result.diagnostics.push(model::Diagnostic {
+                        file: source_file,
+                        line: Some(item.line),
+                        pointer: None,
+                        message: format!(
+                            "local include `{value}` refused: more than {MAX_INCLUDES} included files, as GitLab refuses"
+                        ),
+                        warning: false,
+                    }),
+                    "local" => match resolve(&value) {
+                        // Each file is read once: an include cycle, or a file included twice, adds nothing.
+                        Ok((name, _)) if config.sources.contains(&name) => {}
                         Ok((name, bytes)) => {
                             let index = config.sources.len() as u16;
                             config.sources.push(name.clone());
                             result.included.push(name.clone());
+                            config.texts.push(String::from_utf8_lossy(&bytes).into_owned());
                             let parsed = std::str::from_utf8(&bytes)
                                 .map_err(|_| "not UTF-8 text".to_string())
-                                .and_then(|text| yaml::parse_documents(text, limits.max_depth, index).map_err(|error| error.to_string()));
+                                .and_then(|text| {
+                                    yaml::parse_documents(text, limits.max_depth, index).map_err(|error| error.to_string())
+                                });
                             match parsed {
                                 Ok(documents) => pending.extend(documents.into_iter().filter(Node::is_map)),
                                 Err(message) => result.diagnostics.push(model::Diagnostic {
@@ -553,14 +628,36 @@ fn only_except(job: &Node, pipeline: Pipeline, config: &Config) -> Option<(bool,
             _ => false,
         })
     };
+    // The line as written: the key's, or for a block list the entry that decided.
+    let written = |key: &Node, value: &Node, fallback: String| -> (u64, String) {
+        let entries = value.get("refs").unwrap_or(value).items();
+        let key_text = config.line_text(key.source, key.line).unwrap_or_default();
+        if key_text.ends_with(':') || entries.is_empty() {
+            let entry = entries
+                .iter()
+                .find(|entry| entry.as_str() == Some("merge_requests"))
+                .or_else(|| entries.first());
+            if let Some(entry) = entry
+                && let Some(text) = config.line_text(entry.source, entry.line)
+            {
+                return (entry.line, text.to_string());
+            }
+        }
+        if key_text.is_empty() {
+            (key.line, fallback)
+        } else {
+            (key.line, key_text.to_string())
+        }
+    };
     if let Some((key, only)) = job.entry("only") {
         let runs = matches_refs(only);
+        let (line, text) = written(key, only, format!("only: {}", only.strings().join(", ")));
         return Some((
             runs,
             reason(
                 config.file_of(key),
-                key.line,
-                format!("only: {}", only.strings().join(", ")),
+                line,
+                text,
                 format!(
                     "`only` {} the {}",
                     if runs { "includes" } else { "excludes" },
@@ -572,12 +669,13 @@ fn only_except(job: &Node, pipeline: Pipeline, config: &Config) -> Option<(bool,
     }
     if let Some((key, except)) = job.entry("except") {
         let skipped = matches_refs(except);
+        let (line, text) = written(key, except, format!("except: {}", except.strings().join(", ")));
         return Some((
             !skipped,
             reason(
                 config.file_of(key),
-                key.line,
-                format!("except: {}", except.strings().join(", ")),
+                line,
+                text,
                 format!(
                     "`except` {} the {}",
                     if skipped { "excludes" } else { "does not exclude" },
@@ -635,6 +733,10 @@ fn runs_for_merge_requests(job: &Node, config: &Config) -> MergeRequestRuns {
         }
         if added && manual {
             manual_only = true;
+            // The matching rule's `allow_failure` decides for a manual job too.
+            if rule_allow.is_none() {
+                rule_allow = allow;
+            }
         }
         reasons.extend(fact);
     }
@@ -756,8 +858,32 @@ fn at_line(lines: &[(String, u64, u16)], index: usize, fallback: u64, config: &C
 const GITLAB_SHELL: &str = "GitLab Runner's bash (`set -eo pipefail`)";
 
 /// Lint a `.gitlab-ci.yml` (or a file of jobs).
-pub fn lint(shown: &str, _text: &str, root: Node, limits: &Limits, resolve: Resolver<'_>, result: &mut Lint) {
-    let config = load(shown, root, limits, resolve, result);
+pub fn lint(shown: &str, text: &str, root: Node, limits: &Limits, resolve: Resolver<'_>, result: &mut Lint) {
+    let config = load(shown, text, root, limits, resolve, result);
+    lint_jobs(shown, &config, result);
+    // Chains GitLab refuses are refused here too, with their position.
+    for (source, line, message) in config.refused.borrow().iter() {
+        let column = config
+            .texts
+            .get(*source as usize)
+            .and_then(|text| text.lines().nth(line.saturating_sub(1) as usize))
+            .and_then(|written| written.find("extends").or_else(|| written.find("!reference")))
+            .map_or(1, |index| index + 1);
+        result.diagnostics.push(model::Diagnostic {
+            file: config
+                .sources
+                .get(*source as usize)
+                .cloned()
+                .unwrap_or_else(|| shown.to_string()),
+            line: Some(*line),
+            pointer: None,
+            message: format!("column {column}: {message}"),
+            warning: false,
+        });
+    }
+}
+
+fn lint_jobs(shown: &str, config: &Config, result: &mut Lint) {
     let variable_true = |name: &str| {
         config
             .get("variables")
@@ -772,7 +898,7 @@ pub fn lint(shown: &str, _text: &str, root: Node, limits: &Limits, resolve: Reso
             continue;
         };
         for template_job in jobs {
-            let overridden = config.resolve_job(template_job.job, 0);
+            let overridden = config.resolve_job(template_job.job);
             if template_job.only_if_overridden && overridden.is_none() {
                 continue;
             }
@@ -808,7 +934,7 @@ pub fn lint(shown: &str, _text: &str, root: Node, limits: &Limits, resolve: Reso
             });
             let (on_pull_request, pull_request_reasons, rule_allow) =
                 if job_node.get("rules").is_some() || job_node.get("only").is_some() {
-                    let (runs, facts, allow, _) = runs_for_merge_requests(&job_node, &config);
+                    let (runs, facts, allow, _) = runs_for_merge_requests(&job_node, config);
                     (runs, facts, allow)
                 } else {
                     (
@@ -823,7 +949,7 @@ pub fn lint(shown: &str, _text: &str, root: Node, limits: &Limits, resolve: Reso
                         None,
                     )
                 };
-            let overrides = allow_failure_reasons(&job_node, rule_allow, template_job.tool, "", &config);
+            let overrides = allow_failure_reasons(&job_node, rule_allow, template_job.tool, "", config);
             if overrides.is_empty() {
                 reasons.push(reason(
                     include_file,
@@ -865,7 +991,7 @@ pub fn lint(shown: &str, _text: &str, root: Node, limits: &Limits, resolve: Reso
         if RESERVED.contains(&name) || name.starts_with('.') || reported.iter().any(|reported| reported == name) {
             continue;
         }
-        let Some(job) = config.resolve_job(name, 0).filter(Node::is_map) else {
+        let Some(job) = config.resolve_job(name).filter(Node::is_map) else {
             continue;
         };
         if job.get("script").is_none()
@@ -894,7 +1020,7 @@ pub fn lint(shown: &str, _text: &str, root: Node, limits: &Limits, resolve: Reso
             .and_then(|image| image.as_str().or_else(|| image.get("name").and_then(Node::as_str)))
             .unwrap_or_default()
             .to_string();
-        let (on_pull_request, pull_request_reasons, rule_allow, manual) = runs_for_merge_requests(&job, &config);
+        let (on_pull_request, pull_request_reasons, rule_allow, manual) = runs_for_merge_requests(&job, config);
         let mut found: Vec<(&'static str, Category, Vec<Reason>, u64, String)> = Vec::new();
         if let Some((tool, category)) = analyzer(&image) {
             let image_line = job.entry("image").map_or(key.line, |(image_key, _)| image_key.line);
@@ -919,8 +1045,8 @@ pub fn lint(shown: &str, _text: &str, root: Node, limits: &Limits, resolve: Reso
                     None
                 }
             });
-            let mut lines = script_lines(before, &config);
-            lines.extend(script_lines(job.get("script"), &config));
+            let mut lines = script_lines(before, config);
+            lines.extend(script_lines(job.get("script"), config));
             let shell = Shell::Posix {
                 name: GITLAB_SHELL.into(),
                 errexit: true,
@@ -931,7 +1057,7 @@ pub fn lint(shown: &str, _text: &str, root: Node, limits: &Limits, resolve: Reso
                 .map(|(text, _, _)| text.as_str())
                 .collect::<Vec<_>>()
                 .join("\n");
-            let at = |index: usize| at_line(&lines, index, key.line, &config);
+            let at = |index: usize| at_line(&lines, index, key.line, config);
             for invocation in shell::analyse(&script, &shell) {
                 let (line, source) = at(invocation.line);
                 let mut reasons = vec![Reason {
@@ -955,7 +1081,7 @@ pub fn lint(shown: &str, _text: &str, root: Node, limits: &Limits, resolve: Reso
                 }
                 let exit_text = invocation.scanner.exit.text.clone();
                 let mut extra =
-                    allow_failure_reasons(&job, rule_allow.clone(), invocation.scanner.tool, &exit_text, &config);
+                    allow_failure_reasons(&job, rule_allow.clone(), invocation.scanner.tool, &exit_text, config);
                 if extra.is_empty() && manual {
                     extra.push(reason(
                         file.clone(),
@@ -977,14 +1103,14 @@ pub fn lint(shown: &str, _text: &str, root: Node, limits: &Limits, resolve: Reso
                     )),
                 }
             }
-            let after = script_lines(job.get("after_script"), &config);
+            let after = script_lines(job.get("after_script"), config);
             let after_text = after
                 .iter()
                 .map(|(text, _, _)| text.as_str())
                 .collect::<Vec<_>>()
                 .join("\n");
             for invocation in shell::analyse(&after_text, &shell) {
-                let (line, source) = at_line(&after, invocation.line, key.line, &config);
+                let (line, source) = at_line(&after, invocation.line, key.line, config);
                 found.push((
                     invocation.scanner.tool,
                     invocation.scanner.category,
@@ -1012,12 +1138,21 @@ pub fn lint(shown: &str, _text: &str, root: Node, limits: &Limits, resolve: Reso
         for (tool, category, mut reasons, line, text) in found {
             if reasons.iter().all(|fact| !fact.text.starts_with("allow_failure")) {
                 reasons.extend(
-                    allow_failure_reasons(&job, rule_allow.clone(), tool, "", &config)
+                    allow_failure_reasons(&job, rule_allow.clone(), tool, "", config)
                         .into_iter()
                         .filter(|fact| fact.effect != "blocks"),
                 );
             }
-            let (mode, reasons) = decide(reasons);
+            let (mode, mut reasons) = decide(reasons);
+            let mut pull_request_reasons = pull_request_reasons.clone();
+            if file.is_some() {
+                // The job lives in an included file: a fact from the main file names it.
+                for fact in reasons.iter_mut().chain(pull_request_reasons.iter_mut()) {
+                    if fact.file.is_none() {
+                        fact.file = Some(shown.to_string());
+                    }
+                }
+            }
             result.steps.push(ScannerStep {
                 file: step_file.clone(),
                 line,
@@ -1029,7 +1164,7 @@ pub fn lint(shown: &str, _text: &str, root: Node, limits: &Limits, resolve: Reso
                 mode,
                 reasons,
                 on_pull_request,
-                pull_request_reasons: pull_request_reasons.clone(),
+                pull_request_reasons,
             });
         }
     }

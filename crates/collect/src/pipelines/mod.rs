@@ -282,8 +282,12 @@ pub fn decide(mut reasons: Vec<Reason>) -> (Mode, Vec<Reason>) {
 
 /// A reason from a tool's own exit rule.
 pub(crate) fn tool_reason(exit: &tools::ExitRule, line: u64, fallback_text: &str) -> Reason {
+    let (line, file) = match &exit.located {
+        Some((at, file)) => (*at, file.clone()),
+        None => (line, None),
+    };
     Reason {
-        file: None,
+        file,
         line,
         text: if exit.text.is_empty() {
             fallback_text.to_string()

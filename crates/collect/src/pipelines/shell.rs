@@ -8,7 +8,7 @@
 //! lists (a small POSIX-shell reader: quotes, `$(...)`, here-documents, line
 //! continuations, `if`/`for`/`while`/`case`) and follows each scanner's status.
 
-use super::tools::{self, Recognised};
+use super::tools::{self, Env, Recognised};
 
 /// The shell a step's script runs in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,11 +22,25 @@ pub enum Shell {
         /// Whether `-o pipefail` is in effect at the start.
         pipefail: bool,
     },
-    /// PowerShell or cmd: a failing native command does not stop the script;
-    /// the step's status is the last exit code.
+    /// cmd (and shells like it): a failing command does not stop the script;
+    /// the step's status is the last command's.
     LastStatus {
-        /// `pwsh`, `powershell` or `cmd`.
+        /// `cmd`, or how the platform starts it.
         name: String,
+    },
+    /// PowerShell (`pwsh`, Windows `powershell`) as GitHub and Azure run it:
+    /// `$ErrorActionPreference = 'stop'` first and, unless turned off,
+    /// `if ((Test-Path -LiteralPath variable:\LASTEXITCODE)) { exit $LASTEXITCODE }`
+    /// last, so the step fails with the last *native* command's exit code;
+    /// cmdlets (`Write-Host`, `echo`, assignments) leave `$LASTEXITCODE` alone.
+    PowerShell {
+        /// How the platform starts it.
+        name: String,
+        /// Whether the platform appends the `exit $LASTEXITCODE` line (Azure's
+        /// `ignoreLASTEXITCODE: true` turns it off).
+        checks_last_exit_code: bool,
+        /// Whether `$ErrorActionPreference` is `stop` (the default on GitHub and Azure).
+        error_action_stop: bool,
     },
     /// A shell dsomm-audit does not model (python, a custom command).
     Other {
@@ -316,6 +330,8 @@ struct Pipeline {
 #[derive(Debug, Clone)]
 struct List {
     pipelines: Vec<Pipeline>,
+    /// Ended by `&`: the list runs in the background.
+    background: bool,
     /// Inside an `if`/`while`/`until` condition.
     in_condition: bool,
     /// Nesting depth (0: top level of the script).
@@ -347,6 +363,8 @@ struct Reader {
     pipefail: bool,
     errexit_set_by: Option<(usize, String)>,
     skip_redirect_target: bool,
+    /// The list being ended was ended by `&`.
+    background: bool,
 }
 
 impl Reader {
@@ -410,6 +428,7 @@ impl Reader {
         };
         let depth = self.frames.iter().filter(|(frame, _)| *frame != Frame::Skip).count();
         self.lists.push(List {
+            background: std::mem::take(&mut self.background),
             pipelines: std::mem::take(&mut self.list),
             in_condition,
             depth,
@@ -438,6 +457,7 @@ fn read(script: &str, errexit: bool, pipefail: bool) -> (Vec<List>, Vec<(usize, 
         pipefail,
         errexit_set_by: None,
         skip_redirect_target: false,
+        background: false,
     };
     for token in tokens {
         if matches!(reader.frames.last(), Some((Frame::Skip, _))) {
@@ -529,6 +549,13 @@ fn read(script: &str, errexit: bool, pipefail: bool) -> (Vec<List>, Vec<(usize, 
             Tok::Op(")") => {
                 reader.end_list();
                 reader.frames.pop();
+            }
+            // PowerShell's call operator (`& trivy fs .`), not a background job.
+            Tok::Op("&") if reader.at_command_start() => {}
+            Tok::Op("&") => {
+                reader.skip_redirect_target = false;
+                reader.background = true;
+                reader.end_list();
             }
             Tok::Op(_) | Tok::Newline => {
                 reader.skip_redirect_target = false;
@@ -636,8 +663,75 @@ fn effective(words: &[String]) -> Option<(String, Vec<String>)> {
 
 /// Recognise a scanner in one simple command.
 fn recognise(simple: &Simple) -> Option<Recognised> {
-    let (command, args) = effective(&simple.words)?;
-    tools::recognise_command(&command, &args)
+    recognise_in(simple, &Env::new())
+}
+
+/// The variable a word expands to as a whole (`$NAME`, `${NAME}`), if any.
+fn whole_variable(word: &str) -> Option<&str> {
+    let name = word
+        .strip_prefix("${")
+        .and_then(|rest| rest.strip_suffix('}'))
+        .or_else(|| word.strip_prefix('$'))?;
+    (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')).then_some(name)
+}
+
+/// Recognise a scanner in one simple command, with the variables the file
+/// sets substituted and the deciding text given back exactly as written.
+fn recognise_in(simple: &Simple, env: &Env) -> Option<Recognised> {
+    let mut substituted: Vec<Option<&tools::EnvVar>> = Vec::new();
+    let words: Vec<String> = simple
+        .words
+        .iter()
+        .map(|word| {
+            let variable = whole_variable(word)
+                .and_then(|name| env.get(name))
+                .filter(|variable| !tools::is_dynamic(&variable.value));
+            substituted.push(variable);
+            variable.map_or_else(|| word.clone(), |variable| variable.value.clone())
+        })
+        .collect();
+    let (command, args) = effective(&words)?;
+    let mut found = tools::recognise_command_in(&command, &args, env)?;
+    let exit = &mut found.exit;
+    if !exit.text.is_empty() && exit.located.is_none() {
+        // The text as written: the words the tool's rule quoted, with their quotes.
+        'search: for start in 0..words.len() {
+            for end in start + 1..=(start + 2).min(words.len()) {
+                if words[start..end].join(" ") == exit.text {
+                    exit.text = simple.raws[start..end].join(" ");
+                    for variable in substituted[start..end].iter().flatten() {
+                        exit.why.push_str(&format!(
+                            " (the file sets `{}` at line {})",
+                            variable.text, variable.line
+                        ));
+                    }
+                    break 'search;
+                }
+            }
+        }
+    }
+    if exit.text.is_empty() && exit.located.is_none() && exit.fails_on_findings.is_some() {
+        // An unquoted expansion of something named like a list of flags may carry the deciding one.
+        let carrier = simple.raws.iter().skip(1).find(|raw| {
+            let upper = raw.to_ascii_uppercase();
+            let expands = raw.starts_with('$') && !raw.starts_with("$(");
+            let unset = whole_variable(raw).is_none_or(|name| !env.contains_key(name));
+            expands
+                && unset
+                && ["ARGS", "FLAGS", "OPTS", "OPTIONS", "PARAMS", "EXTRA"]
+                    .iter()
+                    .any(|part| upper.contains(part))
+        });
+        if let Some(raw) = carrier {
+            found.exit = tools::ExitRule {
+                fails_on_findings: None,
+                why: format!("`{raw}` is expanded at run time and may carry the flag that decides the exit code"),
+                text: raw.clone(),
+                located: None,
+            };
+        }
+    }
+    Some(found)
 }
 
 /// What a command run after `||` does to the status.
@@ -688,9 +782,16 @@ fn has_nonzero_exit(lists: &[List]) -> Option<(usize, String)> {
 
 /// Find every scanner in `script` and follow its exit status to the end of the step.
 pub fn analyse(script: &str, shell: &Shell) -> Vec<Invocation> {
+    analyse_in(script, shell, &Env::new())
+}
+
+/// [`analyse`] for a step whose environment the file sets: `$NAME` in a
+/// scanner's flags is replaced by the value the file gives it, and tools that
+/// read flags from the environment see it.
+pub fn analyse_in(script: &str, shell: &Shell, env: &Env) -> Vec<Invocation> {
     let (errexit, pipefail, last_status_only) = match shell {
         Shell::Posix { errexit, pipefail, .. } => (*errexit, *pipefail, false),
-        Shell::LastStatus { .. } => (false, false, true),
+        Shell::LastStatus { .. } | Shell::PowerShell { .. } => (false, false, true),
         Shell::Other { .. } => (false, false, false),
     };
     let (lists, constructs) = read(script, errexit, pipefail);
@@ -699,7 +800,7 @@ pub fn analyse(script: &str, shell: &Shell) -> Vec<Invocation> {
     for (list_index, list) in lists.iter().enumerate() {
         for (pipe_index, pipeline) in list.pipelines.iter().enumerate() {
             for (position, simple) in pipeline.commands.iter().enumerate() {
-                let Some(scanner) = recognise(simple) else {
+                let Some(scanner) = recognise_in(simple, env) else {
                     if simple
                         .words
                         .iter()
@@ -794,6 +895,31 @@ fn follow(
     let pipeline = &list.pipelines[pipe_index];
     let simple = &pipeline.commands[position];
     let reason = |line: usize, text: String, why: String| ScriptReason { line, text, why };
+    // 0. A background job.
+    if list.background {
+        let waited = lists[list_index + 1..]
+            .iter()
+            .flat_map(|later| &later.pipelines)
+            .flat_map(|later| &later.commands)
+            .find(|command| command.words.first().is_some_and(|word| word == "wait") && command.words.len() > 1);
+        if let Some(wait) = waited {
+            reasons.push(reason(
+                wait.line,
+                wait.text(),
+                "the scanner runs in the background (`&`) and `wait` with its job passes its status on".into(),
+            ));
+        } else {
+            reasons.push(reason(
+                simple.line,
+                "&".into(),
+                "`&` runs the scanner in the background: the step does not wait for its exit status (a bare `wait` returns 0)".into(),
+            ));
+            return Propagation::Lost;
+        }
+    }
+    if let Shell::PowerShell { .. } = shell {
+        return follow_powershell(lists, list_index, pipe_index, position, shell, reasons);
+    }
     // 1. The pipeline.
     if position + 1 < pipeline.commands.len() {
         let last = &pipeline.commands[pipeline.commands.len() - 1];
@@ -1004,9 +1130,244 @@ fn follow(
     Propagation::Lost
 }
 
+/// Cmdlets, aliases, keywords and expressions: PowerShell commands that do
+/// not set `$LASTEXITCODE`. Anything else is taken for a native program.
+fn is_powershell_builtin(word: &str) -> bool {
+    const VERBS: &[&str] = &[
+        "add",
+        "assert",
+        "clear",
+        "compare",
+        "compress",
+        "confirm",
+        "convert",
+        "convertfrom",
+        "convertto",
+        "copy",
+        "debug",
+        "disable",
+        "enable",
+        "enter",
+        "exit",
+        "expand",
+        "export",
+        "find",
+        "foreach",
+        "format",
+        "get",
+        "group",
+        "import",
+        "install",
+        "invoke",
+        "join",
+        "measure",
+        "move",
+        "new",
+        "out",
+        "pop",
+        "publish",
+        "push",
+        "read",
+        "receive",
+        "register",
+        "remove",
+        "rename",
+        "resolve",
+        "restart",
+        "resume",
+        "save",
+        "select",
+        "send",
+        "set",
+        "show",
+        "sort",
+        "split",
+        "start",
+        "stop",
+        "suspend",
+        "tee",
+        "test",
+        "trace",
+        "uninstall",
+        "unregister",
+        "update",
+        "use",
+        "wait",
+        "where",
+        "write",
+    ];
+    const ALIASES: &[&str] = &[
+        "echo", "cd", "ls", "dir", "cat", "type", "cp", "copy", "mv", "move", "rm", "del", "erase", "rmdir", "rd",
+        "mkdir", "md", "pwd", "set", "sleep", "write", "where", "foreach", "%", "?", "select", "sort", "tee", "gc",
+        "gci", "sl", "iex", "iwr", "irm", "cls", "clear", "ni", "ri", "popd", "pushd", "if", "else", "elseif", "for",
+        "while", "do", "until", "switch", "try", "catch", "finally", "function", "filter", "param", "return", "break",
+        "continue", "trap", "exit", "throw", "{", "}", "(", ")", ".", "begin", "process", "end",
+    ];
+    let lower = word.to_ascii_lowercase();
+    if word.starts_with(['$', '(', '[', '{', '}', '@', '\'', '"', '#', '!']) || ALIASES.contains(&lower.as_str()) {
+        return true;
+    }
+    match lower.split_once('-') {
+        Some((verb, noun)) => {
+            VERBS.contains(&verb) && !noun.is_empty() && noun.chars().all(|c| c.is_ascii_alphanumeric())
+        }
+        None => lower.ends_with(".ps1"),
+    }
+}
+
+/// PowerShell as GitHub and Azure run it: the step ends with
+/// `exit $LASTEXITCODE`, the exit code of the last native command.
+fn follow_powershell(
+    lists: &[List],
+    list_index: usize,
+    pipe_index: usize,
+    position: usize,
+    shell: &Shell,
+    reasons: &mut Vec<ScriptReason>,
+) -> Propagation {
+    let Shell::PowerShell {
+        checks_last_exit_code,
+        error_action_stop,
+        ..
+    } = shell
+    else {
+        return Propagation::Unknown;
+    };
+    let reason = |line: usize, text: String, why: String| ScriptReason { line, text, why };
+    let list = &lists[list_index];
+    let pipeline = &list.pipelines[pipe_index];
+    let simple = &pipeline.commands[position];
+    let earlier = lists[..list_index]
+        .iter()
+        .chain(std::iter::once(list))
+        .flat_map(|earlier| &earlier.pipelines)
+        .flat_map(|earlier| &earlier.commands)
+        .take_while(|command| !std::ptr::eq(*command, simple));
+    let mut native_throws: Option<&Simple> = None;
+    let mut stop = *error_action_stop;
+    for command in earlier {
+        let first = command
+            .words
+            .first()
+            .map(|word| word.to_ascii_lowercase())
+            .unwrap_or_default();
+        let value = command
+            .words
+            .get(2)
+            .map(|word| word.to_ascii_lowercase())
+            .unwrap_or_default();
+        if first == "$psnativecommanduseerroractionpreference" && command.words.get(1).is_some_and(|eq| eq == "=") {
+            native_throws = (value == "$true").then_some(command);
+        }
+        if first == "$erroractionpreference" && command.words.get(1).is_some_and(|eq| eq == "=") {
+            stop = value.trim_matches(['\'', '"']) == "stop";
+        }
+    }
+    if let Some(setting) = native_throws
+        && stop
+    {
+        reasons.push(reason(
+            setting.line,
+            setting.text(),
+            "with `$PSNativeCommandUseErrorActionPreference = $true` and `$ErrorActionPreference = 'stop'` a failing native command throws and fails the step".into(),
+        ));
+        return Propagation::Fails;
+    }
+    // What runs after the scanner: the rest of its pipeline, and-or list, and the script.
+    let rest_of_pipeline = pipeline.commands[position + 1..].iter();
+    let rest_of_list = list.pipelines[pipe_index + 1..]
+        .iter()
+        .flat_map(|later| &later.commands);
+    let later_lists = lists[list_index + 1..]
+        .iter()
+        .flat_map(|later| &later.pipelines)
+        .flat_map(|later| &later.commands);
+    let mut any_later = false;
+    for command in rest_of_pipeline.chain(rest_of_list).chain(later_lists) {
+        any_later = true;
+        let Some(first) = command.words.first() else {
+            continue;
+        };
+        if first.eq_ignore_ascii_case("exit") {
+            return match command.words.get(1).map(String::as_str) {
+                Some("0") => {
+                    reasons.push(reason(
+                        command.line,
+                        command.text(),
+                        "the script exits 0 after the scanner".into(),
+                    ));
+                    Propagation::Lost
+                }
+                Some(_) => {
+                    reasons.push(reason(
+                        command.line,
+                        command.text(),
+                        "the script exits with this code after the scanner".into(),
+                    ));
+                    Propagation::Fails
+                }
+                None => {
+                    reasons.push(reason(
+                        command.line,
+                        command.text(),
+                        "a bare `exit` after the scanner: dsomm-audit cannot tell the step's status".into(),
+                    ));
+                    Propagation::Unknown
+                }
+            };
+        }
+        if first.eq_ignore_ascii_case("throw") {
+            reasons.push(reason(
+                command.line,
+                command.text(),
+                "the script throws after the scanner, failing the step".into(),
+            ));
+            return Propagation::Fails;
+        }
+        if !is_powershell_builtin(first) {
+            reasons.push(reason(
+                command.line,
+                command.text(),
+                format!(
+                    "`{first}` is a native command that runs after the scanner: it sets `$LASTEXITCODE` again, and the step ends with the last native command's exit code"
+                ),
+            ));
+            return Propagation::Lost;
+        }
+    }
+    if *checks_last_exit_code {
+        reasons.push(reason(
+            simple.line,
+            simple.text(),
+            format!(
+                "no native command runs after the scanner, so {} ends the step with its exit code (`exit $LASTEXITCODE`); cmdlets such as `Write-Host` do not change it",
+                shell_name(shell)
+            ),
+        ));
+        Propagation::Fails
+    } else if any_later {
+        reasons.push(reason(
+            simple.line,
+            simple.text(),
+            "`ignoreLASTEXITCODE: true`: the task does not end with `exit $LASTEXITCODE`, so a failing native command does not fail the step".into(),
+        ));
+        Propagation::Lost
+    } else {
+        reasons.push(reason(
+            simple.line,
+            simple.text(),
+            "`ignoreLASTEXITCODE: true`: the step's status is PowerShell's own, which dsomm-audit cannot tell for a native command that ends the script".into(),
+        ));
+        Propagation::Unknown
+    }
+}
+
 fn shell_name(shell: &Shell) -> &str {
     match shell {
-        Shell::Posix { name, .. } | Shell::LastStatus { name } | Shell::Other { name } => name,
+        Shell::Posix { name, .. }
+        | Shell::LastStatus { name }
+        | Shell::PowerShell { name, .. }
+        | Shell::Other { name } => name,
     }
 }
 
@@ -1126,13 +1487,56 @@ mod tests {
             verdict("python -m bandit -r src\n", &bash_e()),
             vec![("bandit", Propagation::Fails)]
         );
-        let pwsh = Shell::LastStatus { name: "pwsh".into() };
+        let pwsh = Shell::PowerShell {
+            name: "pwsh".into(),
+            checks_last_exit_code: true,
+            error_action_stop: true,
+        };
+        // Cmdlets do not reset $LASTEXITCODE; a later native command does.
         assert_eq!(
-            verdict("gitleaks detect\nWrite-Host done\n", &pwsh),
+            verdict("gitleaks detect\nWrite-Host done\n$x = 1\n", &pwsh),
+            vec![("gitleaks", Propagation::Fails)]
+        );
+        assert_eq!(
+            verdict("gitleaks detect\ngit status\n", &pwsh),
+            vec![("gitleaks", Propagation::Lost)]
+        );
+        assert_eq!(
+            verdict("& gitleaks detect\nif ($LASTEXITCODE -ne 0) { exit 1 }\n", &pwsh),
+            vec![("gitleaks", Propagation::Fails)]
+        );
+        let ignoring = Shell::PowerShell {
+            name: "pwsh".into(),
+            checks_last_exit_code: false,
+            error_action_stop: true,
+        };
+        assert_eq!(
+            verdict("gitleaks detect\nWrite-Host done\n", &ignoring),
+            vec![("gitleaks", Propagation::Lost)]
+        );
+        let cmd = Shell::LastStatus { name: "cmd".into() };
+        assert_eq!(
+            verdict("gitleaks detect\necho done\n", &cmd),
             vec![("gitleaks", Propagation::Lost)]
         );
         assert_eq!(
             verdict("Write-Host start\ngitleaks detect\n", &pwsh),
+            vec![("gitleaks", Propagation::Fails)]
+        );
+    }
+
+    #[test]
+    fn background_jobs() {
+        assert_eq!(
+            verdict("gitleaks detect &\necho started\n", &bash_e()),
+            vec![("gitleaks", Propagation::Lost)]
+        );
+        assert_eq!(
+            verdict("gitleaks detect &\nwait\n", &bash_e()),
+            vec![("gitleaks", Propagation::Lost)]
+        );
+        assert_eq!(
+            verdict("gitleaks detect &\nwait $!\n", &bash_e()),
             vec![("gitleaks", Propagation::Fails)]
         );
     }

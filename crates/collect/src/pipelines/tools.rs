@@ -46,6 +46,9 @@ pub struct ExitRule {
     pub why: String,
     /// The exact flag or input text that decided it (empty: the tool's default).
     pub text: String,
+    /// Where `text` sits when it is not on the command's own lines (an `env:`
+    /// entry): its line and, for an included file, the file.
+    pub located: Option<(u64, Option<String>)>,
 }
 
 impl ExitRule {
@@ -54,6 +57,7 @@ impl ExitRule {
             fails_on_findings: Some(true),
             why: why.into(),
             text: text.into(),
+            located: None,
         }
     }
 
@@ -62,6 +66,7 @@ impl ExitRule {
             fails_on_findings: Some(false),
             why: why.into(),
             text: text.into(),
+            located: None,
         }
     }
 
@@ -70,7 +75,60 @@ impl ExitRule {
             fails_on_findings: None,
             why: why.into(),
             text: text.into(),
+            located: None,
         }
+    }
+}
+
+/// One environment variable the file sets for a step (`env:` of a step, job
+/// or workflow; GitLab `variables:`), with where it is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvVar {
+    /// The value, quotes removed.
+    pub value: String,
+    /// The entry exactly as written (`TRIVY_EXIT_CODE: "1"`).
+    pub text: String,
+    /// 1-based line of the entry.
+    pub line: u64,
+    /// The file, when it is not the step's own.
+    pub file: Option<String>,
+}
+
+/// The environment a step's commands see, as far as the file tells.
+pub type Env = std::collections::BTreeMap<String, EnvVar>;
+
+/// Whether a value is decided only at run time: a shell expansion or a
+/// GitHub expression (`$EXIT_CODE`, `${{ inputs.exit }}`).
+pub fn is_dynamic(value: &str) -> bool {
+    value.contains('$')
+}
+
+fn dynamic(text: String) -> ExitRule {
+    ExitRule::unknown(
+        "the value is decided at run time (a variable or expression the file does not set)",
+        text,
+    )
+}
+
+/// A rule decided by an environment variable the file sets (`TRIVY_EXIT_CODE`).
+fn from_env(mut rule: ExitRule, variable: &EnvVar) -> ExitRule {
+    rule.text = variable.text.clone();
+    rule.located = Some((variable.line, variable.file.clone()));
+    rule
+}
+
+/// When the decision rests on the tool's default and the command names a
+/// configuration file that can change it, the step cannot be judged.
+fn named_config(rule: ExitRule, args: &[String], names: &[&str], settings: &str) -> ExitRule {
+    if !rule.text.is_empty() || rule.located.is_some() {
+        return rule;
+    }
+    match flag(args, names) {
+        Some((_, text)) => ExitRule::unknown(
+            format!("the configuration file named here can set {settings}, which dsomm-audit does not read"),
+            text,
+        ),
+        None => rule,
     }
 }
 
@@ -132,25 +190,41 @@ fn is_true(value: &str) -> bool {
     )
 }
 
-/// Subcommands and flags that print a version or help rather than scan.
-fn is_not_a_scan(args: &[String]) -> bool {
-    matches!(
-        args.first().map(String::as_str),
-        Some(
-            "version"
-                | "--version"
-                | "-v"
-                | "-V"
-                | "help"
-                | "--help"
-                | "-h"
-                | "install"
-                | "update"
-                | "login"
-                | "auth"
-                | "config"
-        )
-    ) || args.is_empty()
+/// Whether the command only prints help or a version, or does something
+/// other than scan: `--help`/`-h`/`--version` anywhere (before `--`), `help`
+/// or `version` as the subcommand, and the tool's own non-scan subcommands
+/// and switches. `-v` means `--version` only for the tools listed in
+/// `version_short`; for gitleaks and bandit it is `--verbose`.
+fn not_a_scan(args: &[String], subcommands: &[&str], switches: &[&str], version_short: &[&str]) -> bool {
+    let words: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .take_while(|word| *word != "--")
+        .collect();
+    if let Some(first) = words.first()
+        && (matches!(*first, "help" | "version" | "completion") || subcommands.contains(first))
+    {
+        return true;
+    }
+    words.iter().any(|word| {
+        let name = word.split('=').next().unwrap_or(word);
+        matches!(name, "--help" | "-h" | "-help" | "--version" | "-version")
+            || version_short.contains(&name)
+            || switches.contains(&name)
+    })
+}
+
+/// The first argument that is not a flag (a subcommand), skipping the values
+/// of the flags in `with_value`.
+fn subcommand<'a>(args: &'a [String], with_value: &[&str]) -> &'a str {
+    let mut index = 0;
+    while let Some(word) = args.get(index) {
+        if !word.starts_with('-') {
+            return word;
+        }
+        index += if with_value.contains(&word.as_str()) { 2 } else { 1 };
+    }
+    ""
 }
 
 /// The basename of a command word or image reference: `/usr/local/bin/trivy`,
@@ -165,14 +239,22 @@ pub fn basename(word: &str) -> String {
 /// Recognise a scanner from a command's words (the command word first,
 /// wrappers such as `sudo`, `npx`, `docker run IMAGE` already removed).
 pub fn recognise_command(command: &str, args: &[String]) -> Option<Recognised> {
+    recognise_command_in(command, args, &Env::new())
+}
+
+/// [`recognise_command`] for a step whose environment the file sets: tools
+/// that read their flags from the environment (`TRIVY_EXIT_CODE`) see it.
+pub fn recognise_command_in(command: &str, args: &[String], env: &Env) -> Option<Recognised> {
     let name = basename(command);
     let sub = args.first().map(String::as_str).unwrap_or("");
     let recognised = |tool, category, exit| Some(Recognised { tool, category, exit });
     match name.as_str() {
         "semgrep" | "opengrep" => {
-            if matches!(
-                sub,
-                "login" | "logout" | "install-semgrep-pro" | "--version" | "publish" | "lsp" | "show"
+            if not_a_scan(
+                args,
+                &["login", "logout", "install-semgrep-pro", "publish", "lsp", "show"],
+                &[],
+                &[],
             ) {
                 return None;
             }
@@ -191,7 +273,43 @@ pub fn recognise_command(command: &str, args: &[String]) -> Option<Recognised> {
             recognise(tool, Category::Sast, exit)
         }
         "trivy" => {
-            if is_not_a_scan(args) || matches!(sub, "server" | "plugin" | "module" | "clean" | "convert") {
+            let sub = subcommand(
+                args,
+                &[
+                    "--exit-code",
+                    "--severity",
+                    "-s",
+                    "--cache-dir",
+                    "--config",
+                    "-c",
+                    "--format",
+                    "-f",
+                    "--output",
+                    "-o",
+                    "--timeout",
+                    "-t",
+                ],
+            );
+            if args.is_empty()
+                || not_a_scan(
+                    args,
+                    &[
+                        "server", "plugin", "module", "clean", "convert", "registry", "auth", "login", "vex",
+                    ],
+                    &[
+                        "--download-db-only",
+                        "--download-java-db-only",
+                        "--reset",
+                        "--clear-cache",
+                        "--reset-checks-bundle",
+                    ],
+                    &["-v"],
+                )
+                || matches!(
+                    sub,
+                    "server" | "plugin" | "module" | "clean" | "convert" | "registry" | "vex"
+                )
+            {
                 return None;
             }
             let category = match sub {
@@ -200,23 +318,32 @@ pub fn recognise_command(command: &str, args: &[String]) -> Option<Recognised> {
                 _ => Category::Sca,
             };
             let exit = match flag(args, &["--exit-code"]) {
+                Some((value, text)) if is_dynamic(value) => dynamic(text),
                 Some((value, text)) if is_zero(value) => ExitRule::passes("`--exit-code 0`: findings never fail", text),
                 Some((_, text)) => ExitRule::fails("a non-zero `--exit-code` makes findings fail", text),
-                None => ExitRule::passes(
-                    "trivy exits 0 on findings unless `--exit-code` is non-zero (default 0)",
-                    "",
-                ),
+                None => trivy_env_exit(env).unwrap_or_else(|| {
+                    ExitRule::passes(
+                        "trivy exits 0 on findings unless `--exit-code` is non-zero (default 0)",
+                        "",
+                    )
+                }),
             };
-            recognised("trivy", category, exit)
+            recognised(
+                "trivy",
+                category,
+                named_config(exit, args, &["--config", "-c"], "`exit-code`"),
+            )
         }
         "grype" => {
-            if is_not_a_scan(args) || matches!(sub, "db") {
+            if args.is_empty() || not_a_scan(args, &["db", "config", "login"], &[], &[]) {
                 return None;
             }
             let exit = match flag(args, &["--fail-on", "-f"]) {
+                Some((value, text)) if is_dynamic(value) => dynamic(text),
                 Some((_, text)) => ExitRule::fails("`--fail-on` makes findings at that severity fail", text),
                 None => ExitRule::passes("grype exits 0 on findings unless `--fail-on` is given", ""),
             };
+            let exit = named_config(exit, args, &["--config", "-c"], "`fail-on-severity`");
             recognised(
                 "grype",
                 if sub.starts_with("dir:") {
@@ -228,15 +355,30 @@ pub fn recognise_command(command: &str, args: &[String]) -> Option<Recognised> {
             )
         }
         "gitleaks" => {
-            if is_not_a_scan(args)
-                || !matches!(
-                    sub,
-                    "detect" | "protect" | "dir" | "directory" | "git" | "stdin" | "-v" | "--verbose"
-                ) && !sub.starts_with('-')
+            let sub = subcommand(
+                args,
+                &[
+                    "--config",
+                    "-c",
+                    "--exit-code",
+                    "--log-level",
+                    "-l",
+                    "--report-path",
+                    "-r",
+                    "--report-format",
+                    "-f",
+                    "--source",
+                    "-s",
+                ],
+            );
+            if args.is_empty()
+                || not_a_scan(args, &[], &[], &[])
+                || !matches!(sub, "detect" | "protect" | "dir" | "directory" | "git" | "stdin" | "")
             {
                 return None;
             }
             let exit = match flag(args, &["--exit-code"]) {
+                Some((value, text)) if is_dynamic(value) => dynamic(text),
                 Some((value, text)) if is_zero(value) => ExitRule::passes("`--exit-code 0`: leaks never fail", text),
                 Some((_, text)) => ExitRule::fails("`--exit-code` is non-zero", text),
                 None => ExitRule::fails("gitleaks exits 1 when it finds leaks (default `--exit-code 1`)", ""),
@@ -244,7 +386,7 @@ pub fn recognise_command(command: &str, args: &[String]) -> Option<Recognised> {
             recognised("gitleaks", Category::Secrets, exit)
         }
         "trufflehog" => {
-            if is_not_a_scan(args) {
+            if args.is_empty() || not_a_scan(args, &[], &[], &[]) {
                 return None;
             }
             let exit = match switch(args, &["--fail"]) {
@@ -254,6 +396,9 @@ pub fn recognise_command(command: &str, args: &[String]) -> Option<Recognised> {
             recognised("trufflehog", Category::Secrets, exit)
         }
         "snyk" => {
+            if not_a_scan(args, &[], &[], &[]) {
+                return None;
+            }
             let category = match sub {
                 "code" => Category::Sast,
                 "container" => Category::Container,
@@ -278,17 +423,43 @@ pub fn recognise_command(command: &str, args: &[String]) -> Option<Recognised> {
             )
         }
         "checkov" => {
-            if is_not_a_scan(args) && !args.is_empty() {
+            if not_a_scan(args, &[], &["--list", "-l"], &["-v"]) {
                 return None;
             }
-            let exit = match switch(args, &["--soft-fail", "-s"]) {
-                Some(text) => ExitRule::passes("`--soft-fail` always exits 0", text),
-                None => ExitRule::fails("checkov exits 1 on failed checks unless `--soft-fail`", ""),
+            let soft = switch(args, &["--soft-fail", "-s"]).filter(|text| {
+                text.split_once('=')
+                    .is_none_or(|(_, value)| !value.eq_ignore_ascii_case("false"))
+            });
+            let exit = match (soft, flag(args, &["--hard-fail-on"])) {
+                (Some(_), Some((value, text))) if is_dynamic(value) => dynamic(text),
+                (Some(_), Some((_, text))) => ExitRule::fails(
+                    "with `--hard-fail-on` checkov exits 1 on the checks or severities it names, even with `--soft-fail`",
+                    text,
+                ),
+                (Some(text), None) => ExitRule::passes(
+                    if flag(args, &["--soft-fail-on"]).is_some() {
+                        "`--soft-fail` exits 0 on every failed check (`--soft-fail-on` only narrows what a plain run would fail on)"
+                    } else {
+                        "`--soft-fail` always exits 0"
+                    },
+                    text,
+                ),
+                (None, _) => match flag(args, &["--soft-fail-on"]) {
+                    Some((_, text)) => ExitRule::fails(
+                        "`--soft-fail-on` without `--soft-fail`: checks not in the list still exit 1",
+                        text,
+                    ),
+                    None => ExitRule::fails("checkov exits 1 on failed checks unless `--soft-fail`", ""),
+                },
             };
-            recognised("checkov", Category::Iac, exit)
+            recognised(
+                "checkov",
+                Category::Iac,
+                named_config(exit, args, &["--config-file"], "`soft-fail`"),
+            )
         }
         "tfsec" => {
-            if is_not_a_scan(args) && !args.is_empty() {
+            if not_a_scan(args, &[], &["--update", "--print-rego-input"], &[]) {
                 return None;
             }
             let exit = match switch(args, &["--soft-fail"]) {
@@ -298,10 +469,11 @@ pub fn recognise_command(command: &str, args: &[String]) -> Option<Recognised> {
             recognised("tfsec", Category::Iac, exit)
         }
         "kics" => {
-            if sub != "scan" {
+            if sub != "scan" || not_a_scan(args, &[], &[], &[]) {
                 return None;
             }
             let exit = match flag(args, &["--ignore-on-exit"]) {
+                Some((value, text)) if is_dynamic(value) => dynamic(text),
                 Some(("results" | "all", text)) => {
                     ExitRule::passes("`--ignore-on-exit results` exits 0 on results", text)
                 }
@@ -310,7 +482,7 @@ pub fn recognise_command(command: &str, args: &[String]) -> Option<Recognised> {
             recognised("kics", Category::Iac, exit)
         }
         "terrascan" => {
-            if sub != "scan" {
+            if sub != "scan" || not_a_scan(args, &[], &[], &[]) {
                 return None;
             }
             recognised(
@@ -319,13 +491,26 @@ pub fn recognise_command(command: &str, args: &[String]) -> Option<Recognised> {
                 ExitRule::fails("terrascan scan exits 3 on violations", ""),
             )
         }
-        "zap-baseline.py" | "zap-full-scan.py" | "zap-api-scan.py" => recognised(
-            "zap",
-            Category::Dast,
-            ExitRule::fails("the ZAP scan scripts exit 1 on FAIL and 2 on WARN alerts", ""),
-        ),
+        "zap-baseline.py" | "zap-full-scan.py" | "zap-api-scan.py" => {
+            if not_a_scan(args, &[], &[], &[]) {
+                return None;
+            }
+            let config = flag(args, &["-c", "-u"]);
+            let exit = match (switch(args, &["-I"]), config) {
+                (Some(_), Some((_, text))) => ExitRule::unknown(
+                    "`-I` ignores WARN alerts; the rules file named here can make alerts FAIL, which still exits 1",
+                    text,
+                ),
+                (Some(text), None) => ExitRule::passes(
+                    "`-I` does not fail on warnings, and without a rules file (`-c`/`-u`) every alert is a WARN",
+                    text,
+                ),
+                (None, _) => ExitRule::fails("the ZAP scan scripts exit 1 on FAIL and 2 on WARN alerts", ""),
+            };
+            recognised("zap", Category::Dast, exit)
+        }
         "bandit" => {
-            if is_not_a_scan(args) && !args.is_empty() {
+            if not_a_scan(args, &[], &[], &[]) {
                 return None;
             }
             let exit = match switch(args, &["--exit-zero"]) {
@@ -335,7 +520,7 @@ pub fn recognise_command(command: &str, args: &[String]) -> Option<Recognised> {
             recognised("bandit", Category::Sast, exit)
         }
         "gosec" => {
-            if is_not_a_scan(args) && !args.is_empty() {
+            if not_a_scan(args, &[], &[], &[]) {
                 return None;
             }
             let exit = match switch(args, &["-no-fail", "--no-fail"]) {
@@ -356,7 +541,7 @@ pub fn recognise_command(command: &str, args: &[String]) -> Option<Recognised> {
             recognised("sonarqube", Category::Sast, sonar_exit(args))
         }
         "osv-scanner" => {
-            if is_not_a_scan(args) && !args.is_empty() {
+            if not_a_scan(args, &["fix", "update"], &[], &[]) {
                 return None;
             }
             recognised(
@@ -366,7 +551,7 @@ pub fn recognise_command(command: &str, args: &[String]) -> Option<Recognised> {
             )
         }
         "npm" | "yarn" | "pnpm" if sub == "audit" => {
-            if args.get(1).is_some_and(|word| word == "fix") {
+            if not_a_scan(&args[1..], &["fix", "signatures"], &[], &[]) {
                 return None;
             }
             recognised(
@@ -379,7 +564,7 @@ pub fn recognise_command(command: &str, args: &[String]) -> Option<Recognised> {
             )
         }
         "cargo" if sub == "audit" => {
-            if args.get(1).is_some_and(|word| word == "fix") {
+            if not_a_scan(&args[1..], &["fix"], &[], &["-V"]) {
                 return None;
             }
             recognised(
@@ -388,12 +573,12 @@ pub fn recognise_command(command: &str, args: &[String]) -> Option<Recognised> {
                 ExitRule::fails("`cargo audit` exits 1 when vulnerabilities are found", "cargo audit"),
             )
         }
-        "cargo-audit" => recognised(
+        "cargo-audit" if !not_a_scan(args, &["fix"], &[], &["-V"]) => recognised(
             "cargo-audit",
             Category::Sca,
             ExitRule::fails("`cargo audit` exits 1 when vulnerabilities are found", ""),
         ),
-        "cargo" if sub == "deny" => {
+        "cargo" if sub == "deny" && !not_a_scan(&args[1..], &["init", "fetch", "list"], &[], &["-V"]) => {
             let category = if args.iter().any(|arg| arg == "licenses") {
                 Category::License
             } else {
@@ -409,8 +594,13 @@ pub fn recognise_command(command: &str, args: &[String]) -> Option<Recognised> {
             )
         }
         "govulncheck" => {
-            if is_not_a_scan(args) && !args.is_empty() {
+            if not_a_scan(args, &[], &[], &[]) {
                 return None;
+            }
+            if let Some((value, text)) = flag(args, &["-format", "--format"])
+                && is_dynamic(value)
+            {
+                return recognised("govulncheck", Category::Sca, dynamic(text));
             }
             if let Some((value, text)) = flag(args, &["-format", "--format"])
                 && value != "text"
@@ -438,7 +628,7 @@ pub fn recognise_command(command: &str, args: &[String]) -> Option<Recognised> {
             )
         }
         "hadolint" => {
-            if is_not_a_scan(args) && !args.is_empty() {
+            if not_a_scan(args, &[], &[], &["-v"]) {
                 return None;
             }
             if let Some(text) = switch(args, &["--no-fail"]) {
@@ -449,6 +639,7 @@ pub fn recognise_command(command: &str, args: &[String]) -> Option<Recognised> {
                 );
             }
             match flag(args, &["--failure-threshold", "-t"]) {
+                Some((value, text)) if is_dynamic(value) => recognised("hadolint", Category::Container, dynamic(text)),
                 Some(("none", text)) => recognised(
                     "hadolint",
                     Category::Container,
@@ -462,10 +653,11 @@ pub fn recognise_command(command: &str, args: &[String]) -> Option<Recognised> {
             }
         }
         "dockle" => {
-            if is_not_a_scan(args) && !args.is_empty() {
+            if not_a_scan(args, &[], &[], &["-v"]) {
                 return None;
             }
             let exit = match flag(args, &["--exit-code", "-c"]) {
+                Some((value, text)) if is_dynamic(value) => dynamic(text),
                 Some((value, text)) if !is_zero(value) => {
                     ExitRule::fails("a non-zero `--exit-code` makes findings fail", text)
                 }
@@ -489,6 +681,7 @@ pub fn recognise_command(command: &str, args: &[String]) -> Option<Recognised> {
         }
         "dependency-check.sh" | "dependency-check" => {
             let exit = match flag(args, &["--failOnCVSS"]) {
+                Some((value, text)) if is_dynamic(value) => dynamic(text),
                 Some((value, text)) => match value.parse::<f64>() {
                     Ok(score) if score <= 10.0 => {
                         ExitRule::fails("`--failOnCVSS` at or below 10 fails the build on findings", text)
@@ -503,7 +696,7 @@ pub fn recognise_command(command: &str, args: &[String]) -> Option<Recognised> {
             };
             recognised("dependency-check", Category::Sca, exit)
         }
-        "pip-audit" => recognised(
+        "pip-audit" if !not_a_scan(args, &[], &[], &["-V"]) => recognised(
             "pip-audit",
             Category::Sca,
             ExitRule::fails("pip-audit exits 1 when vulnerabilities are found", ""),
@@ -536,6 +729,9 @@ pub fn recognise_command(command: &str, args: &[String]) -> Option<Recognised> {
             recognised("ggshield", Category::Secrets, exit)
         }
         "brakeman" => {
+            if not_a_scan(args, &[], &[], &[]) {
+                return None;
+            }
             let exit = match switch(args, &["--no-exit-on-warn"]) {
                 Some(text) => ExitRule::passes("`--no-exit-on-warn` exits 0 on warnings", text),
                 None => ExitRule::fails("brakeman exits 3 on warnings (`--exit-on-warn` is the default)", ""),
@@ -543,7 +739,11 @@ pub fn recognise_command(command: &str, args: &[String]) -> Option<Recognised> {
             recognised("brakeman", Category::Sast, exit)
         }
         "retire" => {
+            if not_a_scan(args, &[], &[], &[]) {
+                return None;
+            }
             let exit = match flag(args, &["--exitwith"]) {
+                Some((value, text)) if is_dynamic(value) => dynamic(text),
                 Some((value, text)) if is_zero(value) => ExitRule::passes("`--exitwith 0` never fails", text),
                 _ => ExitRule::fails("retire exits 13 when vulnerable libraries are found", ""),
             };
@@ -588,6 +788,24 @@ pub fn recognise_command(command: &str, args: &[String]) -> Option<Recognised> {
     }
 }
 
+/// Trivy reads every flag from a `TRIVY_*` variable: `TRIVY_EXIT_CODE`
+/// decides when `--exit-code` is not given.
+fn trivy_env_exit(env: &Env) -> Option<ExitRule> {
+    let variable = env.get("TRIVY_EXIT_CODE")?;
+    let value = variable.value.trim();
+    let rule = if is_dynamic(value) {
+        dynamic(String::new())
+    } else if value.is_empty() || is_zero(value) {
+        ExitRule::passes("`TRIVY_EXIT_CODE` is 0: findings never fail", "")
+    } else {
+        ExitRule::fails(
+            "trivy reads `--exit-code` from `TRIVY_EXIT_CODE`, set non-zero here: findings fail",
+            "",
+        )
+    };
+    Some(from_env(rule, variable))
+}
+
 fn recognise(tool: &'static str, category: Category, exit: ExitRule) -> Option<Recognised> {
     Some(Recognised { tool, category, exit })
 }
@@ -616,6 +834,12 @@ pub type Inputs<'a> = &'a dyn Fn(&str) -> Option<(String, u64)>;
 /// reusable workflow) and its `with:` inputs. `line` is given back in the
 /// rule's text when an input decides.
 pub fn recognise_action(uses: &str, inputs: Inputs<'_>) -> Option<(Recognised, Option<u64>)> {
+    recognise_action_in(uses, inputs, &Env::new())
+}
+
+/// [`recognise_action`] for a step whose environment the file sets
+/// (trivy-action passes `TRIVY_*` variables on to trivy).
+pub fn recognise_action_in(uses: &str, inputs: Inputs<'_>, env: &Env) -> Option<(Recognised, Option<u64>)> {
     let lower = uses.to_ascii_lowercase();
     let path = lower.split('@').next().unwrap_or(&lower);
     let input = |name: &str| inputs(name);
@@ -638,6 +862,9 @@ pub fn recognise_action(uses: &str, inputs: Inputs<'_>) -> Option<(Recognised, O
                 _ => Category::Container,
             };
             match input("exit-code") {
+                Some((value, line)) if is_dynamic(&value) => {
+                    result("trivy", category, dynamic(decided("exit-code", &value)), Some(line))
+                }
                 Some((value, line)) if is_zero(&value) => result(
                     "trivy",
                     category,
@@ -656,6 +883,11 @@ pub fn recognise_action(uses: &str, inputs: Inputs<'_>) -> Option<(Recognised, O
                     ),
                     Some(line),
                 ),
+                None if env.contains_key("TRIVY_EXIT_CODE") => {
+                    let exit = trivy_env_exit(env)?;
+                    let line = exit.located.as_ref().map(|(line, _)| *line);
+                    result("trivy", category, exit, line)
+                }
                 None => match input("trivy-config") {
                     Some((value, line)) => result(
                         "trivy",
@@ -1013,7 +1245,7 @@ pub fn recognise_action(uses: &str, inputs: Inputs<'_>) -> Option<(Recognised, O
                 None,
             ),
         },
-        "fossa-contrib/fossa-action" => match input("run-tests") {
+        "fossas/fossa-action" | "fossa-contrib/fossa-action" => match input("run-tests") {
             Some((value, line)) if is_true(&value) => result(
                 "fossa",
                 Category::License,
@@ -1109,6 +1341,54 @@ mod tests {
         assert!(recognise_command("trivy", &words("--version")).is_none());
         assert!(recognise_command("npm", &words("install")).is_none());
         assert!(recognise_command("semgrep", &words("login")).is_none());
+        for not_a_scan in [
+            "trivy image --help",
+            "trivy image --download-db-only",
+            "semgrep --help",
+            "govulncheck -version",
+            "checkov --list",
+            "osv-scanner --version",
+        ] {
+            let mut all = words(not_a_scan);
+            let name = all.remove(0);
+            assert!(recognise_command(&name, &all).is_none(), "{not_a_scan}");
+        }
+        assert!(recognise_command("cargo", &words("audit --help")).is_none());
+        assert!(recognise_command("npm", &words("audit signatures")).is_none());
+        // `-v` is verbose for gitleaks and bandit; `trivy config` is a scan.
+        assert_eq!(fails("gitleaks -v detect"), Some(true));
+        assert_eq!(fails("bandit -v -r src"), Some(true));
+        assert_eq!(fails("trivy config --exit-code 1 ./terraform"), Some(true));
+    }
+
+    #[test]
+    fn zap_checkov_config_and_variables() {
+        assert_eq!(fails("zap-baseline.py -t https://x -I"), Some(false));
+        assert_eq!(fails("zap-baseline.py -t https://x -I -c rules.conf"), None);
+        assert_eq!(fails("zap-baseline.py -t https://x"), Some(true));
+        assert_eq!(fails("checkov -d . --soft-fail --hard-fail-on HIGH"), Some(true));
+        assert_eq!(fails("checkov -d . --soft-fail-on CKV_AWS_20"), Some(true));
+        assert_eq!(fails("checkov -d . --soft-fail --soft-fail-on CKV_AWS_20"), Some(false));
+        assert_eq!(fails("checkov --config-file x.yaml -d ."), None);
+        assert_eq!(fails("trivy fs --config trivy.yaml ."), None);
+        assert_eq!(fails("trivy fs -c trivy.yaml --exit-code 1 ."), Some(true));
+        assert_eq!(fails("grype dir:. --config .grype.yaml"), None);
+        assert_eq!(fails("trivy fs --exit-code $EXIT ."), None);
+        let mut env = Env::new();
+        env.insert(
+            "TRIVY_EXIT_CODE".into(),
+            EnvVar {
+                value: "1".into(),
+                text: "TRIVY_EXIT_CODE: \"1\"".into(),
+                line: 4,
+                file: None,
+            },
+        );
+        let found = recognise_command_in("trivy", &words("fs ."), &env).map(|found| found.exit);
+        assert_eq!(found.as_ref().and_then(|exit| exit.fails_on_findings), Some(true));
+        assert_eq!(found.and_then(|exit| exit.located), Some((4, None)));
+        let none = |_: &str| None;
+        assert!(recognise_action("fossas/fossa-action@v1", &none).is_some());
     }
 
     #[test]
