@@ -44,6 +44,20 @@ enum Command {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Answer audit questions on an existing ledger, as `ask` does (loading
+    /// only the kinds the questions read), for every team, timed, with the
+    /// peak memory. Run once per question to see each one's peak.
+    Ask {
+        /// The directory holding dsomm-audit.toml and the ledger (e.g. a demo).
+        #[arg(long)]
+        dir: PathBuf,
+        /// A question, or `all`.
+        #[arg(long, default_value = "all")]
+        question: String,
+        /// The as-of time (default now).
+        #[arg(long)]
+        as_of: Option<String>,
+    },
     /// The demo end to end (generate, ingest, verify, assess, answer, sample,
     /// plan, reports) at a scale, timed step by step, with the peak memory.
     Demo {
@@ -295,9 +309,52 @@ fn demo_bench(scale: &str, seed: u64) -> Result<()> {
     Ok(())
 }
 
+/// The questions on the ledger in `dir`, as `ask` answers them.
+fn ask_bench(dir: &Path, question: &str, as_of: Option<&str>) -> Result<()> {
+    let questions: Vec<&str> = if question == "all" {
+        assess::questions::QUESTIONS.to_vec()
+    } else if assess::questions::QUESTIONS.contains(&question) {
+        vec![question]
+    } else {
+        anyhow::bail!("unknown question {question}");
+    };
+    let config = dsomm_audit::config::Config::find(Some(&dir.join("dsomm-audit.toml")))?;
+    let as_of = dsomm_audit::assessment::as_of(as_of, jiff::Timestamp::now())?;
+    let mut kinds = vec![model::EvidenceKind::AssetSnapshot];
+    for question in &questions {
+        kinds.extend_from_slice(assess::questions::kinds(question));
+    }
+    kinds.sort_by_key(|kind| kind.as_str());
+    kinds.dedup();
+    let started = Instant::now();
+    let loaded = dsomm_audit::assessment::load(config, None, None, None, None, as_of, &kinds)?;
+    let load_seconds = started.elapsed().as_secs_f64();
+    let mut answers = 0usize;
+    for scope in &loaded.teams {
+        let view = loaded.view(scope);
+        for question in &questions {
+            answers += usize::from(assess::questions::ask(question, &view, None).is_some());
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let result = json!({
+        "question": question,
+        "teams": loaded.teams.len(),
+        "records_loaded": loaded.records.len(),
+        "answers": answers,
+        "load_seconds": (load_seconds * 1000.0).round() / 1000.0,
+        "seconds": (elapsed * 1000.0).round() / 1000.0,
+        "seconds_per_answer": (elapsed / answers.max(1) as f64 * 10000.0).round() / 10000.0,
+        "peak_rss_mib": peak_rss_mib(),
+    });
+    println!("{}", serde_json::to_string_pretty(&result)?);
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Ask { dir, question, as_of } => ask_bench(&dir, &question, as_of.as_deref()),
         Command::Demo { scale, seed } => demo_bench(&scale, seed),
         Command::Ledger { records, json, dir } => match dir {
             Some(dir) => {
