@@ -144,11 +144,54 @@ fn account_of(arn: &str) -> String {
     }
 }
 
+/// A policy document as the export gives it: a JSON object (what the AWS CLI
+/// writes), or a string holding JSON, URL-encoded or not (what the raw IAM API
+/// returns). `Ok(None)` when there is none; `Err` (why) when it does not read.
+pub fn policy_document(raw: Option<&Value>) -> Result<Option<Value>, String> {
+    match raw {
+        None | Some(Value::Null) => Ok(None),
+        Some(document @ Value::Object(_)) => Ok(Some(document.clone())),
+        Some(Value::String(text)) => {
+            let parse = |text: &str| serde_json::from_str::<Value>(text.trim()).ok().filter(Value::is_object);
+            parse(text)
+                .or_else(|| percent_decode(text).and_then(|decoded| parse(&decoded)))
+                .map(Some)
+                .ok_or_else(|| "PolicyDocument is a string that is neither JSON nor URL-encoded JSON".to_string())
+        }
+        Some(other) => Err(format!(
+            "PolicyDocument is {}, expected an object or a (URL-encoded) JSON string",
+            crate::trivy::type_name(other)
+        )),
+    }
+}
+
+/// `%XX` escapes decoded (RFC 3986, as IAM encodes policy documents); `None`
+/// when an escape is broken or the result is not UTF-8.
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        if bytes[index] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(index + 1..index + 3)?).ok()?;
+            decoded.push(u8::from_str_radix(hex, 16).ok()?);
+            index += 3;
+        } else {
+            decoded.push(bytes[index]);
+            index += 1;
+        }
+    }
+    String::from_utf8(decoded).ok()
+}
+
 /// One policy a principal holds: its name, document and kind.
-struct Held<'a> {
+struct Held {
     name: String,
     arn: Option<String>,
-    document: Option<&'a Value>,
+    /// The document: `None` when not in the file, `Err` when it does not read.
+    document: Option<Result<Value, String>>,
+    /// Where the document is, for a diagnostic when it does not read.
+    document_pointer: String,
     policy_type: &'static str,
     pointer: String,
     via: Option<String>,
@@ -159,9 +202,9 @@ fn held<'a>(
     entity: &'a Value,
     base: &str,
     inline_key: &str,
-    managed: &BTreeMap<String, &'a Value>,
+    managed: &BTreeMap<String, (String, &'a Value)>,
     via: Option<&str>,
-) -> Vec<Held<'a>> {
+) -> Vec<Held> {
     let mut found = Vec::new();
     if let Some(list) = entity.get("AttachedManagedPolicies").and_then(Value::as_array) {
         for (index, policy) in list.iter().enumerate() {
@@ -173,8 +216,10 @@ fn held<'a>(
                         .map(str::to_string)
                 })
                 .unwrap_or_else(|| "?".into());
+            let document = arn.as_ref().and_then(|arn| managed.get(arn));
             found.push(Held {
-                document: arn.as_ref().and_then(|arn| managed.get(arn).copied()),
+                document: document.and_then(|(_, raw)| policy_document(Some(raw)).transpose()),
+                document_pointer: document.map_or_else(String::new, |(pointer, _)| pointer.clone()),
                 name,
                 arn,
                 policy_type: "managed",
@@ -188,7 +233,8 @@ fn held<'a>(
             found.push(Held {
                 name: text_at(policy, "/PolicyName").unwrap_or_else(|| "?".into()),
                 arn: None,
-                document: policy.get("PolicyDocument"),
+                document: policy_document(policy.get("PolicyDocument")).transpose(),
+                document_pointer: format!("{base}/{inline_key}/{index}/PolicyDocument"),
                 policy_type: "inline",
                 pointer: format!("{base}/{inline_key}/{index}"),
                 via: via.map(str::to_string),
@@ -199,16 +245,29 @@ fn held<'a>(
 }
 
 fn authorization_details(document: &Value, context: &Context, parsed: &mut Parsed) {
-    let mut managed: BTreeMap<String, &Value> = BTreeMap::new();
-    for policy in document.get("Policies").and_then(Value::as_array).into_iter().flatten() {
+    // Each managed policy's default version: its pointer and raw document.
+    let mut managed: BTreeMap<String, (String, &Value)> = BTreeMap::new();
+    for (index, policy) in document
+        .get("Policies")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
         let Some(arn) = text_at(policy, "/Arn") else { continue };
         let versions = policy.get("PolicyVersionList").and_then(Value::as_array);
         let default = versions
             .into_iter()
             .flatten()
-            .find(|version| version.get("IsDefaultVersion").and_then(Value::as_bool) == Some(true));
-        if let Some(document) = default.and_then(|version| version.get("Document")) {
-            managed.insert(arn, document);
+            .enumerate()
+            .find(|(_, version)| version.get("IsDefaultVersion").and_then(Value::as_bool) == Some(true));
+        if let Some((at, document)) =
+            default.and_then(|(at, version)| version.get("Document").map(|document| (at, document)))
+        {
+            managed.insert(
+                arn,
+                (format!("/Policies/{index}/PolicyVersionList/{at}/Document"), document),
+            );
         }
     }
     let mut groups: BTreeMap<String, (usize, &Value)> = BTreeMap::new();
@@ -274,15 +333,35 @@ fn authorization_details(document: &Value, context: &Context, parsed: &mut Parse
                 extra.insert("arn".into(), arn.clone().into());
                 extra.insert("policy_type".into(), policy.policy_type.into());
                 extra.insert("policy_arn".into(), policy.arn.clone().map_or(Value::Null, Value::from));
-                extra.insert("actions".into(), allowed_actions(policy.document));
-                if policy.policy_type == "managed" && policy.document.is_none() {
+                let document = match policy.document {
+                    Some(Ok(document)) => Some(document),
+                    Some(Err(message)) => {
+                        // Never read as "allows nothing": the grant says its
+                        // document is unknown, and a warning says why.
+                        parsed.diagnostics.push(model::Diagnostic {
+                            warning: true,
+                            ..context.diagnostic(
+                                None,
+                                Some(policy.document_pointer.clone()),
+                                format!(
+                                    "policy `{}`: {message}; recorded with document_known: false",
+                                    crate::cut_text(&policy.name, 256)
+                                ),
+                            )
+                        });
+                        None
+                    }
+                    None => None,
+                };
+                extra.insert("actions".into(), allowed_actions(document.as_ref()));
+                if document.is_none() {
                     extra.insert("document_known".into(), false.into());
                 }
                 let grant = Grant {
                     principal: name.clone(),
                     principal_type: kind,
                     email: None,
-                    reason: elevated_reason(&policy.name, policy.document),
+                    reason: elevated_reason(&policy.name, document.as_ref()),
                     what: policy.name,
                     place: account_of(&arn),
                     via: policy.via,
@@ -301,7 +380,7 @@ fn credential_report(
     limits: &Limits,
     parsed: &mut Parsed,
 ) {
-    let Some((header, rows)) = crate::csv_rows(text, context, limits, &mut parsed.diagnostics) else {
+    let Some((header, rows)) = crate::csv_rows(text.as_bytes(), context, limits, &mut parsed.diagnostics) else {
         return;
     };
     let column = |name: &str| header.iter().position(|cell| cell == name);
@@ -567,5 +646,73 @@ mod tests {
         let parsed = check("user,arn,password_enabled\n,arn:x,true\nann,arn:aws:iam::1:user/ann,true\n");
         assert_eq!(parsed.evidence.len(), 1);
         assert_eq!(parsed.diagnostics[0].line, Some(2));
+    }
+
+    #[test]
+    fn policy_documents_given_as_strings_are_decoded() {
+        let document =
+            r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}"#;
+        let encoded: String = document
+            .bytes()
+            .map(|byte| {
+                if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
+                    (byte as char).to_string()
+                } else {
+                    format!("%{byte:02X}")
+                }
+            })
+            .collect();
+        let user = |name: &str, policy: Value| {
+            json!({"UserName": name, "Arn": format!("arn:aws:iam::111122223333:user/{name}"),
+                   "UserPolicyList": [{"PolicyName": "p", "PolicyDocument": policy}]})
+        };
+        let managed = json!({"Arn": "arn:aws:iam::aws:policy/Everything", "PolicyName": "Everything",
+            "PolicyVersionList": [{"IsDefaultVersion": true, "Document": encoded}]});
+        let input = json!({
+            "UserDetailList": [
+                user("string", Value::from(document)),
+                user("encoded", Value::from(encoded.clone())),
+                user("broken", Value::from("%7B%22Statement")),
+                user("number", json!(7)),
+                {"UserName": "managed", "Arn": "arn:aws:iam::111122223333:user/managed",
+                 "AttachedManagedPolicies": [{"PolicyName": "Everything", "PolicyArn": "arn:aws:iam::aws:policy/Everything"}]}
+            ],
+            "GroupDetailList": [], "RoleDetailList": [], "Policies": [managed]
+        });
+        let parsed = check(&input.to_string());
+        let found: Vec<(String, Value, Value, Value)> = parsed
+            .evidence
+            .iter()
+            .map(|record| {
+                (
+                    record.attrs["principal"].as_str().unwrap_or("").to_string(),
+                    record.attrs["elevated"].clone(),
+                    record.attrs["actions"].clone(),
+                    record.attrs.get("document_known").cloned().unwrap_or(Value::Null),
+                )
+            })
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("string".into(), json!(true), json!(["*"]), Value::Null),
+                ("encoded".into(), json!(true), json!(["*"]), Value::Null),
+                ("broken".into(), json!(false), json!([]), json!(false)),
+                ("number".into(), json!(false), json!([]), json!(false)),
+                ("managed".into(), json!(true), json!(["*"]), Value::Null),
+            ]
+        );
+        let warnings: Vec<(Option<&str>, bool)> = parsed
+            .diagnostics
+            .iter()
+            .map(|diagnostic| (diagnostic.pointer.as_deref(), diagnostic.warning))
+            .collect();
+        assert_eq!(
+            warnings,
+            [
+                (Some("/UserDetailList/2/UserPolicyList/0/PolicyDocument"), true),
+                (Some("/UserDetailList/3/UserPolicyList/0/PolicyDocument"), true),
+            ]
+        );
     }
 }

@@ -681,6 +681,27 @@ impl Reader<'_> {
             if !text.is_ascii() {
                 return Err(format!("RRULE `{}` has characters that are not ASCII", bounded(&text)));
             }
+            // A date-only UNTIL with a date-time DTSTART breaks RFC 5545 (UNTIL
+            // must then be a date-time, in UTC when DTSTART has a zone). Said
+            // here: the rrule crate, which sees the wall-clock stand-in, would
+            // wrongly report that DTSTART was given in UTC.
+            if !start_written.all_day
+                && let Some(until) = text.split(';').find_map(|part| {
+                    part.split_once('=')
+                        .filter(|(key, _)| key.eq_ignore_ascii_case("UNTIL"))
+                        .map(|(_, value)| value)
+                })
+                && !until.contains(['T', 't'])
+            {
+                return Err(format!(
+                    "RRULE `{}`: UNTIL `{}` is a date but DTSTART `{}` is a date-time; RFC 5545 requires UNTIL to \
+                     be a date-time then (in UTC when DTSTART has a time zone, e.g. UNTIL={}T235959Z)",
+                    bounded(&text),
+                    bounded(until),
+                    bounded(start_property.val.as_str()),
+                    bounded(until)
+                ));
+            }
             let text = self.until_as_wall(&text, &wall_zone)?;
             let rule: rrule::RRule<rrule::Unvalidated> = text
                 .parse()
@@ -1152,5 +1173,24 @@ mod tests {
             .as_deref(),
             Some("M3.5.0/2:00:00")
         );
+    }
+
+    #[test]
+    fn a_date_until_with_a_zoned_start_is_refused_with_an_accurate_message() {
+        let text = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:d\r\nDTSTAMP:20250415T120000Z\r\n\
+            DTSTART;TZID=Europe/Berlin:20250303T090000\r\nRRULE:FREQ=DAILY;UNTIL=20250305\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        let parsed = check(text, None);
+        assert!(parsed.evidence.is_empty());
+        let refusal = parsed.diagnostics.iter().find(|diagnostic| !diagnostic.warning);
+        let message = refusal.map_or("", |diagnostic| diagnostic.message.as_str());
+        assert!(message.contains("UNTIL `20250305` is a date"), "{message}");
+        assert!(
+            message.contains("DTSTART `20250303T090000` is a date-time"),
+            "{message}"
+        );
+        assert!(!message.contains("specified in UTC"), "{message}");
+        // UNTIL as a UTC date-time is read.
+        let fixed = text.replace("UNTIL=20250305", "UNTIL=20250305T235959Z");
+        assert_eq!(check(&fixed, None).evidence.len(), 3);
     }
 }

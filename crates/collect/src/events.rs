@@ -382,47 +382,53 @@ pub(crate) fn branch_name(git_ref: &str) -> String {
     git_ref.strip_prefix("refs/heads/").unwrap_or(git_ref).to_string()
 }
 
-/// Scanners whose failing check on a pull request is an observed gate block.
-/// Matched, lower-case, as a part of the check's name or its app's slug.
-pub const KNOWN_SCANNERS: &[&str] = &[
-    "codeql",
-    "semgrep",
-    "trivy",
-    "snyk",
-    "gitleaks",
-    "checkov",
-    "dependency-review",
-    "sonarqube",
-    "sonarcloud",
-    "grype",
-    "anchore",
-    "bandit",
-    "gosec",
-    "trufflehog",
-    "kics",
-    "tfsec",
-    "osv-scanner",
-    "zap",
-    "brakeman",
-    "veracode",
-    "checkmarx",
-    "mend",
-    "code scanning",
+/// Scanners whose failing check on a pull request is an observed gate block:
+/// (what is matched, lower-case, as a part of the check's name or its app's
+/// slug; the tool id recorded). The ids are those of the pipeline linter's
+/// tool table (`pipelines::tools`), so a gate decision and the pipeline step
+/// that ran the scanner name the same tool: SonarCloud is `sonarqube`, Anchore
+/// is `grype`. Scanners the linter does not know keep their own name.
+pub const KNOWN_SCANNERS: &[(&str, &str)] = &[
+    ("codeql", "codeql"),
+    ("semgrep", "semgrep"),
+    ("trivy", "trivy"),
+    ("snyk", "snyk"),
+    ("gitleaks", "gitleaks"),
+    ("checkov", "checkov"),
+    ("dependency-review", "dependency-review"),
+    ("dependency review", "dependency-review"),
+    ("sonarqube", "sonarqube"),
+    ("sonarcloud", "sonarqube"),
+    ("grype", "grype"),
+    ("anchore", "grype"),
+    ("bandit", "bandit"),
+    ("gosec", "gosec"),
+    ("trufflehog", "trufflehog"),
+    ("kics", "kics"),
+    ("tfsec", "tfsec"),
+    ("osv-scanner", "osv-scanner"),
+    ("zap", "zap"),
+    ("brakeman", "brakeman"),
+    ("veracode", "veracode"),
+    ("checkmarx", "checkmarx"),
+    ("mend", "mend"),
+    ("code scanning", "code scanning"),
 ];
 
-/// The known scanner a check's name or app slug names, if any.
+/// The tool id of the known scanner a check's name or app slug names, if any.
 pub(crate) fn known_scanner(names: &[Option<&str>]) -> Option<&'static str> {
     names.iter().flatten().find_map(|name| {
         let lower = name.to_ascii_lowercase();
-        KNOWN_SCANNERS.iter().copied().find(|scanner| {
+        KNOWN_SCANNERS.iter().find_map(|(pattern, tool)| {
             // `zap` and `mend` are short: whole words only.
-            if scanner.len() <= 4 {
+            let found = if pattern.len() <= 4 {
                 lower
                     .split(|character: char| !character.is_ascii_alphanumeric())
-                    .any(|word| word == *scanner)
+                    .any(|word| word == *pattern)
             } else {
-                lower.contains(scanner)
-            }
+                lower.contains(pattern)
+            };
+            found.then_some(*tool)
         })
     })
 }
@@ -490,6 +496,10 @@ mod tests {
         assert_eq!(known_scanner(&[Some("CodeQL"), None]), Some("codeql"));
         assert_eq!(known_scanner(&[Some("build"), Some("semgrep-app")]), Some("semgrep"));
         assert_eq!(known_scanner(&[Some("ZAP baseline")]), Some("zap"));
+        // The pipeline linter's ids: one tool, one name.
+        assert_eq!(known_scanner(&[Some("SonarCloud Code Analysis")]), Some("sonarqube"));
+        assert_eq!(known_scanner(&[Some("Anchore Container Scan")]), Some("grype"));
+        assert_eq!(known_scanner(&[Some("Dependency Review")]), Some("dependency-review"));
         assert_eq!(known_scanner(&[Some("amazing-tests")]), None);
         assert_eq!(
             known_scanner(&[Some("Octocoders-linter"), Some("octocoders-linter")]),

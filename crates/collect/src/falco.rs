@@ -1,15 +1,19 @@
 //! Falco collector: Falco's JSON output (`json_output: true`, one alert per
 //! line) and Falcosidekick-style wrappers into `runtime_alert` records.
 //!
-//! An alert is an object with `rule`, `priority` and `output_fields`; `time`,
-//! `output`, `source`, `tags` and `hostname` are read when present (the fields
-//! Falco added over the years). A Falcosidekick CloudEvent (`specversion` plus
+//! An alert is an object with `rule` and `priority` and at least one of
+//! `output_fields`, `output` or `time` (Falco leaves `output_fields` out when
+//! `json_include_output_fields_property` is off; the record then has empty
+//! `output_fields`); `time`, `output`, `source`, `tags` and `hostname` are
+//! read when present (the fields Falco added over the years). The time is
+//! `time`, else `output_fields.evt.time.iso8601`, else `evt.rawtime` or
+//! `evt.time` in nanoseconds; an alert with none is recorded with a warning. A Falcosidekick CloudEvent (`specversion` plus
 //! an alert in `data`) or a wrapper object holding the alert under `falco`,
 //! `event`, `payload` or `alert` is unwrapped. The input may be JSON lines, one
 //! JSON document holding one alert, or a JSON array of alerts.
 //!
-//! A line that is not JSON, or not an alert, gives one diagnostic with its line
-//! number; the other lines still land. Attribute keys are listed in
+//! A line that is not JSON, not UTF-8, or not an alert, gives one diagnostic
+//! with its line number; the other lines still land. Attribute keys are listed in
 //! `docs/sources.md`.
 
 use jiff::Timestamp;
@@ -32,6 +36,11 @@ const MAX_FIELD_CHARS: usize = 1024;
 /// Never panics; every problem becomes a diagnostic naming its line.
 pub fn parse(bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
     let mut parsed = Parsed::default();
+    if std::str::from_utf8(bytes).is_err() && crate::is_json_lines_despite_encoding(bytes) {
+        // JSON lines with a line that is not UTF-8: that line alone is refused.
+        let values = crate::json_lines(bytes, context, limits, &mut parsed.diagnostics);
+        return lines(values, parsed, context);
+    }
     let Some(text) = crate::utf8_text(bytes, context, &mut parsed.diagnostics) else {
         return parsed;
     };
@@ -47,7 +56,15 @@ pub fn parse(bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
                 for (index, alert) in alerts.iter().enumerate() {
                     let pointer = format!("/{index}");
                     match record(alert, context) {
-                        Ok(evidence) => parsed.evidence.push(with_position(evidence, None, Some(pointer))),
+                        Ok((evidence, warning)) => {
+                            if let Some(message) = warning {
+                                parsed.diagnostics.push(model::Diagnostic {
+                                    warning: true,
+                                    ..context.diagnostic(None, Some(pointer.clone()), message)
+                                });
+                            }
+                            parsed.evidence.push(with_position(evidence, None, Some(pointer)));
+                        }
                         Err(message) => parsed
                             .diagnostics
                             .push(context.diagnostic(None, Some(pointer), message)),
@@ -55,15 +72,31 @@ pub fn parse(bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
                 }
             }
             other => match record(&other, context) {
-                Ok(evidence) => parsed.evidence.push(evidence),
+                Ok((evidence, warning)) => {
+                    if let Some(message) = warning {
+                        parsed.diagnostics.push(context.warning(Some(1), message));
+                    }
+                    parsed.evidence.push(evidence);
+                }
                 Err(message) => parsed.diagnostics.push(context.diagnostic(Some(1), None, message)),
             },
         }
         return parsed;
     }
-    for (number, value) in crate::json_lines(text, context, limits, &mut parsed.diagnostics) {
+    let values = crate::json_lines(text.as_bytes(), context, limits, &mut parsed.diagnostics);
+    lines(values, parsed, context)
+}
+
+/// Alerts from JSON lines, each with its line number.
+fn lines(values: Vec<(u64, Value)>, mut parsed: Parsed, context: &Context) -> Parsed {
+    for (number, value) in values {
         match record(&value, context) {
-            Ok(evidence) => parsed.evidence.push(with_position(evidence, Some(number), None)),
+            Ok((evidence, warning)) => {
+                if let Some(message) = warning {
+                    parsed.diagnostics.push(context.warning(Some(number), message));
+                }
+                parsed.evidence.push(with_position(evidence, Some(number), None));
+            }
             Err(message) => parsed.diagnostics.push(context.diagnostic(Some(number), None, message)),
         }
     }
@@ -72,11 +105,17 @@ pub fn parse(bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
     parsed
 }
 
-/// Whether a JSON object looks like a Falco alert (used by format detection too).
+/// Whether a JSON object looks like a Falco alert (used by format detection
+/// too): `rule` and `priority` (strings) and at least one of `output_fields`
+/// (an object), `output` or `time` (strings). Falco leaves `output_fields`
+/// out when `json_include_output_fields_property` is off, and older versions
+/// did not write it.
 pub fn is_alert(object: &Map<String, Value>) -> bool {
     object.get("rule").is_some_and(Value::is_string)
         && object.get("priority").is_some_and(Value::is_string)
-        && object.get("output_fields").is_some_and(Value::is_object)
+        && (object.get("output_fields").is_some_and(Value::is_object)
+            || object.get("output").is_some_and(Value::is_string)
+            || object.get("time").is_some_and(Value::is_string))
 }
 
 /// Falco's priority (any case) as a normalised severity: emergency and alert
@@ -157,16 +196,30 @@ fn image(fields: &Map<String, Value>) -> Option<String> {
     })
 }
 
-/// The alert's time: `time` (RFC 3339), else `evt.time` / `evt.time.iso8601` /
-/// `evt.rawtime` in `output_fields` when Falco printed them as nanoseconds.
+/// The alert's time: `time` (RFC 3339), else from `output_fields`:
+/// `evt.time.iso8601` (text), or `evt.rawtime` / `evt.time` when Falco printed
+/// them as nanoseconds since the epoch (a number or a string of digits). A
+/// `time` that does not read refuses the alert; none at all is `Ok(None)`.
 fn alert_time(alert: &Map<String, Value>, fields: &Map<String, Value>) -> Result<Option<Timestamp>, String> {
     if let Some(text) = alert.get("time").and_then(Value::as_str) {
         return model::time::parse_time(text)
             .map(Some)
             .map_err(|error| format!("`time` {text:?} cannot be read: {error}"));
     }
-    for key in ["evt.time.iso8601", "evt.time", "evt.rawtime"] {
-        if let Some(nanoseconds) = fields.get(key).and_then(Value::as_i64)
+    if let Some(text) = fields.get("evt.time.iso8601").and_then(Value::as_str) {
+        return model::time::parse_time(text)
+            .map(Some)
+            .map_err(|error| format!("`output_fields.evt.time.iso8601` {text:?} cannot be read: {error}"));
+    }
+    for key in ["evt.rawtime", "evt.time"] {
+        let nanoseconds = match fields.get(key) {
+            Some(Value::Number(number)) => number.as_i64(),
+            Some(Value::String(text)) if !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit()) => {
+                text.parse::<i64>().ok()
+            }
+            _ => None,
+        };
+        if let Some(nanoseconds) = nanoseconds
             && let Ok(time) = Timestamp::from_nanosecond(i128::from(nanoseconds))
             && model::time::check_range(time).is_ok()
         {
@@ -176,12 +229,13 @@ fn alert_time(alert: &Map<String, Value>, fields: &Map<String, Value>) -> Result
     Ok(None)
 }
 
-/// One alert as a `runtime_alert` record, or why it is not one.
-fn record(value: &Value, context: &Context) -> Result<NewEvidence, String> {
+/// One alert as a `runtime_alert` record (with a warning when the alert
+/// states no time), or why it is not one.
+fn record(value: &Value, context: &Context) -> Result<(NewEvidence, Option<String>), String> {
     let Some((alert, wrapper)) = unwrap_alert(value) else {
         return Err(match value {
             Value::Object(_) => {
-                "not a Falco alert: needs `rule` and `priority` (strings) and `output_fields` (an object); skipped"
+                "not a Falco alert: needs `rule` and `priority` (strings) and `output_fields`, `output` or `time`; skipped"
                     .to_string()
             }
             other => format!(
@@ -193,6 +247,16 @@ fn record(value: &Value, context: &Context) -> Result<NewEvidence, String> {
     let empty = Map::new();
     let fields = alert.get("output_fields").and_then(Value::as_object).unwrap_or(&empty);
     let time = alert_time(alert, fields)?;
+    let warning = time.is_none().then(|| {
+        format!(
+            "alert states no time (`time`, `output_fields.evt.time.iso8601` or `evt.rawtime`); recorded at {}",
+            if context.occurred_at.is_some() {
+                "the --occurred-at time"
+            } else {
+                "the ingest time"
+            }
+        )
+    });
     let priority = string_field(alert, "priority").unwrap_or_default();
     let tags: Vec<String> = alert
         .get("tags")
@@ -244,14 +308,15 @@ fn record(value: &Value, context: &Context) -> Result<NewEvidence, String> {
         "output_fields",
         Some(crate::bounded_json(&Value::Object(fields.clone()))),
     );
-    Ok(context.record(
+    let evidence = context.record(
         COLLECTOR,
         EvidenceKind::RuntimeAlert,
         time,
         subject,
         None,
         Value::Object(attrs),
-    ))
+    );
+    Ok((evidence, warning))
 }
 
 #[cfg(test)]
@@ -348,5 +413,66 @@ mod tests {
         assert!(parsed.diagnostics[1].message.contains("`time`"));
         let not_text = parse(b"\xff\xfe", &context(), &Limits::default());
         assert_eq!(not_text.diagnostics.len(), 1);
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_loses_only_itself() {
+        let mut input = format!("{KUBERNETES_ALERT}\n").into_bytes();
+        input.extend_from_slice(b"{\"rule\":\"Jos\xe9\",\"priority\":\"Warning\",\"output\":\"x\"}\n");
+        input.extend_from_slice(format!("{KUBERNETES_ALERT}\n").as_bytes());
+        let parsed = parse(&input, &context(), &Limits::default());
+        let lines: Vec<Option<u64>> = parsed.evidence.iter().map(|record| record.source.line).collect();
+        assert_eq!(lines, [Some(1), Some(3)]);
+        assert_eq!(parsed.diagnostics.len(), 1);
+        assert_eq!(parsed.diagnostics[0].line, Some(2));
+        assert!(parsed.diagnostics[0].message.contains("not UTF-8"));
+    }
+
+    #[test]
+    fn alerts_without_output_fields_are_read() {
+        // Falco with `json_include_output_fields_property: false`.
+        let input = r#"{"hostname":"n1","output":"12:00:00: Warning shell","priority":"Warning","rule":"Terminal shell","source":"syscall","tags":[],"time":"2024-08-03T00:00:00Z"}"#;
+        let parsed = parse(input.as_bytes(), &context(), &Limits::default());
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        let record = &parsed.evidence[0];
+        assert_eq!(record.attrs["rule"], "Terminal shell");
+        assert_eq!(record.attrs["output_fields"], json!({}));
+        assert_eq!(record.occurred_at_source, model::OccurredAtSource::Source);
+        assert_eq!(
+            crate::registry::detect("alerts.json", input.as_bytes()),
+            Some(crate::Collector::Falco)
+        );
+    }
+
+    #[test]
+    fn times_come_from_output_fields_or_a_warning_says_there_is_none() {
+        let input = concat!(
+            r#"{"rule":"Iso","priority":"Warning","output":"x","output_fields":{"evt.time.iso8601":"2024-07-16T08:15:42.123456789+00:00"}}"#,
+            "\n",
+            r#"{"rule":"Raw","priority":"Warning","output":"x","output_fields":{"evt.rawtime":"1721117742123456789"}}"#,
+            "\n",
+            r#"{"rule":"Number","priority":"Warning","output":"x","output_fields":{"evt.time":1721117742123456789}}"#,
+            "\n",
+            r#"{"rule":"None","priority":"Warning","output":"x","output_fields":{"evt.time":"08:15:42.123456789"}}"#,
+            "\n",
+            r#"{"rule":"Bad","priority":"Warning","output":"x","output_fields":{"evt.time.iso8601":"soon"}}"#,
+            "\n",
+        );
+        let parsed = parse(input.as_bytes(), &context(), &Limits::default());
+        let times: Vec<Option<String>> = parsed
+            .evidence
+            .iter()
+            .map(|record| record.occurred_at.map(model::time::format_time))
+            .collect();
+        let at = Some("2024-07-16T08:15:42.123456789Z".to_string());
+        assert_eq!(times, [at.clone(), at.clone(), at, None]);
+        assert_eq!(parsed.evidence[3].occurred_at_source, model::OccurredAtSource::Ingested);
+        let found: Vec<(Option<u64>, bool)> = parsed
+            .diagnostics
+            .iter()
+            .map(|diagnostic| (diagnostic.line, diagnostic.warning))
+            .collect();
+        assert_eq!(found, [(Some(4), true), (Some(5), false)]);
+        assert!(parsed.diagnostics[0].message.contains("states no time"));
     }
 }

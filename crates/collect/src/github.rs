@@ -822,7 +822,12 @@ impl Reader<'_, '_> {
             );
         }
         if let Some(tool) = fields.object("tool", problems) {
-            attrs.put("tool", tool.fields().text("name", problems));
+            let name = tool.fields().text("name", problems);
+            // The same tool id as the SARIF the alert came from gives its
+            // `scan_report` (`CodeQL` -> `codeql`); the name is kept as given.
+            let id = name.as_deref().map(crate::sarif::tool_id);
+            attrs.put("tool", id);
+            attrs.put("tool_name", name);
             attrs.put("tool_version", tool.fields().text("version", problems));
         }
         let dismissed_by = fields.nested_text("dismissed_by", "login", problems);

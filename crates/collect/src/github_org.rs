@@ -24,10 +24,13 @@
 //! a repository permission (the `role_name`, else the highest of
 //! `permissions`) at the repository, elevated with reason `admin` or
 //! `maintain`; a team's repository permission is granted to each of its
-//! members `via: team/<slug>`.
+//! members `via: team/<slug>`. A login's `email`, given anywhere in the same
+//! document (usually under `members`), applies to all of that login's grants,
+//! so `person` is the same on each.
 
 use jiff::Timestamp;
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
 use crate::iam::{Grant, push};
 use crate::{Context, Limits, Parsed, text_at};
@@ -48,6 +51,7 @@ pub fn parse(bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
             context,
             parsed: &mut parsed,
             time: None,
+            emails: known_emails(&document),
         };
         match &document {
             Value::Object(object) if is_export(object) => reader.export(&document),
@@ -90,6 +94,35 @@ struct Reader<'a> {
     context: &'a Context,
     parsed: &'a mut Parsed,
     time: Option<Timestamp>,
+    /// Lower-case login to the e-mail address the same document gives for it
+    /// anywhere (a member's `email` applies to their team and repository
+    /// grants too).
+    emails: BTreeMap<String, String>,
+}
+
+/// Every `login` with an `email` (or `user.login` with `user.email`) in a
+/// document, by lower-case login; the first address given wins.
+fn known_emails(document: &Value) -> BTreeMap<String, String> {
+    fn walk(value: &Value, depth: usize, found: &mut BTreeMap<String, String>) {
+        if depth > 16 {
+            return;
+        }
+        match value {
+            Value::Array(items) => items.iter().for_each(|item| walk(item, depth + 1, found)),
+            Value::Object(object) => {
+                if let (Some(login), Some(email)) = (text_at(value, "/login"), text_at(value, "/email"))
+                    && email.contains('@')
+                {
+                    found.entry(login.to_ascii_lowercase()).or_insert(email);
+                }
+                object.values().for_each(|item| walk(item, depth + 1, found));
+            }
+            _ => {}
+        }
+    }
+    let mut found = BTreeMap::new();
+    walk(document, 0, &mut found);
+    found
 }
 
 /// A repository permission: the role name, else the highest of `permissions`.
@@ -142,7 +175,12 @@ impl Reader<'_> {
     fn user(&mut self, user: &Value, pointer: &str) -> Option<(String, Option<String>)> {
         let login = text_at(user, "/login").or_else(|| text_at(user, "/user/login"));
         match login {
-            Some(login) => Some((login, text_at(user, "/email").or_else(|| text_at(user, "/user/email")))),
+            Some(login) => {
+                let email = text_at(user, "/email")
+                    .or_else(|| text_at(user, "/user/email"))
+                    .or_else(|| self.emails.get(&login.to_ascii_lowercase()).cloned());
+                Some((login, email))
+            }
             None => {
                 self.refuse(pointer.to_string(), "user without a login; skipped".into());
                 None
@@ -494,6 +532,54 @@ mod tests {
         assert_eq!(
             grants(&check(memberships, None)),
             vec!["x admin @ github:acme elevated=true reason=\"admin\" via=null"]
+        );
+    }
+
+    #[test]
+    fn a_members_email_is_on_all_grants_of_that_login() {
+        let parsed = check(
+            json!({"organization": "acme",
+                   "members": [{"login": "Dana", "email": "dana@acme.io"}, {"login": "eve"}],
+                   "teams": [{"slug": "core",
+                              "members": [{"login": "dana"}, {"login": "eve"}],
+                              "repositories": [{"full_name": "acme/api", "role_name": "admin"}]}],
+                   "repositories": [{"full_name": "acme/web", "collaborators": [{"login": "DANA", "role_name": "write"}]}]}),
+            None,
+        );
+        let persons: Vec<(String, Value)> = parsed
+            .evidence
+            .iter()
+            .map(|record| {
+                (
+                    format!(
+                        "{} @ {}",
+                        record.attrs["principal"].as_str().unwrap_or(""),
+                        record.attrs["where"].as_str().unwrap_or("")
+                    ),
+                    record.attrs["person"].clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            persons,
+            [
+                ("Dana @ github:acme".to_string(), json!("dana@acme.io")),
+                ("eve @ github:acme".to_string(), Value::Null),
+                ("dana @ github:acme/team/core".to_string(), json!("dana@acme.io")),
+                ("dana @ acme/api".to_string(), json!("dana@acme.io")),
+                ("eve @ github:acme/team/core".to_string(), Value::Null),
+                ("eve @ acme/api".to_string(), Value::Null),
+                ("DANA @ acme/web".to_string(), json!("dana@acme.io")),
+            ]
+        );
+        assert!(
+            parsed
+                .evidence
+                .iter()
+                .filter(|record| record.attrs["principal"]
+                    .as_str()
+                    .is_some_and(|login| login.eq_ignore_ascii_case("dana")))
+                .all(|record| record.subject.person.as_deref() == Some("dana@acme.io"))
         );
     }
 }

@@ -5,7 +5,8 @@
 //!
 //! Attributes: `assets` (each `name`, `kind`, `type`, `environment`, `owner`,
 //! `lifecycle`, `system`, `domain`, `last_security_review` (a date), `repo`
-//! (`owner/name`), `depends_on`, `namespace`, `title`, `tags`, `annotations`),
+//! (`owner/name` or null; an inventory's URL or SSH remote is made
+//! `owner/name`, the text as given kept in `repo_as_given`), `depends_on`, `namespace`, `title`, `tags`, `annotations`),
 //! `groups` (each `name`, `type`, `email`, `parent`, `children`, `members`:
 //! e-mail addresses when the user is in the same file, else user refs) and
 //! `users` (each `name`, `email`, `display_name`, `member_of`), and `format`.
@@ -52,12 +53,62 @@ pub fn detect_backstage(head: &str) -> bool {
     })
 }
 
-/// Whether a CSV header is an inventory's: `name` and `owner` plus
-/// `environment`, `lifecycle` or `last_security_review`.
+/// Whether a CSV header is an inventory's: a `name` and an `owner` column
+/// plus an `environment`, `lifecycle` or `last_security_review` column, each
+/// under any of the header names `--source inventory` reads ([`COLUMNS`]:
+/// `Service,Team,Env` is `name,owner,environment`).
 pub fn detect_inventory_header(first_line: &str) -> bool {
     let cells: Vec<String> = first_line.split([',', ';', '\t']).map(crate::header_key).collect();
-    let has = |key: &str| cells.iter().any(|cell| cell == key);
-    has("name") && has("owner") && (has("environment") || has("lifecycle") || has("lastsecurityreview"))
+    let has = |field: &str| {
+        COLUMNS
+            .iter()
+            .find(|(name, _)| *name == field)
+            .is_some_and(|(_, names)| cells.iter().any(|cell| names.contains(&cell.as_str())))
+    };
+    has("name") && has("owner") && (has("environment") || has("lifecycle") || has("last_security_review"))
+}
+
+/// A repository as `owner/name`, from `owner/name`, a URL
+/// (`https://github.com/acme/auth.git`, `https://github.com/acme/auth/tree/main`),
+/// an SSH remote (`git@github.com:acme/auth.git`, `ssh://git@host/acme/auth`)
+/// or a host and path (`github.com/acme/auth`). `None` when the text names no
+/// single `owner/name` (a path of more than two parts off github.com, such as a
+/// GitLab subgroup, is not guessed at).
+pub fn normal_repo(text: &str) -> Option<String> {
+    let text = text.trim();
+    let (host, path) = if let Some((_, rest)) = text.split_once("://") {
+        // A URL: drop any user, keep the host apart.
+        let rest = rest.rsplit_once('@').map_or(rest, |(_, after)| after);
+        rest.split_once('/').map_or((rest, ""), |(host, path)| (host, path))
+    } else if let Some((user_host, path)) = text.split_once(':')
+        && user_host.contains('@')
+        && !user_host.contains('/')
+    {
+        // scp-like SSH: `git@github.com:acme/auth.git`.
+        (user_host.rsplit_once('@').map_or(user_host, |(_, host)| host), path)
+    } else {
+        match text.split_once('/') {
+            // `github.com/acme/auth`: a first part with a dot is a host.
+            Some((first, rest)) if first.contains('.') && rest.contains('/') => (first, rest),
+            _ => ("", text),
+        }
+    };
+    let host = host.split(':').next().unwrap_or(host).to_ascii_lowercase();
+    let parts: Vec<&str> = path.split('/').filter(|part| !part.is_empty()).collect();
+    let parts: &[&str] = if host == "github.com" || host == "www.github.com" {
+        parts.get(..2)?
+    } else {
+        &parts
+    };
+    let [owner, name] = parts else { return None };
+    let name = name.strip_suffix(".git").unwrap_or(name);
+    let valid = |part: &str| {
+        !part.is_empty()
+            && part
+                .chars()
+                .all(|character| character.is_ascii_alphanumeric() || matches!(character, '-' | '_' | '.'))
+    };
+    (valid(owner) && valid(name)).then(|| format!("{owner}/{name}"))
 }
 
 /// A date `YYYY-MM-DD` (or a full time) kept as its first ten characters.
@@ -368,6 +419,22 @@ fn asset(get: &dyn Fn(&str) -> Option<String>, warnings: &mut Vec<String>) -> Re
                     Value::Null
                 }
             },
+            ("repo", Some(text)) => match normal_repo(&text) {
+                Some(repo) => {
+                    if repo != text {
+                        asset.insert("repo_as_given".into(), Value::from(text.clone()));
+                    }
+                    Value::from(repo)
+                }
+                None => {
+                    warnings.push(format!(
+                        "`{name}`: repository `{}` is not owner/name or a repository URL; recorded as repo_as_given, repo null",
+                        crate::cut_text(&text, 256)
+                    ));
+                    asset.insert("repo_as_given".into(), Value::from(text.clone()));
+                    Value::Null
+                }
+            },
             ("name", _) => Value::from(name.clone()),
             (_, value) => value.map_or(Value::Null, Value::from),
         };
@@ -381,13 +448,13 @@ fn asset(get: &dyn Fn(&str) -> Option<String>, warnings: &mut Vec<String>) -> Re
 /// Never panics; every problem becomes a diagnostic naming its line or pointer.
 pub fn parse_inventory(bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
     let mut parsed = Parsed::default();
-    let Some(text) = crate::utf8_text(bytes, context, &mut parsed.diagnostics) else {
-        return parsed;
-    };
     let mut assets = Vec::new();
     let mut time = None;
-    let trimmed = text.trim_start();
-    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+    let unmarked = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if matches!(unmarked.trim_ascii_start().first(), Some(b'{' | b'[')) {
+        let Some(text) = crate::utf8_text(bytes, context, &mut parsed.diagnostics) else {
+            return parsed;
+        };
         for (_, document) in crate::json_documents(text, context, limits, &mut parsed.diagnostics) {
             time = time.or_else(|| {
                 ["/generated_at", "/exported_at", "/as_of"]
@@ -454,7 +521,8 @@ pub fn parse_inventory(bytes: &[u8], context: &Context, limits: &Limits) -> Pars
             }
         }
     } else {
-        let Some((header, rows)) = crate::csv_rows(text, context, limits, &mut parsed.diagnostics) else {
+        // Read row by row: a row that is not UTF-8 loses only itself.
+        let Some((header, rows)) = crate::csv_rows(bytes, context, limits, &mut parsed.diagnostics) else {
             return parsed;
         };
         let keys: Vec<String> = header.iter().map(|cell| crate::header_key(cell)).collect();
@@ -614,5 +682,63 @@ metadata: {name: [broken
         );
         assert_eq!(parsed.evidence[0].attrs["assets"][0]["owner"], "team-a");
         assert_eq!(parsed.diagnostics[0].pointer.as_deref(), Some("/assets/1"));
+    }
+
+    #[test]
+    fn repositories_are_owner_slash_name() {
+        let cases = [
+            ("acme/auth", Some("acme/auth")),
+            ("https://github.com/acme/auth.git", Some("acme/auth")),
+            ("https://github.com/acme/auth/tree/main", Some("acme/auth")),
+            ("git@github.com:acme/auth.git", Some("acme/auth")),
+            ("ssh://git@github.com/acme/auth.git", Some("acme/auth")),
+            ("github.com/acme/auth", Some("acme/auth")),
+            ("https://gitlab.example.com/acme/auth", Some("acme/auth")),
+            ("https://gitlab.example.com/acme/platform/auth", None),
+            ("auth", None),
+            ("acme/auth service", None),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(normal_repo(text).as_deref(), expected, "{text}");
+        }
+        let csv = "Service,Team,Env,Lifecycle,Last Review,Repository\r\n\
+                   auth,team-id,prod,production,2025-01-15,https://github.com/acme/auth.git\r\n\
+                   api,team-a,prod,production,,acme/api\r\n\
+                   odd,team-b,prod,production,,not a repo\r\n";
+        assert_eq!(
+            crate::registry::detect("services.csv", csv.as_bytes()),
+            Some(crate::Collector::Inventory)
+        );
+        let parsed = parse_inventory(csv.as_bytes(), &context(), &Limits::default());
+        let assets = &parsed.evidence[0].attrs["assets"];
+        assert_eq!(assets[0]["repo"], "acme/auth");
+        assert_eq!(assets[0]["repo_as_given"], "https://github.com/acme/auth.git");
+        assert_eq!(assets[1]["repo"], "acme/api");
+        assert!(assets[1].get("repo_as_given").is_none());
+        assert_eq!(assets[2]["repo"], Value::Null);
+        assert_eq!(assets[2]["repo_as_given"], "not a repo");
+        // CRLF: the warning names the row's own line.
+        let found: Vec<(Option<u64>, bool)> = parsed
+            .diagnostics
+            .iter()
+            .map(|diagnostic| (diagnostic.line, diagnostic.warning))
+            .collect();
+        assert_eq!(found, vec![(Some(4), true)]);
+    }
+
+    #[test]
+    fn an_inventory_row_that_is_not_utf8_loses_only_itself() {
+        let mut input = b"name,owner,environment\r\napi,team-a,prod\r\n".to_vec();
+        input.extend_from_slice(b"caf\xe9,team-b,prod\r\nweb,team-c,prod\r\n");
+        let parsed = parse_inventory(&input, &context(), &Limits::default());
+        let names: Vec<&Value> = parsed.evidence[0].attrs["assets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|asset| &asset["name"])
+            .collect();
+        assert_eq!(names, [&json!("api"), &json!("web")]);
+        assert_eq!(parsed.diagnostics.len(), 1);
+        assert_eq!(parsed.diagnostics[0].line, Some(3));
     }
 }

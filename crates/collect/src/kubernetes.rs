@@ -28,6 +28,10 @@ pub const COLLECTOR: &str = "kubernetes";
 /// Longest text kept from any string copied into attributes (characters).
 const MAX_TEXT_CHARS: usize = 1024;
 
+/// Gatekeeper enforcement points that act at admission (`*` is every point):
+/// only these decide the mode of a constraint with `enforcementAction: scoped`.
+const ADMISSION_POINTS: &[&str] = &["validation.gatekeeper.sh", "vap.k8s.io", "*"];
+
 /// Most documents read from one YAML stream.
 const MAX_DOCUMENTS: usize = 100_000;
 
@@ -49,20 +53,39 @@ pub const API_GROUPS: &[&str] = &[
 /// Never panics; every problem becomes a diagnostic naming its line or pointer.
 pub fn parse(bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
     let mut parsed = Parsed::default();
-    let Some(text) = crate::utf8_text(bytes, context, &mut parsed.diagnostics) else {
-        return parsed;
+    let documents = if std::str::from_utf8(bytes).is_err() && crate::is_json_lines_despite_encoding(bytes) {
+        // Audit events as JSON lines with a line that is not UTF-8: that line
+        // alone is refused.
+        crate::json_lines(bytes, context, limits, &mut parsed.diagnostics)
+    } else {
+        let Some(text) = crate::utf8_text(bytes, context, &mut parsed.diagnostics) else {
+            return parsed;
+        };
+        read_documents(text, context, limits, &mut parsed)
     };
-    let documents = read_documents(text, context, limits, &mut parsed);
     let mut walker = Walker {
         context,
         parsed: &mut parsed,
         skipped_audit_events: 0,
+        recognised: 0,
     };
     for (line, document) in documents {
         walker.object(&document, String::new(), line);
     }
-    if walker.skipped_audit_events > 0 {
-        let count = walker.skipped_audit_events;
+    let (recognised, skipped_audit_events) = (walker.recognised, walker.skipped_audit_events);
+    if recognised == 0 && parsed.diagnostics.iter().all(|diagnostic| diagnostic.warning) {
+        // Nothing in the file is a resource this collector reads: the wrong
+        // file, or the wrong `--source`.
+        parsed.diagnostics.push(context.diagnostic(
+            None,
+            None,
+            "no admission policy, policy report or audit event (apiVersion in kyverno.io, \
+             constraints.gatekeeper.sh, admissionregistration.k8s.io, policy.sigstore.dev, wgpolicyk8s.io, \
+             openreports.io or audit.k8s.io); nothing recorded",
+        ));
+    }
+    if skipped_audit_events > 0 {
+        let count = skipped_audit_events;
         parsed.diagnostics.push(model::Diagnostic {
             warning: true,
             ..context.diagnostic(
@@ -179,6 +202,11 @@ fn read_yaml(text: &str, context: &Context, limits: &Limits, parsed: &mut Parsed
 // Small readers
 // ---------------------------------------------------------------------------
 
+/// A JSON pointer for a diagnostic: `None` for the whole document (the empty pointer).
+fn non_empty(pointer: String) -> Option<String> {
+    (!pointer.is_empty()).then_some(pointer)
+}
+
 fn bounded(text: &str) -> String {
     crate::cut_text(text, MAX_TEXT_CHARS)
 }
@@ -206,6 +234,8 @@ struct Walker<'a> {
     context: &'a Context,
     parsed: &'a mut Parsed,
     skipped_audit_events: u64,
+    /// Resources of a kind this collector reads (recorded or not).
+    recognised: u64,
 }
 
 /// Where a resource is: the document's first line and its pointer in the document.
@@ -225,14 +255,14 @@ impl Walker<'_> {
     fn warn(&mut self, line: u64, pointer: String, message: String) {
         self.parsed.diagnostics.push(model::Diagnostic {
             warning: true,
-            ..self.context.diagnostic(Some(line), Some(pointer), message)
+            ..self.context.diagnostic(Some(line), non_empty(pointer), message)
         });
     }
 
     fn refuse(&mut self, line: u64, pointer: String, message: String) {
         self.parsed
             .diagnostics
-            .push(self.context.diagnostic(Some(line), Some(pointer), message));
+            .push(self.context.diagnostic(Some(line), non_empty(pointer), message));
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -292,31 +322,58 @@ impl Walker<'_> {
             }
             return;
         }
-        match (group, kind) {
-            ("kyverno.io", "ClusterPolicy" | "Policy") => self.kyverno(value, at),
+        let recognised = match (group, kind) {
+            ("kyverno.io", "ClusterPolicy" | "Policy") => {
+                self.kyverno(value, at);
+                true
+            }
             ("policies.kyverno.io", _) if kind.ends_with("ValidatingPolicy") => {
-                self.validation_actions(value, at, "kyverno")
+                self.validation_actions(value, at, "kyverno");
+                true
             }
             ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding") => {
-                self.validation_actions(value, at, "kubernetes")
+                self.validation_actions(value, at, "kubernetes");
+                true
             }
-            ("constraints.gatekeeper.sh", _) if !kind.is_empty() => self.gatekeeper(value, at),
-            ("policy.sigstore.dev", "ClusterImagePolicy") => self.image_policy(value, at),
+            ("constraints.gatekeeper.sh", _) if !kind.is_empty() => {
+                self.gatekeeper(value, at);
+                true
+            }
+            ("policy.sigstore.dev", "ClusterImagePolicy") => {
+                self.image_policy(value, at);
+                true
+            }
             ("wgpolicyk8s.io", "PolicyReport" | "ClusterPolicyReport")
-            | ("openreports.io", "Report" | "ClusterReport") => self.report(value, at),
-            ("audit.k8s.io", "Event") => self.audit_event(value, at),
+            | ("openreports.io", "Report" | "ClusterReport") => {
+                self.report(value, at);
+                true
+            }
+            ("audit.k8s.io", "Event") => {
+                self.audit_event(value, at);
+                true
+            }
             _ => {
-                let shown = if api_version.is_empty() && kind.is_empty() {
-                    "no apiVersion or kind".to_string()
+                let shown = match (api_version.is_empty(), kind.is_empty()) {
+                    (true, true) => "has no apiVersion or kind".to_string(),
+                    (true, false) => format!("has kind `{}` and no apiVersion", bounded(kind)),
+                    (false, true) => format!("has apiVersion `{}` and no kind", bounded(api_version)),
+                    (false, false) => format!("is apiVersion `{}` kind `{}`", bounded(api_version), bounded(kind)),
+                };
+                let place = if base.is_empty() {
+                    format!("the document at line {line}")
                 } else {
-                    format!("apiVersion `{}` kind `{}`", bounded(api_version), bounded(kind))
+                    format!("item {base} of the document at line {line}")
                 };
                 self.warn(
                     line,
                     at.pointer(""),
-                    format!("{shown} is not an admission policy, policy report or audit event; not recorded"),
+                    format!("{place} {shown}: not an admission policy, policy report or audit event; not recorded"),
                 );
+                false
             }
+        };
+        if recognised {
+            self.recognised += 1;
         }
     }
 
@@ -496,8 +553,10 @@ impl Walker<'_> {
 
     /// A Gatekeeper constraint: `spec.enforcementAction` deny (the default) is
     /// enforce, dryrun is audit, warn is warn; `scoped` takes the strongest of
-    /// `spec.scopedEnforcementActions[].action`. Each `status.violations` entry
-    /// is an `admission_decision`.
+    /// the `spec.scopedEnforcementActions[].action`s whose enforcement points
+    /// include an admission point ([`ADMISSION_POINTS`]), and is audit when
+    /// every entry names only other points (audit, gator). Each
+    /// `status.violations` entry is an `admission_decision`.
     fn gatekeeper(&mut self, value: &Value, at: At<'_>) {
         let mut attrs = self.policy_attrs(value, "gatekeeper");
         let action = value.pointer("/spec/enforcementAction").and_then(Value::as_str);
@@ -510,23 +569,74 @@ impl Walker<'_> {
         let (mode, mode_source) = match action {
             None => ("enforce", "default".to_string()),
             Some(action) if action.eq_ignore_ascii_case("scoped") => {
-                let scoped: Vec<&str> = value
+                let entries: Vec<(&str, Vec<&str>)> = value
                     .pointer("/spec/scopedEnforcementActions")
                     .and_then(Value::as_array)
                     .into_iter()
                     .flatten()
-                    .filter_map(|entry| entry.get("action").and_then(Value::as_str))
+                    .filter_map(|entry| {
+                        let action = entry.get("action").and_then(Value::as_str)?;
+                        let points = entry
+                            .get("enforcementPoints")
+                            .and_then(Value::as_array)
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|point| point.get("name").and_then(Value::as_str))
+                            .collect();
+                        Some((action, points))
+                    })
                     .collect();
-                let modes: Vec<&str> = scoped.iter().filter_map(|action| gate_mode(action)).collect();
+                // Only the admission enforcement points decide whether a request
+                // is stopped: `gator.gatekeeper.sh` (the shift-left CLI) and
+                // `audit.gatekeeper.sh` (the audit of existing resources) do not.
+                let at_admission: Vec<&str> = entries
+                    .iter()
+                    .filter(|(_, points)| points.iter().any(|point| ADMISSION_POINTS.contains(point)))
+                    .filter_map(|(action, _)| gate_mode(action))
+                    .collect();
                 let strongest = ["enforce", "warn", "audit"]
                     .into_iter()
-                    .find(|mode| modes.contains(mode))
-                    .unwrap_or("unknown");
+                    .find(|mode| at_admission.contains(mode));
+                let mode = match strongest {
+                    Some(mode) => mode,
+                    None if entries.iter().any(|(_, points)| points.is_empty()) => {
+                        self.warn(
+                            at.line,
+                            at.pointer("/spec/scopedEnforcementActions"),
+                            "a scoped enforcement action names no enforcementPoints, and none names an admission \
+                             point (validation.gatekeeper.sh, vap.k8s.io); mode unknown"
+                                .into(),
+                        );
+                        "unknown"
+                    }
+                    // Scoped to the audit or to gator only: reported, never stopped at admission.
+                    None if !entries.is_empty() => "audit",
+                    None => {
+                        self.warn(
+                            at.line,
+                            at.pointer("/spec/scopedEnforcementActions"),
+                            "enforcementAction `scoped` without scopedEnforcementActions; mode unknown".into(),
+                        );
+                        "unknown"
+                    }
+                };
                 attrs.insert(
                     "scoped_actions".into(),
-                    json!(scoped.iter().map(|action| bounded(action)).collect::<Vec<_>>()),
+                    json!(entries.iter().map(|(action, _)| bounded(action)).collect::<Vec<_>>()),
                 );
-                (strongest, "/spec/scopedEnforcementActions".to_string())
+                attrs.insert(
+                    "scoped_enforcement_points".into(),
+                    json!(
+                        entries
+                            .iter()
+                            .map(|(action, points)| json!({
+                                "action": bounded(action),
+                                "enforcement_points": points.iter().map(|point| bounded(point)).collect::<Vec<_>>(),
+                            }))
+                            .collect::<Vec<_>>()
+                    ),
+                );
+                (mode, "/spec/scopedEnforcementActions".to_string())
             }
             Some(action) => match gate_mode(action) {
                 Some(mode) => (mode, "/spec/enforcementAction".to_string()),
@@ -1026,7 +1136,9 @@ spec:
   enforcementAction: scoped
   scopedEnforcementActions:
   - action: warn
+    enforcementPoints: [{name: validation.gatekeeper.sh}]
   - action: deny
+    enforcementPoints: [{name: gator.gatekeeper.sh}, {name: audit.gatekeeper.sh}]
 status:
   auditTimestamp: "2025-01-02T03:04:05Z"
   totalViolations: 1
@@ -1038,7 +1150,8 @@ status:
             [
                 ("warn".into(), "/spec/validationActions".into()),
                 ("enforce".into(), "/spec/validationActions".into()),
-                ("enforce".into(), "/spec/scopedEnforcementActions".into()),
+                // Deny only in gator (shift-left) and the audit: warn at admission.
+                ("warn".into(), "/spec/scopedEnforcementActions".into()),
             ]
         );
         let decision = parsed.evidence.last().unwrap();
@@ -1047,6 +1160,120 @@ status:
         assert_eq!(decision.attrs["action"], "deny");
         assert_eq!(decision.subject.namespace.as_deref(), Some("shop"));
         assert_eq!(decision.occurred_at.unwrap().to_string(), "2025-01-02T03:04:05Z");
+    }
+
+    #[test]
+    fn gatekeeper_scoped_mode_follows_admission_points_only() {
+        let constraint = |actions: &str| {
+            format!(
+                "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sRequiredLabels\nmetadata: {{name: c}}\n\
+                 spec:\n  enforcementAction: scoped\n  scopedEnforcementActions:\n{actions}"
+            )
+        };
+        let cases = [
+            // Deny at the webhook wins over warn elsewhere.
+            (
+                "  - {action: deny, enforcementPoints: [{name: validation.gatekeeper.sh}]}\n  - {action: warn, enforcementPoints: [{name: gator.gatekeeper.sh}]}\n",
+                "enforce",
+            ),
+            (
+                "  - {action: deny, enforcementPoints: [{name: vap.k8s.io}]}\n",
+                "enforce",
+            ),
+            ("  - {action: deny, enforcementPoints: [{name: \"*\"}]}\n", "enforce"),
+            // Deny only in gator and the audit: nothing stops a request.
+            (
+                "  - {action: deny, enforcementPoints: [{name: gator.gatekeeper.sh}, {name: audit.gatekeeper.sh}]}\n",
+                "audit",
+            ),
+            (
+                "  - {action: dryrun, enforcementPoints: [{name: validation.gatekeeper.sh}]}\n",
+                "audit",
+            ),
+            ("  - {action: deny}\n", "unknown"),
+        ];
+        for (actions, expected) in cases {
+            let parsed = run(&constraint(actions));
+            assert_eq!(parsed.evidence[0].attrs["mode"], expected, "{actions}");
+            let warned = parsed.diagnostics.iter().any(|diagnostic| diagnostic.warning);
+            assert_eq!(warned, expected == "unknown", "{actions}: {:?}", parsed.diagnostics);
+        }
+        let parsed = run(&constraint(
+            "  - {action: warn, enforcementPoints: [{name: validation.gatekeeper.sh}]}\n",
+        ));
+        assert_eq!(
+            parsed.evidence[0].attrs["scoped_enforcement_points"],
+            json!([{"action": "warn", "enforcement_points": ["validation.gatekeeper.sh"]}])
+        );
+    }
+
+    #[test]
+    fn a_file_of_another_format_is_refused() {
+        let github =
+            r#"{"action": "completed", "check_run": {"id": 1, "name": "CodeQL"}, "repository": {"full_name": "o/r"}}"#;
+        let backstage = "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: a}\n---\nkind: Group\nmetadata: {name: g}\n";
+        for input in [github, backstage, ""] {
+            let parsed = run(input);
+            assert!(parsed.evidence.is_empty());
+            let refusal = crate::only_refusal(&parsed);
+            assert!(refusal.message.contains("nothing recorded"), "{}", refusal.message);
+        }
+        let parsed = run(backstage);
+        let warnings: Vec<String> = parsed
+            .diagnostics
+            .iter()
+            .filter(|diagnostic| diagnostic.warning)
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            warnings,
+            [
+                "/k8s/input.yaml:1: warning: the document at line 1 is apiVersion `backstage.io/v1alpha1` kind \
+                 `Component`: not an admission policy, policy report or audit event; not recorded",
+                "/k8s/input.yaml:5: warning: the document at line 5 has kind `Group` and no apiVersion: not an \
+                 admission policy, policy report or audit event; not recorded",
+            ]
+        );
+        // Nothing recorded but nothing wrong: read-only audit events are counted, not refused.
+        let read = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","stage":"ResponseComplete","verb":"get"}"#;
+        let parsed = run(read);
+        assert!(parsed.diagnostics.iter().all(|diagnostic| diagnostic.warning));
+    }
+
+    #[test]
+    fn an_audit_line_that_is_not_utf8_loses_only_itself() {
+        let event = |user: &str| {
+            format!(
+                r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","stage":"ResponseComplete","verb":"create","user":{{"username":"{user}"}},"objectRef":{{"resource":"pods","namespace":"shop"}},"responseStatus":{{"code":201}},"annotations":{{"pod-security.kubernetes.io/enforce-policy":"baseline:latest"}}}}"#
+            )
+        };
+        let mut input = format!("{}\n", event("ann")).into_bytes();
+        input.extend_from_slice(event("jos\u{e9}").replace('\u{e9}', "\u{1}").as_bytes());
+        let bad = input.iter().rposition(|byte| *byte == 1).unwrap();
+        input[bad] = 0xe9; // Latin-1 é
+        input.extend_from_slice(format!("\n{}\n", event("bob")).as_bytes());
+        let context = Context {
+            origin: "/k8s/audit.log".into(),
+            ..Context::default()
+        };
+        let parsed = parse(&input, &context, &Limits::default());
+        let lines: Vec<Option<u64>> = parsed.evidence.iter().map(|record| record.source.line).collect();
+        assert_eq!(lines, [Some(1), Some(3)]);
+        assert_eq!(parsed.diagnostics.len(), 1, "{:?}", parsed.diagnostics);
+        assert_eq!(parsed.diagnostics[0].line, Some(2));
+        assert!(parsed.diagnostics[0].message.contains("not UTF-8"));
+        // A YAML document that is not UTF-8 is still refused whole.
+        let parsed = parse(
+            b"apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: \xe9}\n",
+            &context,
+            &Limits::default(),
+        );
+        assert!(parsed.evidence.is_empty());
+        assert!(
+            parsed.diagnostics[0]
+                .message
+                .contains("not UTF-8 text; nothing recorded")
+        );
     }
 
     #[test]

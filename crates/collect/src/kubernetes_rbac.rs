@@ -8,7 +8,8 @@
 //! ClusterRoleBinding; the subject's kind gives `principal_type` (`user`,
 //! `group`, `service_account`). A grant is elevated with reason
 //! `cluster-admin` (the role), `admin (cluster-wide)` (ClusterRole `admin`
-//! bound by a ClusterRoleBinding), `system:masters` (the group), or
+//! bound by a ClusterRoleBinding), `system:masters` (the group: cluster-admin
+//! whatever the role bound, so this reason wins over the others), or
 //! `rule: * on *` when a Role or ClusterRole in the same input allows every
 //! verb on every resource. Roles themselves are read only for that.
 
@@ -69,24 +70,35 @@ pub fn parse(bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
                 binding(value, &kind, *line, pointer, &wildcard, context, &mut parsed);
             }
             "Role" | "ClusterRole" => {}
-            other => parsed.diagnostics.push(model::Diagnostic {
-                warning: true,
-                ..context.diagnostic(
-                    Some(*line),
-                    Some(pointer.clone()),
-                    format!(
-                        "kind `{}` is not a RoleBinding or ClusterRoleBinding; not recorded",
-                        crate::cut_text(other, 256)
-                    ),
-                )
-            }),
+            other => {
+                let place = if pointer.is_empty() {
+                    format!("the document at line {line}")
+                } else {
+                    format!("item {pointer} of the document at line {line}")
+                };
+                let shown = if other.is_empty() {
+                    "has no kind".to_string()
+                } else {
+                    format!("is kind `{}`", crate::cut_text(other, 256))
+                };
+                parsed.diagnostics.push(model::Diagnostic {
+                    warning: true,
+                    ..context.diagnostic(
+                        Some(*line),
+                        (!pointer.is_empty()).then(|| pointer.clone()),
+                        format!("{place} {shown}: not a RoleBinding or ClusterRoleBinding; not recorded"),
+                    )
+                });
+            }
         }
     }
-    if bindings == 0 && parsed.diagnostics.is_empty() {
+    // A file with no binding (the wrong file, or the wrong `--source`) is
+    // refused, whatever warnings it gave.
+    if bindings == 0 && parsed.diagnostics.iter().all(|diagnostic| diagnostic.warning) {
         parsed.diagnostics.push(context.diagnostic(
-            Some(1),
             None,
-            "no RoleBinding or ClusterRoleBinding; nothing recorded",
+            None,
+            "no RoleBinding or ClusterRoleBinding (apiVersion rbac.authorization.k8s.io); nothing recorded",
         ));
     }
     parsed
@@ -187,12 +199,14 @@ fn binding(
             ("service_account", Some(namespace)) => format!("system:serviceaccount:{namespace}:{subject_name}"),
             _ => subject_name.clone(),
         };
-        let reason = if role_name == "cluster-admin" && role_kind == "ClusterRole" {
+        // `system:masters` is cluster-admin by itself (the API server grants
+        // it every permission), whatever role the binding names.
+        let reason = if principal_type == "group" && subject_name == "system:masters" {
+            Some("system:masters".to_string())
+        } else if role_name == "cluster-admin" && role_kind == "ClusterRole" {
             Some("cluster-admin".to_string())
         } else if role_name == "admin" && role_kind == "ClusterRole" && kind == "ClusterRoleBinding" {
             Some("admin (cluster-wide)".to_string())
-        } else if principal_type == "group" && subject_name == "system:masters" {
-            Some("system:masters".to_string())
         } else if wildcard.contains(&(role.clone(), role_namespace.clone())) {
             Some("rule: * on *".to_string())
         } else {
@@ -289,7 +303,7 @@ metadata: {name: broken: [}
             found,
             vec![
                 "alice@example.com ClusterRole/cluster-admin @ cluster \"cluster-admin\"",
-                "system:masters ClusterRole/cluster-admin @ cluster \"cluster-admin\"",
+                "system:masters ClusterRole/cluster-admin @ cluster \"system:masters\"",
                 "ops ClusterRole/admin @ cluster \"admin (cluster-wide)\"",
                 "system:serviceaccount:payments:deployer Role/everything @ namespace/payments \"rule: * on *\"",
                 "bob ClusterRole/view @ namespace/payments null",
@@ -305,5 +319,35 @@ metadata: {name: broken: [}
              roleRef: {kind: ClusterRole, name: edit}\nsubjects: [{kind: Group, name: system:masters}]\n",
         );
         assert_eq!(group_only.evidence[0].attrs["reason"], "system:masters");
+    }
+
+    #[test]
+    fn system_masters_is_the_reason_whatever_the_role() {
+        let parsed = check(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: breakglass}\n\
+             roleRef: {kind: ClusterRole, name: admin}\n\
+             subjects: [{kind: Group, name: system:masters}, {kind: User, name: eve}]\n",
+        );
+        assert_eq!(parsed.evidence[0].attrs["reason"], "system:masters");
+        assert_eq!(parsed.evidence[1].attrs["reason"], "admin (cluster-wide)");
+    }
+
+    #[test]
+    fn a_file_of_another_format_is_refused() {
+        let catalog = "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: a}\n---\n\
+                       apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: g}\n";
+        let github = r#"{"action": "completed", "check_run": {"id": 1}}"#;
+        for input in [catalog, github] {
+            let parsed = check(input);
+            assert!(parsed.evidence.is_empty());
+            let refusal = crate::only_refusal(&parsed);
+            assert!(refusal.message.contains("nothing recorded"));
+        }
+        let parsed = check(catalog);
+        assert_eq!(parsed.diagnostics[1].pointer, None);
+        assert_eq!(
+            parsed.diagnostics[1].message,
+            "the document at line 5 is kind `Group`: not a RoleBinding or ClusterRoleBinding; not recorded"
+        );
     }
 }

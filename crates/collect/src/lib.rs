@@ -236,42 +236,82 @@ pub fn json_depth_exceeds(bytes: &[u8], limit: usize) -> Option<usize> {
     None
 }
 
-/// The JSON values of a JSON-lines text with their 1-based line numbers. Blank
-/// lines are skipped; a line longer than `max_line_bytes`, nested deeper than
-/// `max_depth` or not JSON gives one diagnostic with its number and is skipped.
+/// The JSON values of a JSON-lines input with their 1-based line numbers.
+/// Blank lines are skipped; a line longer than `max_line_bytes`, not UTF-8,
+/// nested deeper than `max_depth` or not JSON gives one diagnostic with its
+/// number and is skipped: the other lines still count. A byte order mark may
+/// start the input.
 pub fn json_lines(
-    text: &str,
+    bytes: &[u8],
     context: &Context,
     limits: &Limits,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Vec<(u64, serde_json::Value)> {
     let mut values = Vec::new();
-    for (index, line) in text.split('\n').enumerate() {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    for (index, line) in bytes.split(|byte| *byte == b'\n').enumerate() {
         let number = index as u64 + 1;
-        let line = line.trim();
+        let line = line.trim_ascii();
         if line.is_empty() {
             continue;
         }
-        let problem = if line.len() > limits.max_line_bytes {
-            format!(
-                "line of {} bytes exceeds the line limit of {} bytes; skipped",
-                line.len(),
-                limits.max_line_bytes
-            )
-        } else if json_depth_exceeds(line.as_bytes(), limits.max_depth).is_some() {
-            format!("JSON nested deeper than {} levels; skipped", limits.max_depth)
-        } else {
-            match serde_json::from_str(line) {
-                Ok(value) => {
-                    values.push((number, value));
-                    continue;
-                }
-                Err(error) => format!("not JSON (column {}): {error}; skipped", error.column()),
-            }
-        };
-        diagnostics.push(context.diagnostic(Some(number), None, problem));
+        if let Some(value) = json_line(line, number, context, limits, diagnostics) {
+            values.push((number, value));
+        }
     }
     values
+}
+
+/// One line of a JSON-lines input (without its line ending) as a JSON value,
+/// or `None` with one diagnostic naming line `number` (see [`json_lines`]).
+pub fn json_line(
+    line: &[u8],
+    number: u64,
+    context: &Context,
+    limits: &Limits,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<serde_json::Value> {
+    let problem = if line.len() > limits.max_line_bytes {
+        format!(
+            "line of {} bytes exceeds the line limit of {} bytes; skipped",
+            line.len(),
+            limits.max_line_bytes
+        )
+    } else {
+        match std::str::from_utf8(line) {
+            Err(error) => format!(
+                "not UTF-8 text (byte {} of the line); line skipped",
+                error.valid_up_to() + 1
+            ),
+            Ok(_) if json_depth_exceeds(line, limits.max_depth).is_some() => {
+                format!("JSON nested deeper than {} levels; skipped", limits.max_depth)
+            }
+            Ok(text) => match serde_json::from_str(text) {
+                Ok(value) => return Some(value),
+                Err(error) => format!("not JSON (column {}): {error}; skipped", error.column()),
+            },
+        }
+    };
+    diagnostics.push(context.diagnostic(Some(number), None, problem));
+    None
+}
+
+/// Whether an input that is not all UTF-8 is still to be read as JSON lines:
+/// it starts with `{` and its first non-blank line that is UTF-8 is one JSON
+/// value. Such an input is read line by line ([`json_lines`]), so a line that
+/// is not UTF-8 loses only itself; any other input that is not UTF-8 is
+/// refused whole ([`utf8_text`]).
+pub fn is_json_lines_despite_encoding(bytes: &[u8]) -> bool {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if bytes.trim_ascii_start().first() != Some(&b'{') {
+        return false;
+    }
+    bytes
+        .split(|byte| *byte == b'\n')
+        .map(<[u8]>::trim_ascii)
+        .filter(|line| !line.is_empty())
+        .find_map(|line| std::str::from_utf8(line).ok())
+        .is_some_and(|line| serde_json::from_str::<serde::de::IgnoredAny>(line).is_ok())
 }
 
 /// One JSON document (with the line it starts on), or, when the text is not
@@ -306,7 +346,7 @@ pub fn json_documents(
         diagnostics.push(context.diagnostic(line, None, format!("{message}; nothing recorded")));
         return Vec::new();
     }
-    json_lines(text, context, limits, diagnostics)
+    json_lines(text.as_bytes(), context, limits, diagnostics)
 }
 
 /// The input as text without a leading byte order mark, or `None` with one
@@ -361,32 +401,44 @@ pub fn bounded_json(value: &serde_json::Value) -> serde_json::Value {
 /// A CSV table: the header cells and the rows, each with its 1-based line.
 pub type CsvTable = (Vec<String>, Vec<(u64, Vec<String>)>);
 
-/// A CSV text read whole: the header cells (trimmed) and each row with its
-/// 1-based line. The delimiter is `,`, `;` or a tab, whichever the header line
-/// holds most of. A row that does not read, or is longer than the line limit,
-/// gives one diagnostic with its line and is skipped. `None` (with one
-/// diagnostic) when there is no header.
-pub fn csv_rows(text: &str, context: &Context, limits: &Limits, diagnostics: &mut Vec<Diagnostic>) -> Option<CsvTable> {
-    let first = text.lines().next().unwrap_or_default();
+/// A CSV input read whole: the header cells (trimmed) and each row with the
+/// 1-based line it starts on (the same with `\n` and `\r\n` line endings; a
+/// quoted cell may span lines). A byte order mark may start the input. The
+/// delimiter is `,`, `;` or a tab, whichever the header line holds most of. A
+/// row that does not read, is not UTF-8 text or is longer than the line limit
+/// gives one diagnostic with its line and is skipped; the other rows still
+/// count. `None` (with one diagnostic) when there is no header.
+pub fn csv_rows(
+    bytes: &[u8],
+    context: &Context,
+    limits: &Limits,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<CsvTable> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let first = bytes.split(|byte| *byte == b'\n').next().unwrap_or_default();
     let delimiter = [b',', b';', b'\t']
         .into_iter()
-        .max_by_key(|delimiter| first.bytes().filter(|byte| byte == delimiter).count())
+        .max_by_key(|delimiter| first.iter().filter(|byte| *byte == delimiter).count())
         .unwrap_or(b',');
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
         .has_headers(false)
-        .from_reader(text.as_bytes());
+        .from_reader(bytes);
     let mut header: Option<Vec<String>> = None;
     let mut rows = Vec::new();
-    let mut record = csv::StringRecord::new();
+    let mut record = csv::ByteRecord::new();
+    // Lines are counted here from byte offsets: the reader's own count is one
+    // short after a `\r\n` ending (it ends a record at `\r`).
+    let mut lines = LineCounter::default();
     loop {
-        let line = reader.position().line();
-        match reader.read_record(&mut record) {
+        let start = reader.position().byte();
+        match reader.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
-                let line = record.position().map_or(line, csv::Position::line);
-                let length: usize = record.iter().map(str::len).sum();
+                let start = record.position().map_or(start, csv::Position::byte);
+                let line = lines.line_of_record(bytes, start);
+                let length: usize = record.iter().map(<[u8]>::len).sum();
                 if length > limits.max_line_bytes {
                     diagnostics.push(context.diagnostic(
                         Some(line),
@@ -398,7 +450,18 @@ pub fn csv_rows(text: &str, context: &Context, limits: &Limits, diagnostics: &mu
                     ));
                     continue;
                 }
-                let cells: Vec<String> = record.iter().map(|cell| cell.trim().to_string()).collect();
+                let cells: Result<Vec<String>, std::str::Utf8Error> = record
+                    .iter()
+                    .map(|cell| std::str::from_utf8(cell).map(|cell| cell.trim().to_string()))
+                    .collect();
+                let Ok(cells) = cells else {
+                    diagnostics.push(context.diagnostic(
+                        Some(line),
+                        None,
+                        "row is not UTF-8 text (save the export as UTF-8); row skipped",
+                    ));
+                    continue;
+                };
                 if cells.iter().all(String::is_empty) {
                     continue;
                 }
@@ -408,7 +471,7 @@ pub fn csv_rows(text: &str, context: &Context, limits: &Limits, diagnostics: &mu
                 }
             }
             Err(error) => {
-                let at = error.position().map_or(line, csv::Position::line);
+                let at = lines.line_of_record(bytes, error.position().map_or(start, csv::Position::byte));
                 diagnostics.push(context.diagnostic(Some(at), None, format!("CSV row not read: {error}; skipped")));
                 if !matches!(
                     error.kind(),
@@ -425,6 +488,32 @@ pub fn csv_rows(text: &str, context: &Context, limits: &Limits, diagnostics: &mu
             diagnostics.push(context.diagnostic(Some(1), None, "no CSV header row; nothing recorded"));
             None
         }
+    }
+}
+
+/// 1-based line numbers of byte offsets met in increasing order, counted once.
+#[derive(Default)]
+struct LineCounter {
+    offset: usize,
+    newlines: u64,
+}
+
+impl LineCounter {
+    /// The line a record starting at byte `start` begins on: line endings
+    /// before its first byte (the `\n` of a `\r\n` the reader stopped short
+    /// of, blank lines) are skipped.
+    fn line_of_record(&mut self, bytes: &[u8], start: u64) -> u64 {
+        let mut start = usize::try_from(start).unwrap_or(usize::MAX).min(bytes.len());
+        while matches!(bytes.get(start), Some(b'\r' | b'\n')) {
+            start += 1;
+        }
+        if start >= self.offset {
+            self.newlines += memchr::memchr_iter(b'\n', &bytes[self.offset..start]).count() as u64;
+        } else {
+            self.newlines = memchr::memchr_iter(b'\n', &bytes[..start]).count() as u64;
+        }
+        self.offset = start;
+        self.newlines + 1
     }
 }
 
@@ -445,6 +534,19 @@ pub fn cut_text(text: &str, limit: usize) -> String {
     }
 }
 
+/// The one refusal (a diagnostic that is not a warning) of a parse; panics,
+/// naming them all, when there is not exactly one. For tests.
+#[cfg(test)]
+pub(crate) fn only_refusal(parsed: &Parsed) -> &Diagnostic {
+    let refusals: Vec<&Diagnostic> = parsed
+        .diagnostics
+        .iter()
+        .filter(|diagnostic| !diagnostic.warning)
+        .collect();
+    assert_eq!(refusals.len(), 1, "{:?}", parsed.diagnostics);
+    refusals[0]
+}
+
 /// 1-based line and column of byte `offset` in `bytes`.
 pub fn line_column(bytes: &[u8], offset: usize) -> (u64, u64) {
     let end = offset.min(bytes.len());
@@ -463,6 +565,70 @@ mod tests {
         assert_eq!(json_depth_exceeds(br#"{"a":"[[[[[["}"#, 2), None);
         assert_eq!(json_depth_exceeds(b"[[[1]]]", 2), Some(2));
         assert_eq!(json_depth_exceeds(br#"["\"[[[["]"#, 1), None);
+    }
+
+    fn context() -> Context {
+        Context {
+            origin: "export.csv".into(),
+            ..Context::default()
+        }
+    }
+
+    /// The rows' lines and first cells, and the diagnostics' lines.
+    fn rows(bytes: &[u8]) -> (Vec<(u64, String)>, Vec<Option<u64>>) {
+        let mut diagnostics = Vec::new();
+        let (_, rows) = csv_rows(bytes, &context(), &Limits::default(), &mut diagnostics).unwrap_or_default();
+        (
+            rows.into_iter().map(|(line, cells)| (line, cells[0].clone())).collect(),
+            diagnostics.iter().map(|diagnostic| diagnostic.line).collect(),
+        )
+    }
+
+    #[test]
+    fn csv_rows_name_the_line_they_start_on_whatever_the_line_ending() {
+        let lf = "name,note\nann,\"two\nlines\"\n\nbob,x\ncy,\"a\"\"b\"\n";
+        let expected = vec![(2, "ann".to_string()), (5, "bob".to_string()), (6, "cy".to_string())];
+        assert_eq!(rows(lf.as_bytes()), (expected.clone(), vec![]));
+        let crlf = lf.replace('\n', "\r\n");
+        assert_eq!(rows(crlf.as_bytes()), (expected.clone(), vec![]));
+        // A byte order mark and no final line ending change nothing.
+        let marked = format!("\u{feff}{}", crlf.trim_end());
+        assert_eq!(rows(marked.as_bytes()), (expected, vec![]));
+    }
+
+    #[test]
+    fn a_csv_row_that_is_not_utf8_loses_only_itself() {
+        for ending in ["\n", "\r\n"] {
+            let mut input = format!("name,course{ending}ann,a{ending}").into_bytes();
+            input.extend_from_slice(b"Jos\xe9,b");
+            input.extend_from_slice(format!("{ending}bob,c{ending}").as_bytes());
+            let (found, problems) = rows(&input);
+            assert_eq!(
+                found,
+                vec![(2, "ann".to_string()), (4, "bob".to_string())],
+                "{ending:?}"
+            );
+            assert_eq!(problems, vec![Some(3)], "{ending:?}");
+        }
+    }
+
+    #[test]
+    fn a_json_line_that_is_not_utf8_loses_only_itself() {
+        let input = b"\xEF\xBB\xBF{\"a\":1}\r\n{\"b\":\"\xe9\"}\n\n{\"c\":3}";
+        let mut diagnostics = Vec::new();
+        let values = json_lines(input, &context(), &Limits::default(), &mut diagnostics);
+        let lines: Vec<u64> = values.iter().map(|(line, _)| *line).collect();
+        assert_eq!(lines, [1, 4]);
+        assert_eq!(diagnostics.len(), 1);
+        assert_eq!(diagnostics[0].line, Some(2));
+        assert!(
+            diagnostics[0].message.contains("not UTF-8"),
+            "{}",
+            diagnostics[0].message
+        );
+        assert!(is_json_lines_despite_encoding(input));
+        assert!(!is_json_lines_despite_encoding(b"{\n  \"a\": \"\xe9\"\n}\n"));
+        assert!(!is_json_lines_despite_encoding(b"kind: x\xe9\n"));
     }
 
     #[test]

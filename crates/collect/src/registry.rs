@@ -454,9 +454,12 @@ fn detect_event(compact: &str) -> Option<Collector> {
     None
 }
 
-/// Falco alerts: `rule`, `priority` and `output_fields` in the first object.
+/// Falco alerts: `rule`, `priority` and `output_fields` or `output` in the
+/// first object (Falco may leave `output_fields` out).
 fn is_falco(compact: &str) -> bool {
-    compact.contains("\"rule\":\"") && compact.contains("\"priority\":\"") && compact.contains("\"output_fields\":{")
+    compact.contains("\"rule\":\"")
+        && compact.contains("\"priority\":\"")
+        && (compact.contains("\"output_fields\":{") || compact.contains("\"output\":\""))
 }
 
 #[cfg(test)]

@@ -4,7 +4,8 @@
 //! Columns are found by their header, compared without case, spaces or
 //! punctuation, under common names (see [`FIELDS`]), or named explicitly with
 //! `--columns email=Learner,course=Module,completed_at=Finished`. Attributes:
-//! `person` (the e-mail, else the user name), `email`, `user`, `course`,
+//! `person` (the e-mail in lower case, else the user name; the subject's
+//! person too), `email` (as exported), `user`, `course`,
 //! `completed_at` (an RFC 3339 time or a `YYYY-MM-DD` date; a date with a time
 //! but no zone keeps only its date), `status` (`completed`, `in_progress`,
 //! `not_started`, `assigned`, `overdue`, `failed`, or the export's word in
@@ -20,8 +21,9 @@
 //! `correct_answers`, `incorrect_answers`, `campaigns_sent`,
 //! `campaigns_clicked`, `source_status`).
 //!
-//! A row without an e-mail or user, or with a completion date that does not
-//! read, gives a diagnostic with its line; the other rows land.
+//! A row without an e-mail or user, with a completion date that does not
+//! read, or that is not UTF-8 text (a Latin-1 export), gives a diagnostic with
+//! the line it starts on; the other rows land.
 
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
@@ -169,10 +171,8 @@ fn number(text: &str) -> Option<f64> {
 /// Never panics; every problem becomes a diagnostic naming its line.
 pub fn parse(bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
     let mut parsed = Parsed::default();
-    let Some(text) = crate::utf8_text(bytes, context, &mut parsed.diagnostics) else {
-        return parsed;
-    };
-    let Some((header, rows)) = crate::csv_rows(text, context, limits, &mut parsed.diagnostics) else {
+    // Read row by row: a row that is not UTF-8 (a Latin-1 name) loses only itself.
+    let Some((header, rows)) = crate::csv_rows(bytes, context, limits, &mut parsed.diagnostics) else {
         return parsed;
     };
     let keys: Vec<String> = header.iter().map(|cell| header_key(cell)).collect();
@@ -282,16 +282,17 @@ fn record(
     mimecast: bool,
     context: &Context,
 ) -> Result<model::NewEvidence, String> {
-    let email = cell("email")
-        .filter(|email| email.contains('@'))
-        .map(|email| email.to_ascii_lowercase());
+    // `email` is kept as exported; `person` (what matching uses) is it in
+    // lower case, else the user name.
+    let exported_email = cell("email").filter(|email| email.contains('@'));
+    let email = exported_email.as_ref().map(|email| email.to_ascii_lowercase());
     let user = cell("user");
     let Some(person) = email.clone().or_else(|| user.clone()) else {
         return Err("row without an e-mail or user; skipped".into());
     };
     let mut attrs = Map::new();
     attrs.insert("person".into(), person.clone().into());
-    attrs.insert("email".into(), json!(email));
+    attrs.insert("email".into(), json!(exported_email));
     attrs.insert("user".into(), json!(user));
     attrs.insert("course".into(), json!(cell("course")));
     let mut time = None;
@@ -444,5 +445,29 @@ mod tests {
         let time = mimecast_time("3/21/2025, 1:06:00.000 PM").map(model::time::format_time);
         assert_eq!(time.as_deref(), Some("2025-03-21T13:06:00.000000000Z"));
         assert_eq!(mimecast_time("13/45/2025, 1:06 PM"), None);
+    }
+
+    #[test]
+    fn a_latin1_row_loses_only_itself_and_lines_hold_with_crlf() {
+        let mut input = b"Email,Course,Completion Date\r\nAnn@Example.com,Secure coding,2025-03-01\r\n".to_vec();
+        input.extend_from_slice(b"jos\xe9@example.com,Secure coding,2025-03-01\r\n");
+        input.extend_from_slice(
+            b"bob@example.com,\"Secure\r\ncoding\",2025-03-02\r\ncy@example.com,Phishing,2025-03-03\r\n",
+        );
+        let context = Context {
+            origin: "lms.csv".into(),
+            ..Context::default()
+        };
+        let parsed = parse(&input, &context, &Limits::default());
+        let lines: Vec<Option<u64>> = parsed.evidence.iter().map(|record| record.source.line).collect();
+        assert_eq!(lines, [Some(2), Some(4), Some(6)]);
+        let problems: Vec<Option<u64>> = parsed.diagnostics.iter().map(|diagnostic| diagnostic.line).collect();
+        assert_eq!(problems, [Some(3)]);
+        assert!(parsed.diagnostics[0].message.contains("not UTF-8"));
+        // The e-mail as exported; the person (what matching uses) in lower case.
+        let ann = &parsed.evidence[0];
+        assert_eq!(ann.attrs["email"], "Ann@Example.com");
+        assert_eq!(ann.attrs["person"], "ann@example.com");
+        assert_eq!(ann.subject.person.as_deref(), Some("ann@example.com"));
     }
 }

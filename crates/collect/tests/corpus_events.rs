@@ -396,7 +396,7 @@ fn own_samples() -> Vec<File> {
                         None,
                     )
                 },
-                attrs: json!({"rule_id": "js/sql-injection", "tool": "CodeQL", "dismissed_by": "ben",
+                attrs: json!({"rule_id": "js/sql-injection", "tool": "codeql", "tool_name": "CodeQL", "dismissed_by": "ben",
                               "dismissed_reason": "false positive",
                               "dismissed_comment": "input is validated upstream"}),
             }],
