@@ -420,64 +420,94 @@ pub fn csv_rows(
         .into_iter()
         .max_by_key(|delimiter| first.iter().filter(|byte| *byte == delimiter).count())
         .unwrap_or(b',');
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .flexible(true)
-        .has_headers(false)
-        .from_reader(bytes);
     let mut header: Option<Vec<String>> = None;
     let mut rows = Vec::new();
     let mut record = csv::ByteRecord::new();
     // Lines are counted here from byte offsets: the reader's own count is one
     // short after a `\r\n` ending (it ends a record at `\r`).
     let mut lines = LineCounter::default();
-    loop {
-        let start = reader.position().byte();
-        match reader.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {
-                let start = record.position().map_or(start, csv::Position::byte);
-                let line = lines.line_of_record(bytes, start);
-                let length: usize = record.iter().map(<[u8]>::len).sum();
-                if length > limits.max_line_bytes {
-                    diagnostics.push(context.diagnostic(
-                        Some(line),
-                        None,
-                        format!(
-                            "row of {length} bytes exceeds the line limit of {} bytes; skipped",
-                            limits.max_line_bytes
-                        ),
-                    ));
-                    continue;
+    // A row whose quote never closes would swallow the rest of the input as
+    // one cell: it is refused, and reading starts again on the line after
+    // the one it began on. `base` is where the current reader starts.
+    let mut base = 0usize;
+    'segments: while base < bytes.len() {
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .flexible(true)
+            .has_headers(false)
+            .from_reader(&bytes[base..]);
+        loop {
+            let start = reader.position().byte();
+            match reader.read_byte_record(&mut record) {
+                Ok(false) => break 'segments,
+                Ok(true) => {
+                    let mut start = base
+                        + usize::try_from(record.position().map_or(start, csv::Position::byte)).unwrap_or(usize::MAX);
+                    // After a `\r\n` the reader's record starts at the `\n`.
+                    while matches!(bytes.get(start), Some(b'\r' | b'\n')) {
+                        start += 1;
+                    }
+                    let line = lines.line_of_record(bytes, start as u64);
+                    let end = base + usize::try_from(reader.position().byte()).unwrap_or(usize::MAX);
+                    let columns = header.as_ref().map_or(0, Vec::len);
+                    if (end >= bytes.len() && unclosed_quote(&bytes[start.min(bytes.len())..]))
+                        || swallowed_rows(&record, delimiter, columns)
+                    {
+                        diagnostics.push(context.diagnostic(
+                            Some(line),
+                            None,
+                            "row has a quote that never closes; skipped (the rows after it are read again from the next line)",
+                        ));
+                        match memchr::memchr(b'\n', &bytes[start.min(bytes.len())..]) {
+                            Some(newline) => {
+                                base = start + newline + 1;
+                                continue 'segments;
+                            }
+                            None => break 'segments,
+                        }
+                    }
+                    let length: usize = record.iter().map(<[u8]>::len).sum();
+                    if length > limits.max_line_bytes {
+                        diagnostics.push(context.diagnostic(
+                            Some(line),
+                            None,
+                            format!(
+                                "row of {length} bytes exceeds the line limit of {} bytes; skipped",
+                                limits.max_line_bytes
+                            ),
+                        ));
+                        continue;
+                    }
+                    let cells: Result<Vec<String>, std::str::Utf8Error> = record
+                        .iter()
+                        .map(|cell| std::str::from_utf8(cell).map(|cell| cell.trim().to_string()))
+                        .collect();
+                    let Ok(cells) = cells else {
+                        diagnostics.push(context.diagnostic(
+                            Some(line),
+                            None,
+                            "row is not UTF-8 text (save the export as UTF-8); row skipped",
+                        ));
+                        continue;
+                    };
+                    if cells.iter().all(String::is_empty) {
+                        continue;
+                    }
+                    match header {
+                        None => header = Some(cells),
+                        Some(_) => rows.push((line, cells)),
+                    }
                 }
-                let cells: Result<Vec<String>, std::str::Utf8Error> = record
-                    .iter()
-                    .map(|cell| std::str::from_utf8(cell).map(|cell| cell.trim().to_string()))
-                    .collect();
-                let Ok(cells) = cells else {
-                    diagnostics.push(context.diagnostic(
-                        Some(line),
-                        None,
-                        "row is not UTF-8 text (save the export as UTF-8); row skipped",
-                    ));
-                    continue;
-                };
-                if cells.iter().all(String::is_empty) {
-                    continue;
-                }
-                match header {
-                    None => header = Some(cells),
-                    Some(_) => rows.push((line, cells)),
-                }
-            }
-            Err(error) => {
-                let at = lines.line_of_record(bytes, error.position().map_or(start, csv::Position::byte));
-                diagnostics.push(context.diagnostic(Some(at), None, format!("CSV row not read: {error}; skipped")));
-                if !matches!(
-                    error.kind(),
-                    csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. }
-                ) {
-                    break;
+                Err(error) => {
+                    let at = base as u64 + error.position().map_or(start, csv::Position::byte);
+                    let at = lines.line_of_record(bytes, at);
+                    diagnostics.push(context.diagnostic(Some(at), None, format!("CSV row not read: {error}; skipped")));
+                    if !matches!(
+                        error.kind(),
+                        csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. }
+                    ) {
+                        break 'segments;
+                    }
                 }
             }
         }
@@ -489,6 +519,29 @@ pub fn csv_rows(
             None
         }
     }
+}
+
+/// Whether a CSV record that ran to the end of the input (`rest`, from its
+/// first byte) did so inside a quote that never closes: it spans more than
+/// one line and holds an odd number of quote characters (quoted cells and
+/// doubled quotes come in pairs).
+fn unclosed_quote(rest: &[u8]) -> bool {
+    let trimmed = rest.strip_suffix(b"\n").unwrap_or(rest);
+    let trimmed = trimmed.strip_suffix(b"\r").unwrap_or(trimmed);
+    memchr::memchr(b'\n', trimmed).is_some() && memchr::memchr_iter(b'"', trimmed).count() % 2 == 1
+}
+
+/// Whether a cell of `record` spans lines one of which looks like a whole row
+/// of a table with `columns` (at least 3) columns: a quote opened by mistake
+/// that a later row's quote closed. (Notes that span lines rarely hold as
+/// many delimiters as a row.)
+fn swallowed_rows(record: &csv::ByteRecord, delimiter: u8, columns: usize) -> bool {
+    columns >= 3
+        && record.iter().any(|cell| {
+            cell.split(|byte| *byte == b'\n')
+                .skip(1)
+                .any(|line| line.iter().filter(|byte| **byte == delimiter).count() + 1 >= columns)
+        })
 }
 
 /// 1-based line numbers of byte offsets met in increasing order, counted once.
@@ -594,6 +647,42 @@ mod tests {
         // A byte order mark and no final line ending change nothing.
         let marked = format!("\u{feff}{}", crlf.trim_end());
         assert_eq!(rows(marked.as_bytes()), (expected, vec![]));
+    }
+
+    #[test]
+    fn a_csv_row_whose_quote_never_closes_loses_only_itself() {
+        for ending in ["\n", "\r\n"] {
+            // dave's quote never closes: the row is refused and the rows after
+            // it are read again from line 4, whether the quote runs to the end
+            // of the input or a later row's quote closes it.
+            let input =
+                format!("name,course,date{ending}ann,a,1{ending}dave,\"Secure Coding, 101,2{ending}eve,b,3{ending}");
+            let (found, problems) = rows(input.as_bytes());
+            assert_eq!(
+                found,
+                vec![(2, "ann".to_string()), (4, "eve".to_string())],
+                "{ending:?}"
+            );
+            assert_eq!(problems, vec![Some(3)], "{ending:?}");
+            let input = format!(
+                "name,course,date{ending}ann,a,1{ending}dave,\"Secure Coding, 101,2{ending}eve,b,3{ending}fay,\"c{ending}d\",4{ending}"
+            );
+            let (found, problems) = rows(input.as_bytes());
+            assert_eq!(
+                found,
+                vec![(2, "ann".to_string()), (4, "eve".to_string()), (5, "fay".to_string())],
+                "{ending:?}"
+            );
+            assert_eq!(problems, vec![Some(3)], "{ending:?}");
+        }
+        // A note that spans lines is one cell.
+        let (found, problems) = rows(b"name,note,date\nann,\"first line\nsecond, line\",1\nbob,x,2\n");
+        assert_eq!(found, vec![(2, "ann".to_string()), (4, "bob".to_string())]);
+        assert!(problems.is_empty());
+        // A literal quote inside the last, one-line row is not a broken quote.
+        let (found, problems) = rows(b"name,size\nann,5\" screen\n");
+        assert_eq!(found, vec![(2, "ann".to_string())]);
+        assert!(problems.is_empty());
     }
 
     #[test]

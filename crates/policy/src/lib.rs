@@ -234,9 +234,36 @@ pub fn fold(records: &[Evidence], now: Timestamp, max_days: i64) -> Vec<Override
         .collect();
     ordered.sort_by_key(|record| record.id);
     let mut states: BTreeMap<u64, (OverrideState, Vec<Review>)> = BTreeMap::new();
+    // Overrides whose record names no action we know: taken as exceptions
+    // (never dropped), and undisciplined for it.
+    let mut unknown_action: BTreeMap<u64, String> = BTreeMap::new();
     for record in ordered {
         let attrs = &record.attrs;
-        match attrs.get("action").and_then(Value::as_str) {
+        let action = attrs.get("action").and_then(Value::as_str);
+        match action {
+            Some("extend" | "revoke") if attrs.get("override").and_then(Value::as_u64).is_none() => {
+                unknown_action.insert(
+                    record.id,
+                    format!("action `{}` names no override id", action.unwrap_or_default()),
+                );
+            }
+            Some("add" | "extend" | "revoke") => {}
+            None => {
+                unknown_action.insert(
+                    record.id,
+                    "no action (an exception recorded outside `override add`)".into(),
+                );
+            }
+            Some(other) => {
+                unknown_action.insert(record.id, format!("unknown action `{other}`"));
+            }
+        }
+        let action = if unknown_action.contains_key(&record.id) {
+            Some("add")
+        } else {
+            action
+        };
+        match action {
             Some("add") => {
                 let state = OverrideState {
                     id: record.id,
@@ -290,7 +317,7 @@ pub fn fold(records: &[Evidence], now: Timestamp, max_days: i64) -> Vec<Override
     states
         .into_values()
         .map(|(mut state, reviews)| {
-            let mut because = Vec::new();
+            let mut because: Vec<String> = unknown_action.get(&state.id).cloned().into_iter().collect();
             for (field, name) in [
                 (&state.owner, "no owner"),
                 (&state.ticket, "no ticket"),
@@ -379,6 +406,36 @@ mod tests {
             attrs,
             leaf_hash: String::new(),
         }
+    }
+
+    #[test]
+    fn an_override_record_without_a_known_action_is_an_undisciplined_exception() {
+        let now = at("2025-03-10");
+        // As an evidence-ndjson line might carry it: no `action`.
+        let bare = json!({"rule": "CVE-1", "tool": "trivy", "owner": "ana", "approver": "ana", "ticket": "T-1", "reason": "r", "sunset": "2025-09-01T00:00:00Z"});
+        let states = fold(&[record(1, "2025-03-01", bare)], now, 90);
+        assert_eq!(states.len(), 1, "never dropped");
+        assert!(!states[0].disciplined);
+        assert!(
+            states[0].undisciplined_because[0].starts_with("no action"),
+            "{:?}",
+            states[0].undisciplined_because
+        );
+        assert!(
+            states[0]
+                .undisciplined_because
+                .iter()
+                .any(|why| why == "approved by its own owner")
+        );
+        let odd = json!({"action": "approve", "rule": "CVE-2", "owner": "ana", "approver": "bo", "ticket": "T", "reason": "r", "sunset": "2025-04-01T00:00:00Z"});
+        let states = fold(&[record(1, "2025-03-01", odd)], now, 90);
+        assert_eq!(
+            states[0].undisciplined_because,
+            vec!["unknown action `approve`".to_string()]
+        );
+        let stray = json!({"action": "extend", "sunset": "2025-04-01T00:00:00Z"});
+        let states = fold(&[record(1, "2025-03-01", stray)], now, 90);
+        assert!(states[0].undisciplined_because[0].contains("names no override id"));
     }
 
     #[test]
