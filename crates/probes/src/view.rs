@@ -102,12 +102,24 @@ impl<'a> View<'a> {
             .filter(|record| record.occurred_at <= as_of && scope.contains(record))
             .collect();
         visible.sort_by(|a, b| a.occurred_at.cmp(&b.occurred_at).then(a.id.cmp(&b.id)));
-        View {
+        let mut view = View {
             records: visible,
             as_of,
             scope,
             thresholds,
+        };
+        // People's evidence (training, grants, calendars) names no repository:
+        // when the inventory names the team's members, only theirs is the
+        // team's, so one team's training is never another's.
+        if let Some(members) = crate::org::team_members(&view) {
+            view.records.retain(|record| {
+                !matches!(
+                    record.kind,
+                    EvidenceKind::TrainingRecord | EvidenceKind::IamGrant | EvidenceKind::CalendarBlock
+                ) || crate::org::person(record).is_some_and(|person| members.contains(&person))
+            });
         }
+        view
     }
 
     /// The start of the look-back window.

@@ -1860,15 +1860,47 @@ fn champion_time_counts_only_the_teams_members() {
             json!({"assets": [], "groups": [{"name": "a", "members": ["ana@acme.example"]}, {"name": "b", "members": ["bo@acme.example"]}]}),
         )
     };
+    // No calendar of a's members was ingested at all.
     let mut records = weekly_blocks(1, 13, "bo@acme.example");
     records.push(groups(500));
-    check_scoped("champion-time-protected", &scope, &records, &any(), False);
-    check_scoped("champion-time-honoured", &scope, &records, &any(), False);
+    check_scoped("champion-time-protected", &scope, &records, &any(), NotAvailable);
+    check_scoped("champion-time-honoured", &scope, &records, &any(), NotAvailable);
     let mut records = weekly_blocks(1, 13, "ana@acme.example");
     records.extend(weekly_blocks(100, 2, "bo@acme.example"));
     records.push(groups(500));
     check_scoped("champion-time-protected", &scope, &records, &any(), True);
     check_scoped("champion-time-honoured", &scope, &records, &any(), True);
+}
+
+#[test]
+fn people_evidence_counts_only_for_the_teams_members() {
+    // bo is in team b: his training and grants are not team a's.
+    let scope = Scope {
+        team: "a".into(),
+        repos: vec!["acme/api".into()],
+        services: Vec::new(),
+    };
+    let groups = record(
+        500,
+        "asset_snapshot",
+        "2025-06-01",
+        json!({}),
+        json!({"assets": [], "groups": [{"name": "a", "members": ["ana@acme.example"]}, {"name": "b", "members": ["bo@acme.example"]}]}),
+    );
+    let training = |id: u64, person: &str| {
+        record(
+            id,
+            "training_record",
+            "2025-06-01",
+            json!({"person": person}),
+            json!({"course": "secure coding", "completed_at": "2025-06-01", "status": "completed"}),
+        )
+    };
+    let records = vec![groups.clone(), training(1, "bo@acme.example")];
+    check_scoped("training-records-exist", &scope, &records, &any(), NotAvailable);
+    let records = vec![groups, training(1, "bo@acme.example"), training(2, "ana@acme.example")];
+    let fact = check_scoped("training-records-exist", &scope, &records, &any(), True);
+    assert_eq!(fact.evidence, vec![2], "only ana's record is a's");
 }
 
 #[test]
