@@ -371,7 +371,20 @@ fn ingest_file(
         let parsed = if collector == Collector::Pipelines {
             // GitLab `include: local:` files are read relative to the configuration's directory.
             let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
-            let mut resolve = |wanted: &str| crate::pipelines::read_local(&root, wanted, &options.limits);
+            // Steps name their file as the repository does, whatever path was
+            // typed: the configuration by its place in the repository, an
+            // included file by the path the include gives.
+            let in_repo = in_repository(path);
+            let mut resolve = |wanted: &str| {
+                crate::pipelines::read_local(&root, wanted, &options.limits).map(|(name, bytes)| match &in_repo {
+                    Some(_) => (wanted.trim_start_matches('/').to_string(), bytes),
+                    None => (name, bytes),
+                })
+            };
+            let context = Context {
+                shown_as: in_repo.clone().unwrap_or_else(|| context.shown_as.clone()),
+                ..context.clone()
+            };
             collect::pipelines::parse(&bytes, &context, &options.limits, &mut resolve)
         } else {
             collect::parse_document(collector, &bytes, &context, &options.limits)
@@ -399,6 +412,35 @@ fn ingest_file(
         }
         Ok(())
     }
+}
+
+/// A CI configuration's path inside its repository, from where it sits:
+/// `.github/workflows/NAME` for a workflow; else relative to the nearest
+/// directory above it that holds `.git`, `.gitlab-ci.yml` or
+/// `azure-pipelines.yml` (a repository's root; an included file under
+/// `ci/` becomes `ci/NAME`); `None` when there is none (the path as given).
+pub fn in_repository(path: &Path) -> Option<String> {
+    let full = std::fs::canonicalize(path).ok()?;
+    let name = full.file_name()?.to_str()?.to_string();
+    let parent = full.parent()?;
+    if parent.file_name() == Some(std::ffi::OsStr::new("workflows"))
+        && parent.parent().and_then(Path::file_name) == Some(std::ffi::OsStr::new(".github"))
+    {
+        return Some(format!(".github/workflows/{name}"));
+    }
+    let root = parent.ancestors().find(|directory| {
+        [
+            ".git",
+            ".gitlab-ci.yml",
+            ".gitlab-ci.yaml",
+            "azure-pipelines.yml",
+            "azure-pipelines.yaml",
+        ]
+        .iter()
+        .any(|marker| directory.join(marker).exists())
+    })?;
+    let relative = full.strip_prefix(root).ok()?;
+    relative.to_str().map(|text| text.replace('\\', "/"))
 }
 
 fn read_up_to(file: &mut File, buffer: &mut [u8]) -> std::io::Result<usize> {

@@ -193,13 +193,27 @@ fn ingest_records_one_pipeline_config_per_scanner_step_idempotently() {
     let tools: Vec<&str> = rows.iter().map(|row| row.3["tool"].as_str().unwrap()).collect();
     // The local include is followed: its job is recorded with its own file.
     assert_eq!(tools, vec!["semgrep", "trivy", "gitlab-secret-detection", "checkov"]);
-    assert!(
-        rows[3].3["file"]
-            .as_str()
-            .unwrap()
-            .replace('\\', "/")
-            .ends_with("repo/ci/iac.yml")
+    // Files are named as the repository names them, whatever path was typed.
+    let files: Vec<&str> = rows.iter().map(|row| row.3["file"].as_str().unwrap()).collect();
+    assert_eq!(
+        files,
+        vec![
+            ".github/workflows/scan.yml",
+            ".github/workflows/scan.yml",
+            ".gitlab-ci.yml",
+            "ci/iac.yml"
+        ]
     );
+    let respelled = workspace.run(&[
+        "ingest",
+        "./repo/.github/../.github/workflows/scan.yml",
+        "repo/./.gitlab-ci.yml",
+        "--repo",
+        "acme/shop",
+        "--commit",
+        "0123abc",
+    ]);
+    assert!(respelled.stdout.contains("0 added, 4 duplicates"), "{respelled:#?}");
     let verify = workspace.run(&["verify"]);
     assert_eq!(verify.code, 0, "{verify:#?}");
 }
