@@ -105,27 +105,50 @@ fn advisory_steps(view: &View<'_>, categories: &[String]) -> Vec<String> {
         .into_iter()
         .filter(|record| record.attrs.get("mode").and_then(Value::as_str) != Some("blocking"))
         .map(|record| {
-            let reason = record
+            // Every fact that keeps the step from blocking: all must change.
+            let reasons: Vec<&Value> = record
                 .attrs
                 .get("reasons")
                 .and_then(Value::as_array)
-                .and_then(|reasons| reasons.first());
+                .map(|reasons| reasons.iter().collect())
+                .unwrap_or_default();
+            let mut deciding: Vec<&Value> = reasons
+                .iter()
+                .copied()
+                .filter(|reason| {
+                    matches!(
+                        reason.get("effect").and_then(Value::as_str),
+                        Some("advisory" | "unknown")
+                    )
+                })
+                .collect();
+            if deciding.is_empty() {
+                deciding.extend(reasons.first());
+            }
+            let file = record.attrs.get("file").and_then(Value::as_str).unwrap_or("?");
+            let facts: Vec<String> = deciding
+                .iter()
+                .map(|reason| {
+                    format!(
+                        "{}:{}: `{}` — {}",
+                        reason.get("file").and_then(Value::as_str).unwrap_or(file),
+                        reason.get("line").and_then(Value::as_u64).unwrap_or(0),
+                        reason.get("text").and_then(Value::as_str).unwrap_or(""),
+                        reason.get("why").and_then(Value::as_str).unwrap_or("")
+                    )
+                })
+                .collect();
             format!(
-                "{}: {}:{}: `{}` — {}",
+                "{}: {}",
                 record.subject.repo.as_deref().unwrap_or("?"),
-                record.attrs.get("file").and_then(Value::as_str).unwrap_or("?"),
-                reason
-                    .and_then(|reason| reason.get("line"))
-                    .and_then(Value::as_u64)
-                    .unwrap_or(0),
-                reason
-                    .and_then(|reason| reason.get("text"))
-                    .and_then(Value::as_str)
-                    .unwrap_or(""),
-                reason
-                    .and_then(|reason| reason.get("why"))
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
+                if facts.is_empty() {
+                    format!(
+                        "{file}: {}",
+                        record.attrs.get("mode").and_then(Value::as_str).unwrap_or("unknown")
+                    )
+                } else {
+                    facts.join("; and ")
+                }
             )
         })
         .collect()

@@ -90,20 +90,50 @@ fn where_(record: &Evidence) -> String {
 
 /// Why a step is advisory, from its first reason.
 pub fn advisory_reason(record: &Evidence) -> String {
-    let reason = record
+    let lines = deciding_lines(record);
+    if lines.is_empty() {
+        format!("{} is {}", where_(record), text(record, "mode").unwrap_or("unknown"))
+    } else {
+        format!(
+            "{} is {} ({})",
+            where_(record),
+            text(record, "mode").unwrap_or("unknown"),
+            lines.join("; ")
+        )
+    }
+}
+
+/// Every fact that makes a step non-blocking, as `line N: `text``: all of
+/// them must change for the step to block (the reasons whose `effect` is
+/// `advisory` or `unknown`; the first reason when none says).
+pub fn deciding_lines(record: &Evidence) -> Vec<String> {
+    let reasons: Vec<&Value> = record
         .attrs
         .get("reasons")
         .and_then(Value::as_array)
-        .and_then(|reasons| reasons.first());
-    match reason {
-        Some(reason) => format!(
-            "{} is {} (line {}: `{}`)",
-            where_(record),
-            text(record, "mode").unwrap_or("unknown"),
+        .map(|reasons| reasons.iter().collect())
+        .unwrap_or_default();
+    let line = |reason: &Value| {
+        format!(
+            "line {}: `{}`",
             reason.get("line").and_then(Value::as_u64).unwrap_or(0),
             reason.get("text").and_then(Value::as_str).unwrap_or("")
-        ),
-        None => format!("{} is {}", where_(record), text(record, "mode").unwrap_or("unknown")),
+        )
+    };
+    let deciding: Vec<String> = reasons
+        .iter()
+        .filter(|reason| {
+            matches!(
+                reason.get("effect").and_then(Value::as_str),
+                Some("advisory" | "unknown")
+            )
+        })
+        .map(|reason| line(reason))
+        .collect();
+    if deciding.is_empty() {
+        reasons.first().map(|reason| line(reason)).into_iter().collect()
+    } else {
+        deciding
     }
 }
 

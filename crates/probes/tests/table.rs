@@ -2168,3 +2168,27 @@ fn every_registered_probe_has_three_checks() {
     ids.dedup();
     assert_eq!(ids.len(), probes::REGISTRY.len(), "a probe id is registered twice");
 }
+
+#[test]
+fn an_advisory_step_names_every_fact_that_keeps_it_from_blocking() {
+    // Both `continue-on-error` and `semgrep scan` without `--error` make the
+    // step advisory: fixing one alone leaves it advisory, so both are named.
+    let step = record(
+        1,
+        "pipeline_config",
+        "2025-06-01",
+        json!({"repo": "acme/api"}),
+        json!({"tool": "semgrep", "category": "sast", "mode": "advisory", "file": ".github/workflows/ci.yml", "line": 10,
+               "reasons": [
+                   {"line": 12, "text": "continue-on-error: true", "why": "the job goes on", "effect": "advisory"},
+                   {"line": 13, "text": "semgrep scan", "why": "exits 0 on findings without --error", "effect": "advisory"},
+                   {"line": 3, "text": "on: pull_request", "why": "runs on PRs", "effect": "blocks"}
+               ]}),
+    );
+    assert_eq!(
+        probes::gate::deciding_lines(&step),
+        vec!["line 12: `continue-on-error: true`", "line 13: `semgrep scan`"]
+    );
+    let message = probes::gate::advisory_reason(&step);
+    assert!(message.contains("line 12") && message.contains("line 13"), "{message}");
+}
