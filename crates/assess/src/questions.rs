@@ -213,7 +213,7 @@ fn runtime_remediation(view: &View<'_>) -> Answer {
     }
     let why = if tickets.is_empty() {
         format!(
-            "{} runtime alerts in 30 days, none with a ticket: no remediation evidence is ingested (detection is audit-only)",
+            "{} runtime alerts in 30 days, none with a ticket: no remediation evidence for this team (tickets are not ingested, or none links these alerts; detection is audit-only)",
             alerts.len()
         )
     } else {

@@ -53,7 +53,7 @@ fn alerts_routed_to_tickets(view: &View<'_>, _: &Params) -> Fact {
             id,
             Outcome::NotAvailable,
             format!(
-                "{} runtime alerts but no remediation (ticket) evidence: tickets are not ingested",
+                "{} runtime alerts but no remediation (ticket) evidence for this team: tickets are not ingested, or none links these alerts",
                 alerts.len()
             ),
             Vec::new(),
@@ -140,7 +140,7 @@ fn alerts_remediated_within_sla(view: &View<'_>, _: &Params) -> Fact {
             id,
             Outcome::NotAvailable,
             format!(
-                "{} high/critical alerts but no remediation evidence: tickets are not ingested",
+                "{} high/critical alerts but no remediation evidence for this team: tickets are not ingested, or none links these alerts",
                 serious.len()
             ),
             serious.iter().take(5).map(|alert| alert.id).collect(),
@@ -150,6 +150,9 @@ fn alerts_remediated_within_sla(view: &View<'_>, _: &Params) -> Fact {
     let tickets: Vec<&Evidence> = view.all(Kind::Remediation).collect();
     let mut ids = Vec::new();
     let mut within = 0usize;
+    // Open alerts younger than the SLA have not missed it yet: they count
+    // neither way.
+    let mut pending = 0usize;
     for alert in &serious {
         let fixed = tickets.iter().find(|ticket| {
             remediates(ticket, alert)
@@ -159,13 +162,30 @@ fn alerts_remediated_within_sla(view: &View<'_>, _: &Params) -> Fact {
                         && resolved.duration_since(alert.occurred_at) <= sla
                 })
         });
-        ids.push(alert.id);
         if let Some(ticket) = fixed {
             within += 1;
+            ids.push(alert.id);
             ids.push(ticket.id);
+        } else if view.as_of.duration_since(alert.occurred_at) < sla {
+            pending += 1;
+        } else {
+            ids.push(alert.id);
         }
     }
-    let share = within as f64 / serious.len() as f64;
+    let judged = serious.len() - pending;
+    if judged == 0 {
+        return Fact::new(
+            id,
+            Outcome::NotAvailable,
+            format!(
+                "all {} high/critical alerts are open and younger than the {}-day SLA: none has missed it or met it yet",
+                serious.len(),
+                view.thresholds.remediation_sla_days
+            ),
+            serious.iter().take(5).map(|alert| alert.id).collect(),
+        );
+    }
+    let share = within as f64 / judged as f64;
     let outcome = if share >= view.thresholds.coverage {
         Outcome::True
     } else {
@@ -175,11 +195,15 @@ fn alerts_remediated_within_sla(view: &View<'_>, _: &Params) -> Fact {
         id,
         outcome,
         format!(
-            "{within} of {} high/critical alerts remediated within {} days ({:.0}%, required {:.0}%)",
-            serious.len(),
+            "{within} of {judged} high/critical alerts remediated within {} days ({:.0}%, required {:.0}%){}",
             view.thresholds.remediation_sla_days,
             share * 100.0,
-            view.thresholds.coverage * 100.0
+            view.thresholds.coverage * 100.0,
+            if pending > 0 {
+                format!("; {pending} more are open and younger than the SLA")
+            } else {
+                String::new()
+            }
         ),
         ids,
     )

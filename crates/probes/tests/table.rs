@@ -907,7 +907,8 @@ fn alerts_remediated_within_sla() {
         &any(),
         False,
     );
-    // Resolved within the SLA, but after the as-of time: not yet resolved.
+    // Resolved within the SLA, but after the as-of time: not yet resolved,
+    // and two days old, so it has not missed its 7-day SLA yet either.
     check(
         "alerts-remediated-within-sla",
         &[
@@ -919,8 +920,21 @@ fn alerts_remediated_within_sla() {
             ),
         ],
         &any(),
+        NotAvailable,
+    );
+    // An old open alert missed it; a young open one is not counted.
+    let fact = check(
+        "alerts-remediated-within-sla",
+        &[
+            alert(1, "2025-06-01", "high"),
+            alert(2, "2025-06-29", "high"),
+            ticket(3, "2025-06-01T01:00:00Z", json!({"alerts": [9]})),
+        ],
+        &any(),
         False,
     );
+    assert!(fact.message.starts_with("0 of 1 "), "{}", fact.message);
+    assert!(fact.message.contains("1 more are open"), "{}", fact.message);
     check("alerts-remediated-within-sla", &[], &any(), NotAvailable);
     check(
         "alerts-remediated-within-sla",
@@ -2179,11 +2193,11 @@ fn an_advisory_step_names_every_fact_that_keeps_it_from_blocking() {
         "2025-06-01",
         json!({"repo": "acme/api"}),
         json!({"tool": "semgrep", "category": "sast", "mode": "advisory", "file": ".github/workflows/ci.yml", "line": 10,
-               "reasons": [
-                   {"line": 12, "text": "continue-on-error: true", "why": "the job goes on", "effect": "advisory"},
-                   {"line": 13, "text": "semgrep scan", "why": "exits 0 on findings without --error", "effect": "advisory"},
-                   {"line": 3, "text": "on: pull_request", "why": "runs on PRs", "effect": "blocks"}
-               ]}),
+        "reasons": [
+            {"line": 12, "text": "continue-on-error: true", "why": "the job goes on", "effect": "advisory"},
+            {"line": 13, "text": "semgrep scan", "why": "exits 0 on findings without --error", "effect": "advisory"},
+            {"line": 3, "text": "on: pull_request", "why": "runs on PRs", "effect": "blocks"}
+        ]}),
     );
     assert_eq!(
         probes::gate::deciding_lines(&step),
