@@ -420,17 +420,22 @@ fn training_coverage(view: &View<'_>, _: &Params) -> Fact {
         .filter(|person| trained.get(*person).is_some_and(|(when, _)| *when >= since))
         .collect();
     let share = current.len() as f64 / people.len() as f64;
-    let ids: Vec<u64> = current
+    let mut ids: Vec<u64> = current
         .iter()
         .filter_map(|person| trained.get(*person).map(|(_, id)| *id))
         .collect();
+    let covered = share >= view.thresholds.coverage;
+    if !covered {
+        // The grants of the people not trained: what the failure rests on.
+        for (person, (_, grants)) in &people {
+            if !current.contains(&person) {
+                ids.extend(grants.iter().take(3));
+            }
+        }
+    }
     Fact::new(
         id,
-        if share >= view.thresholds.coverage {
-            Outcome::True
-        } else {
-            Outcome::False
-        },
+        if covered { Outcome::True } else { Outcome::False },
         format!(
             "{} of {} people with access trained within {} days ({:.0}%)",
             current.len(),
@@ -615,6 +620,7 @@ fn elevated_access_reviewed(view: &View<'_>, _: &Params) -> Fact {
     }
     let limit = view.days_before(view.thresholds.review_days);
     let mut failing = Vec::new();
+    let mut failing_grants: Vec<u64> = Vec::new();
     let mut ids = Vec::new();
     for (person, (elevated, grants)) in grantees(view) {
         if !elevated {
@@ -630,7 +636,10 @@ fn elevated_access_reviewed(view: &View<'_>, _: &Params) -> Fact {
         match (reviewed, exception_for(view, &person, &["access"])) {
             (true, _) => ids.extend(grants),
             (false, Some(exception)) => ids.push(exception),
-            (false, None) => failing.push(person),
+            (false, None) => {
+                failing_grants.extend(grants.iter().take(3));
+                failing.push(person);
+            }
         }
     }
     if failing.is_empty() {
@@ -654,7 +663,7 @@ fn elevated_access_reviewed(view: &View<'_>, _: &Params) -> Fact {
             failing.len(),
             shown.join(", ")
         ),
-        ids,
+        failing_grants,
     )
 }
 

@@ -1590,7 +1590,7 @@ fn training_coverage() {
         True,
     );
     assert_eq!(fact.evidence, vec![2]);
-    check(
+    let fact = check(
         "training-coverage",
         &[
             grant(1, "ana@acme.example", false, None),
@@ -1600,6 +1600,8 @@ fn training_coverage() {
         &any(),
         False,
     );
+    // The failure cites bo's grant, the person not trained.
+    assert!(fact.evidence.contains(&2), "{:?}", fact.evidence);
     // Trained too long ago.
     check(
         "training-coverage",
