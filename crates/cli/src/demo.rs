@@ -239,6 +239,28 @@ impl Computed {
                 .filter(|(name, _)| *name == team.team)
                 .map(|(_, answer)| format!("{} {}", answer.question, answer.status))
                 .collect();
+            // Where the claims hold: by archetype, so that a team whose gates
+            // are real shows it even while unattested manual activities keep
+            // its levels down.
+            let mut held: std::collections::BTreeMap<&str, (usize, usize)> = std::collections::BTreeMap::new();
+            for activity in &team.activities {
+                if let Some(confirmed) = activity.confirmed {
+                    let entry = held.entry(activity.archetype.as_str()).or_default();
+                    entry.0 += usize::from(confirmed);
+                    entry.1 += 1;
+                }
+            }
+            let (confirmed, claimed) = held
+                .values()
+                .fold((0, 0), |(confirmed, claimed), (c, n)| (confirmed + c, claimed + n));
+            let by_archetype: Vec<String> = held
+                .iter()
+                .map(|(archetype, (confirmed, claimed))| format!("{archetype} {confirmed}/{claimed}"))
+                .collect();
+            out.push_str(&format!(
+                "  claims confirmed by evidence: {confirmed} of {claimed} ({})\n",
+                by_archetype.join(", ")
+            ));
             out.push_str(&format!("  five questions: {}\n", statuses.join(", ")));
             if let Some(sample) = self.samples.iter().find(|sample| sample.team == team.team) {
                 out.push_str(&format!("  sample: {}\n", sample.summary));

@@ -32,6 +32,18 @@ fn the_demo_plants_a_known_truth_and_the_assessment_finds_it() {
     let outcome = run_in(dir.path(), &["demo", "--out", "acme", "--seed", "3"]);
     assert_eq!(outcome.code, 0, "{outcome:#?}");
     assert!(outcome.stdout.contains("payments: claimed Level"), "{}", outcome.stdout);
+    // The summary shows where each team's claims hold: payments' gates do.
+    let confirmed = |team: &str| -> usize {
+        let at = outcome.stdout.find(&format!("{team}: claimed Level")).unwrap();
+        let line = outcome.stdout[at..]
+            .lines()
+            .find(|line| line.trim_start().starts_with("claims confirmed by evidence:"))
+            .unwrap();
+        line.split_whitespace().nth(4).unwrap().parse().unwrap()
+    };
+    for team in ["checkout", "identity", "platform"] {
+        assert!(confirmed("payments") > 2 * confirmed(team), "{}", outcome.stdout);
+    }
     let out = dir.path().join("acme");
     for file in [
         "report.html",
