@@ -230,7 +230,8 @@ fn runtime_remediation(view: &View<'_>) -> Answer {
 
 fn inventory(view: &View<'_>, at: Option<Timestamp>) -> Answer {
     let id = "inventory";
-    let at = at.unwrap_or_else(|| before(view, 30));
+    // Nothing after the as-of time is visible: a later date is the as-of time.
+    let at = at.unwrap_or_else(|| before(view, 30)).min(view.as_of);
     let snapshots = probes::org::snapshots(view);
     let Some((taken, records)) = snapshots.range(..=at).next_back() else {
         let why = match snapshots.keys().next() {
