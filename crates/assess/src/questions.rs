@@ -468,3 +468,44 @@ pub fn ask(question: &str, view: &View<'_>, inventory_at: Option<Timestamp>) -> 
         _ => return None,
     })
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use model::{OccurredAtSource, SourceRef, Subject};
+    use probes::{Scope, Thresholds};
+
+    #[test]
+    fn an_inventory_date_after_the_as_of_time_is_the_as_of_time() {
+        let at = |text: &str| model::time::parse_time(text).unwrap();
+        let snapshot = Evidence {
+            id: 1,
+            kind: Kind::AssetSnapshot,
+            occurred_at: at("2025-05-01"),
+            occurred_at_source: OccurredAtSource::Source,
+            ingested_at: at("2025-05-01"),
+            subject: Subject::default(),
+            source: SourceRef {
+                collector: "inventory".into(),
+                origin: "i.csv".into(),
+                sha256: String::new(),
+                line: None,
+                pointer: None,
+            },
+            attrs: json!({"assets": [{"name": "api", "environment": "production", "owner": "a", "last_security_review": "2025-01-01"}]}),
+            leaf_hash: String::new(),
+        };
+        let records = [snapshot];
+        let scope = Scope {
+            team: "all".into(),
+            repos: Vec::new(),
+            services: Vec::new(),
+        };
+        let thresholds = Thresholds::default();
+        let view = View::new(&records, at("2025-06-30"), &scope, &thresholds);
+        let answer = ask("inventory", &view, Some(at("2027-01-01"))).unwrap();
+        assert_eq!(answer.status, "answered", "{answer:?}");
+        assert_eq!(answer.answer["as_of"], "2025-06-30");
+    }
+}
