@@ -244,3 +244,46 @@ fn include_cycles_extends_cycles_and_empty_directories() {
         outcome.stderr
     );
 }
+
+#[test]
+fn symbolic_links_out_of_the_repository_are_refused_with_a_warning() {
+    let workspace = Workspace::new();
+    workspace.write("secret.yml", "leak:\n  stage: test\n  script: [trivy fs .]\n");
+    workspace.write(
+        "repo/.gitlab-ci.yml",
+        "include:\n  - local: ci/evil.yml\njob:\n  script:\n    - gitleaks detect\n",
+    );
+    std::fs::create_dir_all(workspace.path("repo/ci")).unwrap();
+    std::os::unix::fs::symlink(workspace.path("secret.yml"), workspace.path("repo/ci/evil.yml")).unwrap();
+    std::os::unix::fs::symlink(
+        workspace.path("secret.yml"),
+        workspace.path("repo/azure-pipelines-x.yml"),
+    )
+    .unwrap();
+    let outcome = workspace.run(&["lint-pipelines", "--format", "json", "repo"]);
+    assert_eq!(outcome.code, 0, "{outcome:#?}");
+    let report: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    // Only the repository's own job: nothing from the file outside.
+    assert_eq!(report["summary"]["steps"], 1, "{report:#}");
+    assert_eq!(report["steps"][0]["tool"], "gitleaks", "{report:#}");
+    assert!(
+        outcome.stderr.contains("local include `ci/evil.yml` not read")
+            && outcome.stderr.contains("outside the repository"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(
+        outcome
+            .stderr
+            .contains("azure-pipelines-x.yml: warning: symbolic link resolving outside"),
+        "{}",
+        outcome.stderr
+    );
+    // A link that stays inside the repository is followed.
+    std::fs::remove_file(workspace.path("repo/ci/evil.yml")).unwrap();
+    workspace.write("repo/ci/real.yml", "leak:\n  stage: test\n  script: [trivy fs .]\n");
+    std::os::unix::fs::symlink("real.yml", workspace.path("repo/ci/evil.yml")).unwrap();
+    let outcome = workspace.run(&["lint-pipelines", "--format", "json", "repo"]);
+    let report: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    assert_eq!(report["summary"]["steps"], 2, "{report:#} {}", outcome.stderr);
+}
