@@ -1154,3 +1154,94 @@ fn azure_script_tasks() {
         linted.diagnostics
     );
 }
+
+#[test]
+fn shell_or_group() {
+    let linted = rule(
+        "shell-or-group",
+        Gha,
+        &gha("      - run: 'gitleaks detect || { echo \"leaks\"; exit 0; }'\n"),
+        "gitleaks",
+        Advisory,
+    );
+    assert_eq!(
+        linted.steps[0].reasons[0].text, "exit 0",
+        "{:#?}",
+        linted.steps[0].reasons
+    );
+    let linted = rule(
+        "shell-or-group",
+        Gha,
+        &gha(
+            "      - shell: bash {0}\n        run: |\n          gitleaks detect || { echo \"leaks\"; exit 1; }\n          echo done\n",
+        ),
+        "gitleaks",
+        Blocking,
+    );
+    assert!(
+        linted.steps[0].reasons.iter().any(|reason| reason.text == "exit 1"),
+        "{:#?}",
+        linted.steps[0].reasons
+    );
+    rule(
+        "shell-or-group",
+        Gha,
+        &gha("      - run: |\n          gitleaks detect || (echo leaks; exit 0)\n"),
+        "gitleaks",
+        Advisory,
+    );
+}
+
+#[test]
+fn shell_loop_condition() {
+    rule(
+        "shell-loop-condition",
+        Gha,
+        &gha("      - run: |\n          until gitleaks detect; do break; done\n          echo ok\n"),
+        "gitleaks",
+        Advisory,
+    );
+    rule(
+        "shell-loop-condition",
+        Gha,
+        &gha(
+            "      - run: |\n          while ! gitleaks detect; do\n            exit 1\n          done\n          echo ok\n",
+        ),
+        "gitleaks",
+        Blocking,
+    );
+    rule(
+        "shell-loop-condition",
+        Gha,
+        &gha("      - run: |\n          until gitleaks detect; do exit 1; done\n          echo ok\n"),
+        "gitleaks",
+        Blocking,
+    );
+}
+
+#[test]
+fn tool_wrappers_with_option_values() {
+    for wrapped in [
+        "timeout -k 10 15m semgrep ci",
+        "nice -n 10 semgrep ci",
+        "env SEMGREP_APP_TOKEN=x semgrep ci",
+        "stdbuf -oL semgrep ci",
+        "nohup semgrep ci",
+        "echo . | xargs -n 1 semgrep ci",
+    ] {
+        rule(
+            "tool-wrappers",
+            Gha,
+            &gha(&format!("      - shell: bash\n        run: {wrapped}\n")),
+            "semgrep",
+            Blocking,
+        );
+    }
+    rule(
+        "tool-wrappers",
+        Gha,
+        &gha("      - run: echo `gitleaks detect`\n"),
+        "gitleaks",
+        Unknown,
+    );
+}
