@@ -1245,3 +1245,47 @@ fn tool_wrappers_with_option_values() {
         Unknown,
     );
 }
+
+#[test]
+fn gha_matrix_shell() {
+    let matrix = |script: &str| {
+        format!(
+            "on: pull_request\njobs:\n  scan:\n    runs-on: ${{{{ matrix.os }}}}\n    strategy:\n      matrix:\n        os: [windows-latest, ubuntu-latest]\n    steps:\n      - run: |\n{script}"
+        )
+    };
+    // bash -e stops at the scanner; pwsh ends with `git status`'s status: the legs differ.
+    let linted = rule(
+        "gha-matrix-shell",
+        Gha,
+        &matrix("          gitleaks detect\n          git status\n"),
+        "gitleaks",
+        Unknown,
+    );
+    assert!(
+        linted.steps[0]
+            .reasons
+            .iter()
+            .any(|reason| reason.line == 4 && reason.why.contains("windows-latest")),
+        "{:#?}",
+        linted.steps[0].reasons
+    );
+    // Both legs agree: the verdict is kept.
+    rule(
+        "gha-matrix-shell",
+        Gha,
+        &matrix("          gitleaks detect\n"),
+        "gitleaks",
+        Blocking,
+    );
+    rule(
+        "gha-matrix-shell",
+        Gha,
+        &matrix("          gitleaks detect || true\n"),
+        "gitleaks",
+        Advisory,
+    );
+    // A `shell:` chosen for the step applies on every leg.
+    let explicit = matrix("          gitleaks detect\n          git status\n")
+        .replace("      - run:", "      - shell: bash\n        run:");
+    rule("gha-matrix-shell", Gha, &explicit, "gitleaks", Blocking);
+}

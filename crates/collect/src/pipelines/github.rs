@@ -449,6 +449,30 @@ pub fn lint(shown: &str, text: &str, root: &Node, result: &mut Lint) {
                     .any(|label| label.to_ascii_lowercase().contains("windows"))
             })
             .unwrap_or(false);
+        // `runs-on: ${{ matrix.os }}` over Windows and other runners: the
+        // default shell differs per leg (pwsh on Windows, bash elsewhere).
+        let mixed_matrix = job.get("runs-on").and_then(|runs_on| {
+            let labels = runs_on.strings();
+            if !labels.iter().any(|label| label.contains("matrix.")) {
+                return None;
+            }
+            let mut values = Vec::new();
+            if let Some(matrix) = job.get("strategy").and_then(|strategy| strategy.get("matrix")) {
+                scalars(matrix, &mut values);
+            }
+            let windows = values
+                .iter()
+                .find(|value| value.to_ascii_lowercase().contains("windows"))?;
+            let other = values.iter().find(|value| {
+                let value = value.to_ascii_lowercase();
+                ["ubuntu", "macos", "linux"].iter().any(|os| value.contains(os))
+            })?;
+            Some((
+                runs_on.line,
+                format!("runs-on: {}", labels.join(", ")),
+                format!("{windows}` and `{other}"),
+            ))
+        });
         let job_shell = job
             .get("defaults")
             .and_then(|defaults| defaults.get("run"))
@@ -552,9 +576,24 @@ pub fn lint(shown: &str, text: &str, root: &Node, result: &mut Lint) {
             }
             if let Some((run_key, run)) = step.entry("run") {
                 let script = run.as_str().unwrap_or_default();
-                let shell = shell_for(step.get("shell").and_then(Node::as_str).or(job_shell), windows);
+                let chosen = step.get("shell").and_then(Node::as_str).or(job_shell);
+                let shell = shell_for(chosen, windows);
                 let lines = located(&file_lines, run_key.line, run.line, script);
+                // On a matrix over Windows and other runners without a `shell:`,
+                // each leg runs the script in its own default shell.
+                let windows_legs = match (&mixed_matrix, chosen) {
+                    (Some(matrix), None) => {
+                        Some((matrix, shell::analyse_in(script, &shell_for(None, true), &step_env)))
+                    }
+                    _ => None,
+                };
                 for invocation in shell::analyse_in(script, &shell, &step_env) {
+                    let differs = windows_legs.as_ref().and_then(|(matrix, on_windows)| {
+                        let windows = on_windows.iter().find(|other| {
+                            other.scanner.tool == invocation.scanner.tool && other.line == invocation.line
+                        })?;
+                        (windows.propagation != invocation.propagation).then_some((*matrix, windows.propagation))
+                    });
                     let at = |index: usize| lines.get(index).copied().unwrap_or(run.line);
                     let mut reasons = vec![tool_reason(
                         &invocation.scanner.exit,
@@ -567,10 +606,28 @@ pub fn lint(shown: &str, text: &str, root: &Node, result: &mut Lint) {
                             fact.text.clone(),
                             fact.why.clone(),
                             match invocation.propagation {
+                                _ if differs.is_some() => "unknown",
                                 Propagation::Fails => "blocks",
                                 Propagation::Lost => "advisory",
                                 Propagation::Unknown => "unknown",
                             },
+                        ));
+                    }
+                    if let Some(((line, text, legs), on_windows)) = differs {
+                        let verdict = |propagation: Propagation| match propagation {
+                            Propagation::Fails => "blocking",
+                            Propagation::Lost => "advisory",
+                            Propagation::Unknown => "unknown",
+                        };
+                        reasons.push(reason(
+                            *line,
+                            text.clone(),
+                            format!(
+                                "the matrix runs this job on `{legs}`: the default shell is bash on one and pwsh on Windows, where the step is {} instead of {}",
+                                verdict(on_windows),
+                                verdict(invocation.propagation)
+                            ),
+                            "unknown",
                         ));
                     }
                     let first_line = script
@@ -614,6 +671,15 @@ pub fn lint(shown: &str, text: &str, root: &Node, result: &mut Lint) {
                 });
             }
         }
+    }
+}
+
+/// Every scalar under a node (a matrix's values, `include:` entries too).
+fn scalars<'a>(node: &'a Node, out: &mut Vec<&'a str>) {
+    match &node.value {
+        crate::pipelines::yaml::Value::Scalar { .. } => out.extend(node.as_str()),
+        crate::pipelines::yaml::Value::Seq(items) => items.iter().for_each(|item| scalars(item, out)),
+        crate::pipelines::yaml::Value::Map(entries) => entries.iter().for_each(|(_, value)| scalars(value, out)),
     }
 }
 
