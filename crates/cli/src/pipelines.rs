@@ -124,14 +124,15 @@ pub fn lint_paths(paths: &[PathBuf], limits: &collect::Limits) -> Linted {
             }),
         }
     }
-    // GitLab main files first, so the files they include are known.
+    // GitLab and Azure main files first, so the files they include are known.
     candidates.sort_by_key(|(path, _, _)| {
         let name = path
             .file_name()
             .and_then(|name| name.to_str())
             .unwrap_or_default()
             .to_ascii_lowercase();
-        (!name.starts_with(".gitlab-ci"), path.clone())
+        let main = name.starts_with(".gitlab-ci") || name.starts_with("azure-pipelines");
+        (!main, path.clone())
     });
     let directories: Vec<&PathBuf> = paths.iter().filter(|path| path.is_dir()).collect();
     let mut included: Vec<PathBuf> = Vec::new();

@@ -287,3 +287,37 @@ fn symbolic_links_out_of_the_repository_are_refused_with_a_warning() {
     let report: Value = serde_json::from_str(&outcome.stdout).unwrap();
     assert_eq!(report["summary"]["steps"], 2, "{report:#} {}", outcome.stderr);
 }
+
+#[test]
+fn azure_templates_are_followed_inside_the_repository_only() {
+    let workspace = Workspace::new();
+    workspace.write(
+        "repo/azure-pipelines.yml",
+        "trigger: [main]\npr: [main]\npool:\n  vmImage: ubuntu-latest\nsteps:\n  - template: templates/scan.yml\n  - template: templates/evil.yml\n",
+    );
+    workspace.write(
+        "repo/templates/scan.yml",
+        "parameters:\n  - name: soft\n    default: false\nsteps:\n  - script: |\n      checkov -d infra\n      echo checked\n",
+    );
+    workspace.write("outside.yml", "steps:\n  - script: trivy fs .\n");
+    std::os::unix::fs::symlink(workspace.path("outside.yml"), workspace.path("repo/templates/evil.yml")).unwrap();
+    // The pipeline alone: its template is followed, the link out is refused.
+    let outcome = workspace.run(&["lint-pipelines", "--format", "json", "repo/azure-pipelines.yml"]);
+    assert_eq!(outcome.code, 0, "{outcome:#?}");
+    let report: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    assert_eq!(report["summary"]["steps"], 1, "{report:#}");
+    assert_eq!(report["steps"][0]["tool"], "checkov", "{report:#}");
+    assert_eq!(report["steps"][0]["mode"], "advisory", "{report:#}");
+    assert_eq!(report["steps"][0]["on_pull_request"], Value::Null, "{report:#}");
+    assert!(
+        outcome.stderr.contains("template `templates/evil.yml` not read")
+            && outcome.stderr.contains("outside the repository"),
+        "{}",
+        outcome.stderr
+    );
+    // The directory: the template is linted once, as part of the pipeline.
+    let outcome = workspace.run(&["lint-pipelines", "--format", "json", "repo"]);
+    let report: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    assert_eq!(report["summary"]["steps"], 1, "{report:#} {}", outcome.stderr);
+    assert_eq!(report["summary"]["files"], 2, "{report:#}");
+}

@@ -1289,3 +1289,55 @@ fn gha_matrix_shell() {
         .replace("      - run:", "      - shell: bash\n        run:");
     rule("gha-matrix-shell", Gha, &explicit, "gitleaks", Blocking);
 }
+
+#[test]
+fn az_steps_template() {
+    let pipeline =
+        "trigger: [main]\npr: [main]\npool:\n  vmImage: ubuntu-latest\nsteps:\n  - template: templates/scan.yml\n";
+    let template = |script: &str| {
+        format!("parameters:\n  - name: soft\n    type: boolean\n    default: false\nsteps:\n  - script: |\n{script}")
+    };
+    let advisory = template("      checkov -d infra\n      echo checked\n");
+    let linted = rule_with(
+        "az-steps-template",
+        Azure,
+        pipeline,
+        &[("templates/scan.yml", &advisory)],
+        "checkov",
+        Advisory,
+    );
+    assert_eq!(linted.steps[0].file, "templates/scan.yml");
+    assert_eq!(linted.steps[0].on_pull_request, None, "{:#?}", linted.steps[0]);
+    assert_eq!(linted.included, vec!["templates/scan.yml".to_string()]);
+    let blocking = template("      checkov -d infra\n");
+    rule_with(
+        "az-steps-template",
+        Azure,
+        pipeline,
+        &[("templates/scan.yml", &blocking)],
+        "checkov",
+        Blocking,
+    );
+    // Named on its own, a steps template is recognised by its content.
+    assert_eq!(
+        dsomm_audit_collect::pipelines::platform_of("ci/steps.yml", &blocking),
+        Some(Azure)
+    );
+    // Nested references are relative to the template; other repositories are not followed.
+    let nested = "steps:\n  - template: more.yml\n  - template: x.yml@other\n";
+    let linted = run(
+        Azure,
+        pipeline,
+        &[("templates/scan.yml", nested), ("templates/more.yml", &blocking)],
+    );
+    assert_eq!(linted.steps.len(), 1, "{:#?}", linted.diagnostics);
+    assert_eq!(linted.steps[0].file, "templates/more.yml");
+    assert!(
+        linted
+            .diagnostics
+            .iter()
+            .any(|found| found.warning && found.message.contains("x.yml@other")),
+        "{:#?}",
+        linted.diagnostics
+    );
+}
