@@ -79,6 +79,7 @@ fn kind_of(metadata: &std::fs::Metadata) -> &'static str {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
