@@ -1341,3 +1341,25 @@ fn az_steps_template() {
         linted.diagnostics
     );
 }
+
+#[test]
+fn shell_err_trap() {
+    rule(
+        "shell-err-trap",
+        Gha,
+        &gha(
+            "      - run: |\n          set +e\n          trap 'echo \"scan failed\"; exit 1' ERR\n          gitleaks detect --source .\n          echo done\n",
+        ),
+        "gitleaks",
+        Blocking,
+    );
+    rule(
+        "shell-err-trap",
+        Gha,
+        &gha(
+            "      - run: |\n          set +e\n          trap 'echo \"scan failed\"' ERR\n          gitleaks detect --source .\n          echo done\n",
+        ),
+        "gitleaks",
+        Advisory,
+    );
+}

@@ -352,6 +352,9 @@ struct List {
     pipefail: bool,
     /// The `set` command that last changed errexit, if any (line, text).
     errexit_set_by: Option<(usize, String)>,
+    /// A `trap '...; exit N' ERR` (N non-zero) in force: a failing command
+    /// exits the script as with `-e` (line, text).
+    err_trap: Option<(usize, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -374,6 +377,7 @@ struct Reader {
     errexit: bool,
     pipefail: bool,
     errexit_set_by: Option<(usize, String)>,
+    err_trap: Option<(usize, String)>,
     skip_redirect_target: bool,
     /// The list being ended was ended by `&`.
     background: bool,
@@ -385,6 +389,17 @@ impl Reader {
             let simple = std::mem::take(&mut self.simple);
             if simple.words[0] == "set" {
                 self.apply_set(&simple);
+            }
+            if simple.words[0] == "trap" && simple.words.iter().skip(2).any(|signal| signal == "ERR") {
+                let action = simple.words.get(1).map(String::as_str).unwrap_or_default();
+                let exits = action.split([';', '\n', '&', '|']).any(|command| {
+                    let mut words = command.split_whitespace();
+                    words.next() == Some("exit")
+                        && words
+                            .next()
+                            .is_some_and(|code| code.parse::<u8>().is_ok_and(|code| code != 0))
+                });
+                self.err_trap = exits.then(|| (simple.line, simple.text()));
             }
             self.pipeline.commands.push(simple);
         }
@@ -449,6 +464,7 @@ impl Reader {
             errexit: self.errexit,
             pipefail: self.pipefail,
             errexit_set_by: self.errexit_set_by.clone(),
+            err_trap: self.err_trap.clone(),
         });
     }
 
@@ -471,6 +487,7 @@ fn read(script: &str, errexit: bool, pipefail: bool) -> (Vec<List>, Constructs) 
         errexit,
         pipefail,
         errexit_set_by: None,
+        err_trap: None,
         skip_redirect_target: false,
         background: false,
     };
@@ -1217,7 +1234,19 @@ fn follow(
         ));
         return Propagation::Lost;
     }
-    // 4. errexit, or the last command.
+    // 4. errexit (or an ERR trap that exits non-zero), or the last command.
+    if let Some((line, text)) = &list.err_trap
+        && !list.errexit
+        && errexit_applies
+        && !last_status_only
+    {
+        reasons.push(reason(
+            *line,
+            text.clone(),
+            "the ERR trap exits non-zero when the scanner fails, failing the step".into(),
+        ));
+        return Propagation::Fails;
+    }
     if list.errexit && errexit_applies && !last_status_only {
         let (line, text, why) = match &list.errexit_set_by {
             Some((line, text)) => (
@@ -1825,6 +1854,35 @@ mod tests {
         assert_eq!(
             verdict("out=$(gitleaks detect)\n", &bash_e()),
             vec![("gitleaks", Propagation::Unknown)]
+        );
+    }
+
+    #[test]
+    fn err_trap_that_exits_non_zero() {
+        assert_eq!(
+            verdict(
+                "set +e\ntrap 'echo \"scan failed\"; exit 1' ERR\ngitleaks detect\necho done\n",
+                &bash_e()
+            ),
+            vec![("gitleaks", Propagation::Fails)]
+        );
+        assert_eq!(
+            verdict(
+                "set +e\ntrap 'echo failed' ERR\ngitleaks detect\necho done\n",
+                &bash_e()
+            ),
+            vec![("gitleaks", Propagation::Lost)]
+        );
+        assert_eq!(
+            verdict(
+                "set +e\ntrap 'exit 1' ERR\ntrap - ERR\ngitleaks detect\necho done\n",
+                &bash_e()
+            ),
+            vec![("gitleaks", Propagation::Lost)]
+        );
+        assert_eq!(
+            verdict("trap 'exit 1' ERR\ngitleaks detect || true\necho done\n", &plain_sh()),
+            vec![("gitleaks", Propagation::Lost)]
         );
     }
 }
