@@ -526,6 +526,8 @@ fn gha_triggers_and_conditions() {
         Some(true),
     );
     pull_request("gha-if", Gha, &job_if("github.ref == 'refs/heads/main'"), Some(false));
+    pull_request("gha-if", Gha, &job_if("github.ref_name == 'main'"), Some(false));
+    pull_request("gha-if", Gha, &job_if("github.ref_name != 'main'"), Some(true));
     pull_request("gha-if", Gha, &job_if("github.actor != 'dependabot[bot]'"), Some(true));
     pull_request(
         "gha-if",
