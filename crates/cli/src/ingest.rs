@@ -372,7 +372,7 @@ fn ingest_file(
         }
         let parsed = if collector == Collector::Pipelines {
             // GitLab `include: local:` files are read relative to the configuration's directory.
-            let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            let root = crate::pipelines::repository_root(path);
             let mut resolve = |wanted: &str| crate::pipelines::read_local(&root, wanted, &options.limits);
             collect::pipelines::parse(&bytes, &context, &options.limits, &mut resolve)
         } else {

@@ -67,6 +67,32 @@ fn document_limit(limits: &collect::Limits) -> u64 {
     limits.max_document_bytes.min(64 * 1024 * 1024)
 }
 
+/// Where a configuration file's local references are read from: for a
+/// workflow (`.github/workflows/x.yml`) the directory holding `.github`, for
+/// anything else the file's own directory.
+pub fn repository_root(path: &Path) -> PathBuf {
+    let parent = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let in_workflows = parent.file_name().is_some_and(|name| name == "workflows")
+        && parent
+            .parent()
+            .and_then(Path::file_name)
+            .is_some_and(|name| name == ".github");
+    let root = if in_workflows {
+        parent
+            .parent()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
+    } else {
+        parent
+    };
+    if root.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        root
+    }
+}
+
 /// Lint one file (platform from its path, then its content).
 pub fn lint_file(path: &Path, limits: &collect::Limits, root: Option<&Path>) -> Result<Lint, String> {
     let shown = path.display().to_string();
@@ -80,10 +106,7 @@ pub fn lint_file(path: &Path, limits: &collect::Limits, root: Option<&Path>) -> 
 
     let platform = pipelines::platform_of(&shown, &head)
         .ok_or("not recognised as a GitHub Actions, GitLab CI or Azure Pipelines file")?;
-    let base = root
-        .map(Path::to_path_buf)
-        .or_else(|| path.parent().map(Path::to_path_buf))
-        .unwrap_or_else(|| PathBuf::from("."));
+    let base = root.map(Path::to_path_buf).unwrap_or_else(|| repository_root(path));
     let mut resolve = |wanted: &str| read_local(&base, wanted, limits);
     Ok(pipelines::lint(&shown, &bytes, platform, limits, &mut resolve))
 }

@@ -1365,3 +1365,47 @@ fn shell_err_trap() {
         Advisory,
     );
 }
+
+#[test]
+fn gha_local_action() {
+    let action = |run: &str| {
+        format!(
+            "name: scan\nruns:\n  using: composite\n  steps:\n    - name: gitleaks\n      shell: bash\n      run: {run}\n"
+        )
+    };
+    let workflow = gha("      - uses: ./.github/actions/scan\n");
+    let advisory = action("gitleaks detect --source . || true");
+    let linted = rule_with(
+        "gha-local-action",
+        Gha,
+        &workflow,
+        &[(".github/actions/scan/action.yml", &advisory)],
+        "gitleaks",
+        Advisory,
+    );
+    assert_eq!(
+        linted.steps[0].reasons[0].file.as_deref(),
+        Some(".github/actions/scan/action.yml")
+    );
+    assert_eq!(linted.steps[0].on_pull_request, Some(true));
+    let blocking = action("gitleaks detect --source .");
+    rule_with(
+        "gha-local-action",
+        Gha,
+        &workflow,
+        &[(".github/actions/scan/action.yaml", &blocking)],
+        "gitleaks",
+        Blocking,
+    );
+    // Not found: a warning that its scanners are not reported.
+    let linted = run(Gha, &workflow, &[]);
+    assert!(linted.steps.is_empty());
+    assert!(
+        linted
+            .diagnostics
+            .iter()
+            .any(|found| found.warning && found.message.contains("not reported")),
+        "{:#?}",
+        linted.diagnostics
+    );
+}

@@ -259,7 +259,7 @@ pub fn lint(shown: &str, bytes: &[u8], platform: Platform, limits: &Limits, reso
         return result;
     };
     match platform {
-        Platform::GithubActions => github::lint(shown, text, &root, &mut result),
+        Platform::GithubActions => github::lint(shown, text, &root, limits, resolve, &mut result),
         Platform::GitlabCi => gitlab::lint(shown, text, root, limits, resolve, &mut result),
         Platform::AzurePipelines => {
             azure::lint(shown, text, &root, &mut result);
