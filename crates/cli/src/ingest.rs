@@ -151,7 +151,7 @@ fn walk(directory: &Path, files: &mut Vec<PathBuf>, diagnostics: &mut Vec<Diagno
 }
 
 fn hash_file(path: &Path) -> std::io::Result<([u8; 32], u64)> {
-    let file = File::open(path)?;
+    let file = crate::files::open_regular(path)?;
     hash_reader_sized(file)
 }
 
@@ -296,7 +296,7 @@ fn ingest_file(
         Some(collector) => collector,
         None => {
             let mut head = vec![0u8; 4096];
-            let read = File::open(path).and_then(|mut file| read_up_to(&mut file, &mut head));
+            let read = crate::files::open_regular(path).and_then(|mut file| read_up_to(&mut file, &mut head));
             match read {
                 Ok(length) => match collect::detect(&origin, &head[..length]) {
                     Some(collector) => collector,
@@ -357,9 +357,11 @@ fn ingest_file(
             );
             return Ok(());
         }
-        let bytes = match std::fs::read(path) {
+        let bytes = match crate::files::read_limited(path, options.limits.max_document_bytes) {
             Ok(bytes) => bytes,
             Err(error) => {
+                let prefix = format!("{}: ", path.display());
+                let error = error.strip_prefix(&prefix).unwrap_or(&error);
                 reject(summary, path, format!("cannot read: {error}"));
                 return Ok(());
             }
@@ -370,14 +372,19 @@ fn ingest_file(
         }
         let parsed = if collector == Collector::Pipelines {
             // GitLab `include: local:` files are read relative to the configuration's directory.
-            let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            // Local includes, templates and actions are read from the
+            // repository's root.
+            let root = crate::pipelines::repository_root(path);
             // Steps name their file as the repository does, whatever path was
             // typed: the configuration by its place in the repository, an
             // included file by the path the include gives.
             let in_repo = in_repository(path);
             let mut resolve = |wanted: &str| {
                 crate::pipelines::read_local(&root, wanted, &options.limits).map(|(name, bytes)| match &in_repo {
-                    Some(_) => (wanted.trim_start_matches('/').to_string(), bytes),
+                    Some(_) => {
+                        let inside = wanted.trim_start_matches('/');
+                        (inside.strip_prefix("./").unwrap_or(inside).to_string(), bytes)
+                    }
                     None => (name, bytes),
                 })
             };
@@ -545,13 +552,14 @@ fn ingest_streamed(
     //   them, so ids follow the file whatever the timing.
     let limits = options.limits;
     let origin = path.display().to_string();
-    let (file, hashed_file) = match File::open(path).and_then(|file| Ok((file, File::open(path)?))) {
-        Ok(files) => files,
-        Err(error) => {
-            reject(summary, path, format!("cannot read: {error}"));
-            return Ok(());
-        }
-    };
+    let (file, hashed_file) =
+        match crate::files::open_regular(path).and_then(|file| Ok((file, crate::files::open_regular(path)?))) {
+            Ok(files) => files,
+            Err(error) => {
+                reject(summary, path, format!("cannot read: {error}"));
+                return Ok(());
+            }
+        };
     let digest_cell = std::sync::Arc::new(std::sync::OnceLock::<String>::new());
     let (digest_sender, digest_receiver) = crossbeam_channel::bounded::<std::io::Result<[u8; 32]>>(1);
     let hasher = {

@@ -5,6 +5,7 @@ pub mod assessment;
 pub mod attest;
 pub mod config;
 pub mod demo;
+pub mod files;
 pub mod gate;
 pub mod ingest;
 pub mod overrides;

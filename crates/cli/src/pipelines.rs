@@ -46,40 +46,67 @@ pub fn read_local(root: &Path, wanted: &str, limits: &collect::Limits) -> Result
         return Err("wildcard local includes are not followed; list the files explicitly or lint them directly".into());
     }
     let path = root.join(relative);
-    let size = std::fs::metadata(&path)
-        .map_err(|error| format!("{}: {error}", path.display()))?
-        .len();
-    if size > limits.max_document_bytes {
+    // `../` is refused above; a symbolic link may still point out of the
+    // repository, and GitLab reads includes from the repository, never the host.
+    let canonical = std::fs::canonicalize(&path).map_err(|error| format!("{}: {error}", path.display()))?;
+    if let Ok(canonical_root) = std::fs::canonicalize(root)
+        && !canonical.starts_with(&canonical_root)
+    {
         return Err(format!(
-            "{} is larger than {} bytes",
+            "{} is a symbolic link resolving outside the repository ({}): not read",
             path.display(),
-            limits.max_document_bytes
+            canonical.display()
         ));
     }
-    let bytes = std::fs::read(&path).map_err(|error| format!("{}: {error}", path.display()))?;
+    let bytes = crate::files::read_limited(&path, document_limit(limits))?;
     Ok((path.display().to_string(), bytes))
+}
+
+/// The most a CI configuration file may hold.
+fn document_limit(limits: &collect::Limits) -> u64 {
+    limits.max_document_bytes.min(64 * 1024 * 1024)
+}
+
+/// Where a configuration file's local references are read from: for a
+/// workflow (`.github/workflows/x.yml`) the directory holding `.github`, for
+/// anything else the file's own directory.
+pub fn repository_root(path: &Path) -> PathBuf {
+    let parent = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let in_workflows = parent.file_name().is_some_and(|name| name == "workflows")
+        && parent
+            .parent()
+            .and_then(Path::file_name)
+            .is_some_and(|name| name == ".github");
+    let root = if in_workflows {
+        parent
+            .parent()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
+    } else {
+        parent
+    };
+    if root.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        root
+    }
 }
 
 /// Lint one file (platform from its path, then its content).
 pub fn lint_file(path: &Path, limits: &collect::Limits, root: Option<&Path>) -> Result<Lint, String> {
     let shown = path.display().to_string();
-    let size = std::fs::metadata(path)
-        .map_err(|error| format!("cannot read: {error}"))?
-        .len();
-    // Checked before reading, so a huge file is refused without being read.
-    let limit = limits.max_document_bytes.min(64 * 1024 * 1024);
-    if size > limit {
-        return Err(format!("{size} bytes exceeds the document limit of {limit} bytes"));
-    }
-    let bytes = std::fs::read(path).map_err(|error| format!("cannot read: {error}"))?;
+    // Only a regular file, and never more than the limit, is read: a FIFO or
+    // `/dev/zero` is refused instead of blocking or filling memory.
+    let bytes = crate::files::read_limited(path, document_limit(limits)).map_err(|error| {
+        let prefix = format!("{shown}: ");
+        format!("cannot read: {}", error.strip_prefix(&prefix).unwrap_or(&error))
+    })?;
     let head = String::from_utf8_lossy(&bytes[..bytes.len().min(64 * 1024)]);
 
     let platform = pipelines::platform_of(&shown, &head)
         .ok_or("not recognised as a GitHub Actions, GitLab CI or Azure Pipelines file")?;
-    let base = root
-        .map(Path::to_path_buf)
-        .or_else(|| path.parent().map(Path::to_path_buf))
-        .unwrap_or_else(|| PathBuf::from("."));
+    let base = root.map(Path::to_path_buf).unwrap_or_else(|| repository_root(path));
     let mut resolve = |wanted: &str| read_local(&base, wanted, limits);
     Ok(pipelines::lint(&shown, &bytes, platform, limits, &mut resolve))
 }
@@ -90,7 +117,8 @@ pub fn lint_file(path: &Path, limits: &collect::Limits, root: Option<&Path>) -> 
 /// part of it, not again on their own.
 pub fn lint_paths(paths: &[PathBuf], limits: &collect::Limits) -> Linted {
     let mut linted = Linted::default();
-    let mut candidates: Vec<(PathBuf, bool)> = Vec::new();
+    // (file, named explicitly, the directory it was found in)
+    let mut candidates: Vec<(PathBuf, bool, Option<PathBuf>)> = Vec::new();
     for path in paths {
         match std::fs::metadata(path) {
             Ok(metadata) if metadata.is_dir() => {
@@ -106,10 +134,10 @@ pub fn lint_paths(paths: &[PathBuf], limits: &collect::Limits) -> Linted {
                                 .to_ascii_lowercase();
                             name.ends_with(".yml") || name.ends_with(".yaml")
                         })
-                        .map(|file| (file, false)),
+                        .map(|file| (file, false, Some(path.clone()))),
                 );
             }
-            Ok(_) => candidates.push((path.clone(), true)),
+            Ok(_) => candidates.push((path.clone(), true, None)),
             Err(error) => linted.diagnostics.push(Diagnostic {
                 file: path.display().to_string(),
                 line: None,
@@ -119,21 +147,40 @@ pub fn lint_paths(paths: &[PathBuf], limits: &collect::Limits) -> Linted {
             }),
         }
     }
-    // GitLab main files first, so the files they include are known.
-    candidates.sort_by_key(|(path, _)| {
+    // GitLab and Azure main files first, so the files they include are known.
+    candidates.sort_by_key(|(path, _, _)| {
         let name = path
             .file_name()
             .and_then(|name| name.to_str())
             .unwrap_or_default()
             .to_ascii_lowercase();
-        (!name.starts_with(".gitlab-ci"), path.clone())
+        let main = name.starts_with(".gitlab-ci") || name.starts_with("azure-pipelines");
+        (!main, path.clone())
     });
     let directories: Vec<&PathBuf> = paths.iter().filter(|path| path.is_dir()).collect();
     let mut included: Vec<PathBuf> = Vec::new();
     let mut calls = Vec::new();
-    for (path, explicit) in candidates {
+    for (path, explicit, found_in) in candidates {
         let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
         if included.contains(&canonical) {
+            continue;
+        }
+        // A file found in a directory that is a symbolic link out of it is
+        // not the repository's configuration: refused, like such an include.
+        if let Some(directory) = found_in
+            && let Ok(directory) = std::fs::canonicalize(&directory)
+            && !canonical.starts_with(&directory)
+        {
+            linted.diagnostics.push(Diagnostic {
+                file: path.display().to_string(),
+                line: None,
+                pointer: None,
+                message: format!(
+                    "symbolic link resolving outside the scanned directory ({}): not read",
+                    canonical.display()
+                ),
+                warning: true,
+            });
             continue;
         }
         if !explicit && !is_ci_path(&path) {
@@ -183,7 +230,7 @@ pub fn lint_paths(paths: &[PathBuf], limits: &collect::Limits) -> Linted {
 fn read_head(path: &Path) -> String {
     use std::io::Read;
     let mut head = Vec::new();
-    if let Ok(file) = std::fs::File::open(path) {
+    if let Ok(file) = crate::files::open_regular(path) {
         let _ = file.take(64 * 1024).read_to_end(&mut head);
     }
     String::from_utf8_lossy(&head).into_owned()

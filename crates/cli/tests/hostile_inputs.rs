@@ -632,3 +632,87 @@ fn a_directory_of_many_small_files_is_walked_and_reported_file_by_file() {
         started.elapsed().as_secs_f64()
     );
 }
+
+/// Run the binary in the workspace with a 60-second timeout: a regression that
+/// blocks on a FIFO or reads `/dev/zero` forever fails instead of hanging.
+fn run_bounded(workspace: &Workspace, args: &[&str]) -> Outcome {
+    let output = Command::cargo_bin("dsomm-audit")
+        .unwrap()
+        .current_dir(workspace.dir.path())
+        .env_remove("DSOMM_MODEL")
+        .args(args)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let outcome = Outcome {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    check_no_panic(&outcome);
+    outcome
+}
+
+#[test]
+fn fifos_and_dev_zero_are_refused_by_name_never_read() {
+    let workspace = Workspace::new();
+    let made = std::process::Command::new("mkfifo")
+        .arg(workspace.path("pipe.yml"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    std::os::unix::fs::symlink("/dev/zero", workspace.path("zero.yml")).unwrap();
+    std::fs::create_dir_all(workspace.path("repo")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", workspace.path("repo/z.yml")).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(workspace.path("repo/pipe.yml"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    workspace.write(
+        "repo/.gitlab-ci.yml",
+        "include:\n  - local: z.yml\n  - local: pipe.yml\njob:\n  script: [gitleaks detect]\n",
+    );
+
+    // Named on the command line: an error naming the file, not a hang.
+    for name in ["pipe.yml", "zero.yml", "/dev/zero"] {
+        let outcome = run_bounded(&workspace, &["lint-pipelines", name]);
+        assert_ne!(outcome.code, -1, "{name}: killed by the timeout: {outcome:#?}");
+        assert!(
+            outcome.stderr.contains(name) && outcome.stderr.contains("not a regular file"),
+            "{name}: {outcome:#?}"
+        );
+    }
+    // As GitLab local includes (a link to /dev/zero, a FIFO): warnings, the job still linted.
+    let outcome = run_bounded(&workspace, &["lint-pipelines", "--format", "json", "repo"]);
+    assert_ne!(outcome.code, -1, "killed by the timeout: {outcome:#?}");
+    let report = outcome.json();
+    assert_eq!(report["steps"].as_array().unwrap().len(), 1, "{report:#}");
+    let text = &outcome.stderr;
+    assert!(
+        text.contains("z.yml") && text.contains("outside the repository"),
+        "{outcome:#?}"
+    );
+    assert!(
+        text.contains("pipe.yml") && text.contains("not a regular file"),
+        "{outcome:#?}"
+    );
+
+    // `ingest` of the same: rejected by name, and in a directory not read.
+    for name in ["pipe.yml", "zero.yml"] {
+        let outcome = run_bounded(&workspace, &["ingest", "--format", "json", name]);
+        assert_eq!(outcome.code, 1, "{name}: {outcome:#?}");
+        let summary = outcome.json();
+        assert!(
+            summary.to_string().contains("not a regular file"),
+            "{name}: {summary:#}"
+        );
+        let outcome = run_bounded(
+            &workspace,
+            &["ingest", "--format", "json", "--source", "evidence-ndjson", name],
+        );
+        assert_eq!(outcome.code, 1, "{name} --source evidence-ndjson: {outcome:#?}");
+    }
+    let outcome = run_bounded(&workspace, &["ingest", "--format", "json", "repo"]);
+    assert_ne!(outcome.code, -1, "killed by the timeout: {outcome:#?}");
+}

@@ -258,3 +258,80 @@ fn include_cycles_extends_cycles_and_empty_directories() {
         outcome.stderr
     );
 }
+
+#[test]
+fn symbolic_links_out_of_the_repository_are_refused_with_a_warning() {
+    let workspace = Workspace::new();
+    workspace.write("secret.yml", "leak:\n  stage: test\n  script: [trivy fs .]\n");
+    workspace.write(
+        "repo/.gitlab-ci.yml",
+        "include:\n  - local: ci/evil.yml\njob:\n  script:\n    - gitleaks detect\n",
+    );
+    std::fs::create_dir_all(workspace.path("repo/ci")).unwrap();
+    std::os::unix::fs::symlink(workspace.path("secret.yml"), workspace.path("repo/ci/evil.yml")).unwrap();
+    std::os::unix::fs::symlink(
+        workspace.path("secret.yml"),
+        workspace.path("repo/azure-pipelines-x.yml"),
+    )
+    .unwrap();
+    let outcome = workspace.run(&["lint-pipelines", "--format", "json", "repo"]);
+    assert_eq!(outcome.code, 0, "{outcome:#?}");
+    let report: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    // Only the repository's own job: nothing from the file outside.
+    assert_eq!(report["summary"]["steps"], 1, "{report:#}");
+    assert_eq!(report["steps"][0]["tool"], "gitleaks", "{report:#}");
+    assert!(
+        outcome.stderr.contains("local include `ci/evil.yml` not read")
+            && outcome.stderr.contains("outside the repository"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(
+        outcome
+            .stderr
+            .contains("azure-pipelines-x.yml: warning: symbolic link resolving outside"),
+        "{}",
+        outcome.stderr
+    );
+    // A link that stays inside the repository is followed.
+    std::fs::remove_file(workspace.path("repo/ci/evil.yml")).unwrap();
+    workspace.write("repo/ci/real.yml", "leak:\n  stage: test\n  script: [trivy fs .]\n");
+    std::os::unix::fs::symlink("real.yml", workspace.path("repo/ci/evil.yml")).unwrap();
+    let outcome = workspace.run(&["lint-pipelines", "--format", "json", "repo"]);
+    let report: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    assert_eq!(report["summary"]["steps"], 2, "{report:#} {}", outcome.stderr);
+}
+
+#[test]
+fn azure_templates_are_followed_inside_the_repository_only() {
+    let workspace = Workspace::new();
+    workspace.write(
+        "repo/azure-pipelines.yml",
+        "trigger: [main]\npr: [main]\npool:\n  vmImage: ubuntu-latest\nsteps:\n  - template: templates/scan.yml\n  - template: templates/evil.yml\n",
+    );
+    workspace.write(
+        "repo/templates/scan.yml",
+        "parameters:\n  - name: soft\n    default: false\nsteps:\n  - script: |\n      checkov -d infra\n      echo checked\n",
+    );
+    workspace.write("outside.yml", "steps:\n  - script: trivy fs .\n");
+    std::os::unix::fs::symlink(workspace.path("outside.yml"), workspace.path("repo/templates/evil.yml")).unwrap();
+    // The pipeline alone: its template is followed, the link out is refused.
+    let outcome = workspace.run(&["lint-pipelines", "--format", "json", "repo/azure-pipelines.yml"]);
+    assert_eq!(outcome.code, 0, "{outcome:#?}");
+    let report: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    assert_eq!(report["summary"]["steps"], 1, "{report:#}");
+    assert_eq!(report["steps"][0]["tool"], "checkov", "{report:#}");
+    assert_eq!(report["steps"][0]["mode"], "advisory", "{report:#}");
+    assert_eq!(report["steps"][0]["on_pull_request"], Value::Null, "{report:#}");
+    assert!(
+        outcome.stderr.contains("template `templates/evil.yml` not read")
+            && outcome.stderr.contains("outside the repository"),
+        "{}",
+        outcome.stderr
+    );
+    // The directory: the template is linted once, as part of the pipeline.
+    let outcome = workspace.run(&["lint-pipelines", "--format", "json", "repo"]);
+    let report: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    assert_eq!(report["summary"]["steps"], 1, "{report:#} {}", outcome.stderr);
+    assert_eq!(report["summary"]["files"], 2, "{report:#}");
+}

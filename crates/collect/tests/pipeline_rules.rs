@@ -526,6 +526,8 @@ fn gha_triggers_and_conditions() {
         Some(true),
     );
     pull_request("gha-if", Gha, &job_if("github.ref == 'refs/heads/main'"), Some(false));
+    pull_request("gha-if", Gha, &job_if("github.ref_name == 'main'"), Some(false));
+    pull_request("gha-if", Gha, &job_if("github.ref_name != 'main'"), Some(true));
     pull_request("gha-if", Gha, &job_if("github.actor != 'dependabot[bot]'"), Some(true));
     pull_request(
         "gha-if",
@@ -1151,6 +1153,259 @@ fn azure_script_tasks() {
             .iter()
             .any(|found| found.warning && found.message.contains("scripts/scan.sh")),
         "{:?}",
+        linted.diagnostics
+    );
+}
+
+#[test]
+fn shell_or_group() {
+    let linted = rule(
+        "shell-or-group",
+        Gha,
+        &gha("      - run: 'gitleaks detect || { echo \"leaks\"; exit 0; }'\n"),
+        "gitleaks",
+        Advisory,
+    );
+    assert_eq!(
+        linted.steps[0].reasons[0].text, "exit 0",
+        "{:#?}",
+        linted.steps[0].reasons
+    );
+    let linted = rule(
+        "shell-or-group",
+        Gha,
+        &gha(
+            "      - shell: bash {0}\n        run: |\n          gitleaks detect || { echo \"leaks\"; exit 1; }\n          echo done\n",
+        ),
+        "gitleaks",
+        Blocking,
+    );
+    assert!(
+        linted.steps[0].reasons.iter().any(|reason| reason.text == "exit 1"),
+        "{:#?}",
+        linted.steps[0].reasons
+    );
+    rule(
+        "shell-or-group",
+        Gha,
+        &gha("      - run: |\n          gitleaks detect || (echo leaks; exit 0)\n"),
+        "gitleaks",
+        Advisory,
+    );
+}
+
+#[test]
+fn shell_loop_condition() {
+    rule(
+        "shell-loop-condition",
+        Gha,
+        &gha("      - run: |\n          until gitleaks detect; do break; done\n          echo ok\n"),
+        "gitleaks",
+        Advisory,
+    );
+    rule(
+        "shell-loop-condition",
+        Gha,
+        &gha(
+            "      - run: |\n          while ! gitleaks detect; do\n            exit 1\n          done\n          echo ok\n",
+        ),
+        "gitleaks",
+        Blocking,
+    );
+    rule(
+        "shell-loop-condition",
+        Gha,
+        &gha("      - run: |\n          until gitleaks detect; do exit 1; done\n          echo ok\n"),
+        "gitleaks",
+        Blocking,
+    );
+}
+
+#[test]
+fn tool_wrappers_with_option_values() {
+    for wrapped in [
+        "timeout -k 10 15m semgrep ci",
+        "nice -n 10 semgrep ci",
+        "env SEMGREP_APP_TOKEN=x semgrep ci",
+        "stdbuf -oL semgrep ci",
+        "nohup semgrep ci",
+        "echo . | xargs -n 1 semgrep ci",
+    ] {
+        rule(
+            "tool-wrappers",
+            Gha,
+            &gha(&format!("      - shell: bash\n        run: {wrapped}\n")),
+            "semgrep",
+            Blocking,
+        );
+    }
+    rule(
+        "tool-wrappers",
+        Gha,
+        &gha("      - run: echo `gitleaks detect`\n"),
+        "gitleaks",
+        Unknown,
+    );
+}
+
+#[test]
+fn gha_matrix_shell() {
+    let matrix = |script: &str| {
+        format!(
+            "on: pull_request\njobs:\n  scan:\n    runs-on: ${{{{ matrix.os }}}}\n    strategy:\n      matrix:\n        os: [windows-latest, ubuntu-latest]\n    steps:\n      - run: |\n{script}"
+        )
+    };
+    // bash -e stops at the scanner; pwsh ends with `git status`'s status: the legs differ.
+    let linted = rule(
+        "gha-matrix-shell",
+        Gha,
+        &matrix("          gitleaks detect\n          git status\n"),
+        "gitleaks",
+        Unknown,
+    );
+    assert!(
+        linted.steps[0]
+            .reasons
+            .iter()
+            .any(|reason| reason.line == 4 && reason.why.contains("windows-latest")),
+        "{:#?}",
+        linted.steps[0].reasons
+    );
+    // Both legs agree: the verdict is kept.
+    rule(
+        "gha-matrix-shell",
+        Gha,
+        &matrix("          gitleaks detect\n"),
+        "gitleaks",
+        Blocking,
+    );
+    rule(
+        "gha-matrix-shell",
+        Gha,
+        &matrix("          gitleaks detect || true\n"),
+        "gitleaks",
+        Advisory,
+    );
+    // A `shell:` chosen for the step applies on every leg.
+    let explicit = matrix("          gitleaks detect\n          git status\n")
+        .replace("      - run:", "      - shell: bash\n        run:");
+    rule("gha-matrix-shell", Gha, &explicit, "gitleaks", Blocking);
+}
+
+#[test]
+fn az_steps_template() {
+    let pipeline =
+        "trigger: [main]\npr: [main]\npool:\n  vmImage: ubuntu-latest\nsteps:\n  - template: templates/scan.yml\n";
+    let template = |script: &str| {
+        format!("parameters:\n  - name: soft\n    type: boolean\n    default: false\nsteps:\n  - script: |\n{script}")
+    };
+    let advisory = template("      checkov -d infra\n      echo checked\n");
+    let linted = rule_with(
+        "az-steps-template",
+        Azure,
+        pipeline,
+        &[("templates/scan.yml", &advisory)],
+        "checkov",
+        Advisory,
+    );
+    assert_eq!(linted.steps[0].file, "templates/scan.yml");
+    assert_eq!(linted.steps[0].on_pull_request, None, "{:#?}", linted.steps[0]);
+    assert_eq!(linted.included, vec!["templates/scan.yml".to_string()]);
+    let blocking = template("      checkov -d infra\n");
+    rule_with(
+        "az-steps-template",
+        Azure,
+        pipeline,
+        &[("templates/scan.yml", &blocking)],
+        "checkov",
+        Blocking,
+    );
+    // Named on its own, a steps template is recognised by its content.
+    assert_eq!(
+        dsomm_audit_collect::pipelines::platform_of("ci/steps.yml", &blocking),
+        Some(Azure)
+    );
+    // Nested references are relative to the template; other repositories are not followed.
+    let nested = "steps:\n  - template: more.yml\n  - template: x.yml@other\n";
+    let linted = run(
+        Azure,
+        pipeline,
+        &[("templates/scan.yml", nested), ("templates/more.yml", &blocking)],
+    );
+    assert_eq!(linted.steps.len(), 1, "{:#?}", linted.diagnostics);
+    assert_eq!(linted.steps[0].file, "templates/more.yml");
+    assert!(
+        linted
+            .diagnostics
+            .iter()
+            .any(|found| found.warning && found.message.contains("x.yml@other")),
+        "{:#?}",
+        linted.diagnostics
+    );
+}
+
+#[test]
+fn shell_err_trap() {
+    rule(
+        "shell-err-trap",
+        Gha,
+        &gha(
+            "      - run: |\n          set +e\n          trap 'echo \"scan failed\"; exit 1' ERR\n          gitleaks detect --source .\n          echo done\n",
+        ),
+        "gitleaks",
+        Blocking,
+    );
+    rule(
+        "shell-err-trap",
+        Gha,
+        &gha(
+            "      - run: |\n          set +e\n          trap 'echo \"scan failed\"' ERR\n          gitleaks detect --source .\n          echo done\n",
+        ),
+        "gitleaks",
+        Advisory,
+    );
+}
+
+#[test]
+fn gha_local_action() {
+    let action = |run: &str| {
+        format!(
+            "name: scan\nruns:\n  using: composite\n  steps:\n    - name: gitleaks\n      shell: bash\n      run: {run}\n"
+        )
+    };
+    let workflow = gha("      - uses: ./.github/actions/scan\n");
+    let advisory = action("gitleaks detect --source . || true");
+    let linted = rule_with(
+        "gha-local-action",
+        Gha,
+        &workflow,
+        &[(".github/actions/scan/action.yml", &advisory)],
+        "gitleaks",
+        Advisory,
+    );
+    assert_eq!(
+        linted.steps[0].reasons[0].file.as_deref(),
+        Some(".github/actions/scan/action.yml")
+    );
+    assert_eq!(linted.steps[0].on_pull_request, Some(true));
+    let blocking = action("gitleaks detect --source .");
+    rule_with(
+        "gha-local-action",
+        Gha,
+        &workflow,
+        &[(".github/actions/scan/action.yaml", &blocking)],
+        "gitleaks",
+        Blocking,
+    );
+    // Not found: a warning that its scanners are not reported.
+    let linted = run(Gha, &workflow, &[]);
+    assert!(linted.steps.is_empty());
+    assert!(
+        linted
+            .diagnostics
+            .iter()
+            .any(|found| found.warning && found.message.contains("not reported")),
+        "{:#?}",
         linted.diagnostics
     );
 }

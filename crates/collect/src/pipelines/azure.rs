@@ -400,3 +400,126 @@ pub fn lint(shown: &str, text: &str, root: &Node, result: &mut Lint) {
         }
     }
 }
+
+/// At most this many template files are followed from one pipeline.
+const MAX_TEMPLATES: usize = 150;
+
+/// `template:` references in a file's step, job and stage lists (`- template: x.yml`),
+/// with their lines.
+fn template_references(node: &Node, out: &mut Vec<(String, u64)>) {
+    match &node.value {
+        super::yaml::Value::Seq(items) => {
+            for item in items {
+                if let Some((key, value)) = item.entry("template")
+                    && let Some(path) = value.as_str()
+                {
+                    out.push((path.to_string(), key.line));
+                }
+                template_references(item, out);
+            }
+        }
+        super::yaml::Value::Map(entries) => {
+            for (_, value) in entries {
+                template_references(value, out);
+            }
+        }
+        super::yaml::Value::Scalar { .. } => {}
+    }
+}
+
+/// Follow `- template: path` references from a pipeline as GitLab local
+/// includes are followed: through `resolve` (inside the repository only), each
+/// file once, nested references relative to the template that makes them, up
+/// to 150 files. Their steps are linted as steps templates.
+pub fn follow_templates(
+    shown: &str,
+    root: &Node,
+    limits: &crate::Limits,
+    resolve: super::Resolver<'_>,
+    result: &mut Lint,
+) {
+    let warn = |file: &str, line: u64, message: String| model::Diagnostic {
+        file: file.to_string(),
+        line: Some(line),
+        pointer: None,
+        message,
+        warning: true,
+    };
+    let mut pending: Vec<(String, u64, String, String)> = Vec::new();
+    let mut found = Vec::new();
+    template_references(root, &mut found);
+    pending.extend(
+        found
+            .into_iter()
+            .rev()
+            .map(|(path, line)| (path, line, shown.to_string(), String::new())),
+    );
+    let mut seen: Vec<String> = vec![shown.to_string()];
+    while let Some((wanted, line, from, directory)) = pending.pop() {
+        if wanted.contains('@') || wanted.contains("${{") || wanted.contains("$(") {
+            result.diagnostics.push(warn(
+                &from,
+                line,
+                format!("template `{wanted}` not followed: it names another repository or is computed at run time"),
+            ));
+            continue;
+        }
+        if seen.len() > MAX_TEMPLATES {
+            result.diagnostics.push(warn(
+                &from,
+                line,
+                format!("template `{wanted}` not followed: more than {MAX_TEMPLATES} template files"),
+            ));
+            continue;
+        }
+        // Relative to the file that names it; `/path` from the repository root.
+        let path = if wanted.starts_with('/') || directory.is_empty() {
+            wanted.clone()
+        } else {
+            format!("{directory}/{wanted}")
+        };
+        match resolve(&path) {
+            Ok((name, _)) if seen.contains(&name) => {}
+            Ok((name, bytes)) => {
+                seen.push(name.clone());
+                result.included.push(name.clone());
+                let parsed = std::str::from_utf8(&bytes)
+                    .map_err(|_| "not UTF-8 text".to_string())
+                    .and_then(|text| {
+                        super::yaml::parse_documents(text, limits.max_depth, 0)
+                            .map(|documents| (text, documents))
+                            .map_err(|error| error.to_string())
+                    });
+                match parsed {
+                    Ok((text, documents)) => {
+                        let Some(document) = documents.into_iter().find(Node::is_map) else {
+                            continue;
+                        };
+                        lint(&name, text, &document, result);
+                        let mut nested = Vec::new();
+                        template_references(&document, &mut nested);
+                        let directory = path.rsplit_once('/').map(|(directory, _)| directory.to_string());
+                        pending.extend(
+                            nested
+                                .into_iter()
+                                .rev()
+                                .map(|(path, line)| (path, line, name.clone(), directory.clone().unwrap_or_default())),
+                        );
+                    }
+                    Err(message) => result.diagnostics.push(model::Diagnostic {
+                        file: name,
+                        line: None,
+                        pointer: None,
+                        message,
+                        warning: false,
+                    }),
+                }
+            }
+            Err(message) => {
+                result
+                    .diagnostics
+                    .push(warn(&from, line, format!("template `{wanted}` not read: {message}")))
+            }
+        }
+    }
+}

@@ -397,7 +397,18 @@ pub fn github_pull_request(event: &str) -> HashMap<String, Val> {
     } else {
         Val::Str("refs/pull/1/merge".into())
     };
+    // `github.ref_name` is the short form: `1/merge` on a pull request.
+    let short = match &reference {
+        Val::Str(full) => Val::Str(
+            full.strip_prefix("refs/heads/")
+                .or_else(|| full.strip_prefix("refs/pull/"))
+                .unwrap_or(full)
+                .to_string(),
+        ),
+        _ => Val::Unknown,
+    };
     known.insert("github.ref".to_string(), reference);
+    known.insert("github.ref_name".to_string(), short);
     known.insert("github.ref_type".to_string(), Val::Str("branch".into()));
     known.insert("github.ref_protected".to_string(), Val::Bool(false));
     known
@@ -440,6 +451,8 @@ mod tests {
             Some(Val::Bool(true))
         );
         assert_eq!(github("github.ref == 'refs/heads/main'"), Some(Val::Bool(false)));
+        assert_eq!(github("github.ref_name == 'main'"), Some(Val::Bool(false)));
+        assert_eq!(github("github.ref_name != 'main'"), Some(Val::Bool(true)));
         assert_eq!(github("github.actor != 'dependabot[bot]'"), Some(Val::Unknown));
         assert_eq!(
             github(

@@ -400,7 +400,14 @@ fn scalar_text(node: Option<&Node>) -> Option<String> {
 }
 
 /// Lint a parsed workflow.
-pub fn lint(shown: &str, text: &str, root: &Node, result: &mut Lint) {
+pub fn lint(
+    shown: &str,
+    text: &str,
+    root: &Node,
+    limits: &crate::Limits,
+    resolve: super::Resolver<'_>,
+    result: &mut Lint,
+) {
     let file_lines: Vec<&str> = text.lines().collect();
     let Some(jobs) = root.get("jobs").filter(|jobs| jobs.is_map()) else {
         result.diagnostics.push(model::Diagnostic {
@@ -449,6 +456,30 @@ pub fn lint(shown: &str, text: &str, root: &Node, result: &mut Lint) {
                     .any(|label| label.to_ascii_lowercase().contains("windows"))
             })
             .unwrap_or(false);
+        // `runs-on: ${{ matrix.os }}` over Windows and other runners: the
+        // default shell differs per leg (pwsh on Windows, bash elsewhere).
+        let mixed_matrix = job.get("runs-on").and_then(|runs_on| {
+            let labels = runs_on.strings();
+            if !labels.iter().any(|label| label.contains("matrix.")) {
+                return None;
+            }
+            let mut values = Vec::new();
+            if let Some(matrix) = job.get("strategy").and_then(|strategy| strategy.get("matrix")) {
+                scalars(matrix, &mut values);
+            }
+            let windows = values
+                .iter()
+                .find(|value| value.to_ascii_lowercase().contains("windows"))?;
+            let other = values.iter().find(|value| {
+                let value = value.to_ascii_lowercase();
+                ["ubuntu", "macos", "linux"].iter().any(|os| value.contains(os))
+            })?;
+            Some((
+                runs_on.line,
+                format!("runs-on: {}", labels.join(", ")),
+                format!("{windows}` and `{other}"),
+            ))
+        });
         let job_shell = job
             .get("defaults")
             .and_then(|defaults| defaults.get("run"))
@@ -548,13 +579,46 @@ pub fn lint(shown: &str, text: &str, root: &Node, result: &mut Lint) {
                         &format!("uses: {uses}"),
                     )];
                     found_here.push((found, reasons, name.clone().unwrap_or_else(|| format!("uses: {uses}"))));
+                } else if let Some(local) = uses.strip_prefix("./") {
+                    let label = name.clone().unwrap_or_else(|| format!("uses: {uses}"));
+                    let mut inner = Vec::new();
+                    composite_action(
+                        (shown, step_line, uses),
+                        local,
+                        windows,
+                        &step_env,
+                        limits,
+                        resolve,
+                        result,
+                        &mut inner,
+                    );
+                    found_here.extend(
+                        inner
+                            .into_iter()
+                            .map(|(found, reasons)| (found, reasons, label.clone())),
+                    );
                 }
             }
             if let Some((run_key, run)) = step.entry("run") {
                 let script = run.as_str().unwrap_or_default();
-                let shell = shell_for(step.get("shell").and_then(Node::as_str).or(job_shell), windows);
+                let chosen = step.get("shell").and_then(Node::as_str).or(job_shell);
+                let shell = shell_for(chosen, windows);
                 let lines = located(&file_lines, run_key.line, run.line, script);
+                // On a matrix over Windows and other runners without a `shell:`,
+                // each leg runs the script in its own default shell.
+                let windows_legs = match (&mixed_matrix, chosen) {
+                    (Some(matrix), None) => {
+                        Some((matrix, shell::analyse_in(script, &shell_for(None, true), &step_env)))
+                    }
+                    _ => None,
+                };
                 for invocation in shell::analyse_in(script, &shell, &step_env) {
+                    let differs = windows_legs.as_ref().and_then(|(matrix, on_windows)| {
+                        let windows = on_windows.iter().find(|other| {
+                            other.scanner.tool == invocation.scanner.tool && other.line == invocation.line
+                        })?;
+                        (windows.propagation != invocation.propagation).then_some((*matrix, windows.propagation))
+                    });
                     let at = |index: usize| lines.get(index).copied().unwrap_or(run.line);
                     let mut reasons = vec![tool_reason(
                         &invocation.scanner.exit,
@@ -567,10 +631,28 @@ pub fn lint(shown: &str, text: &str, root: &Node, result: &mut Lint) {
                             fact.text.clone(),
                             fact.why.clone(),
                             match invocation.propagation {
+                                _ if differs.is_some() => "unknown",
                                 Propagation::Fails => "blocks",
                                 Propagation::Lost => "advisory",
                                 Propagation::Unknown => "unknown",
                             },
+                        ));
+                    }
+                    if let Some(((line, text, legs), on_windows)) = differs {
+                        let verdict = |propagation: Propagation| match propagation {
+                            Propagation::Fails => "blocking",
+                            Propagation::Lost => "advisory",
+                            Propagation::Unknown => "unknown",
+                        };
+                        reasons.push(reason(
+                            *line,
+                            text.clone(),
+                            format!(
+                                "the matrix runs this job on `{legs}`: the default shell is bash on one and pwsh on Windows, where the step is {} instead of {}",
+                                verdict(on_windows),
+                                verdict(invocation.propagation)
+                            ),
+                            "unknown",
                         ));
                     }
                     let first_line = script
@@ -614,6 +696,121 @@ pub fn lint(shown: &str, text: &str, root: &Node, result: &mut Lint) {
                 });
             }
         }
+    }
+}
+
+/// The scanners in a local composite action (`uses: ./path`, its
+/// `action.yml`): each `run:` step analysed in its own `shell:`, with reasons
+/// citing the action file. A local action that cannot be read, or is not
+/// composite, is a warning: its scanners are not reported.
+#[allow(clippy::too_many_arguments)]
+fn composite_action(
+    (shown, step_line, uses): (&str, u64, &str),
+    local: &str,
+    windows: bool,
+    env: &super::tools::Env,
+    limits: &crate::Limits,
+    resolve: super::Resolver<'_>,
+    result: &mut Lint,
+    found: &mut Vec<(tools::Recognised, Vec<Reason>)>,
+) {
+    let warn = |message: String| model::Diagnostic {
+        file: shown.to_string(),
+        line: Some(step_line),
+        pointer: None,
+        message,
+        warning: true,
+    };
+    let directory = local.trim_end_matches('/');
+    let read = resolve(&format!("{directory}/action.yml")).or_else(|_| resolve(&format!("{directory}/action.yaml")));
+    let (name, bytes) = match read {
+        Ok(read) => read,
+        Err(message) => {
+            result.diagnostics.push(warn(format!(
+                "local action `{uses}` not read ({message}): scanner steps inside it are not reported"
+            )));
+            return;
+        }
+    };
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        result
+            .diagnostics
+            .push(warn(format!("local action `{uses}`: {name} is not UTF-8 text")));
+        return;
+    };
+    let document = match super::yaml::parse_documents(text, limits.max_depth, 0) {
+        Ok(documents) => documents.into_iter().find(Node::is_map),
+        Err(error) => {
+            result
+                .diagnostics
+                .push(warn(format!("local action `{uses}`: {name}: {error}")));
+            return;
+        }
+    };
+    let Some(runs) = document.as_ref().and_then(|document| document.get("runs")) else {
+        return;
+    };
+    if runs.get("using").and_then(Node::as_str) != Some("composite") {
+        result.diagnostics.push(warn(format!(
+            "local action `{uses}` is not a composite action: scanners inside it are not reported"
+        )));
+        return;
+    }
+    let file_lines: Vec<&str> = text.lines().collect();
+    for step in runs.get("steps").map(Node::items).unwrap_or(&[]) {
+        let Some((run_key, run)) = step.entry("run") else {
+            continue;
+        };
+        let script = run.as_str().unwrap_or_default();
+        let shell = shell_for(step.get("shell").and_then(Node::as_str), windows);
+        let lines = located(&file_lines, run_key.line, run.line, script);
+        let continues = step
+            .entry("continue-on-error")
+            .filter(|(_, value)| value.as_bool() == Some(true) || value.as_str() == Some("true"));
+        for invocation in shell::analyse_in(script, &shell, env) {
+            let at = |index: usize| lines.get(index).copied().unwrap_or(run.line);
+            let mut first = tool_reason(
+                &invocation.scanner.exit,
+                find_line(&file_lines, at(invocation.line), &invocation.scanner.exit.text),
+                &invocation.text,
+            );
+            first.file = first.file.or_else(|| Some(name.clone()));
+            let mut reasons = vec![first];
+            for fact in &invocation.reasons {
+                let mut fact = reason(
+                    at(fact.line),
+                    fact.text.clone(),
+                    fact.why.clone(),
+                    match invocation.propagation {
+                        Propagation::Fails => "blocks",
+                        Propagation::Lost => "advisory",
+                        Propagation::Unknown => "unknown",
+                    },
+                );
+                fact.file = Some(name.clone());
+                reasons.push(fact);
+            }
+            if let Some((key, _)) = continues {
+                let mut fact = reason(
+                    key.line,
+                    "continue-on-error: true",
+                    "the composite action's step continues on error: its failure never fails the action",
+                    "advisory",
+                );
+                fact.file = Some(name.clone());
+                reasons.push(fact);
+            }
+            found.push((invocation.scanner, reasons));
+        }
+    }
+}
+
+/// Every scalar under a node (a matrix's values, `include:` entries too).
+fn scalars<'a>(node: &'a Node, out: &mut Vec<&'a str>) {
+    match &node.value {
+        crate::pipelines::yaml::Value::Scalar { .. } => out.extend(node.as_str()),
+        crate::pipelines::yaml::Value::Seq(items) => items.iter().for_each(|item| scalars(item, out)),
+        crate::pipelines::yaml::Value::Map(entries) => entries.iter().for_each(|(_, value)| scalars(value, out)),
     }
 }
 

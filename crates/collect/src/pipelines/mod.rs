@@ -196,7 +196,12 @@ pub fn platform_of(path: &str, text: &str) -> Option<Platform> {
     {
         return Some(Platform::GithubActions);
     }
-    if has("- task:") || (has("pool:") && has("steps:")) {
+    // A steps template: top-level `steps:` of `- script:`/`- bash:`/`- pwsh:` items.
+    let top_level_steps = text.lines().any(|line| line.starts_with("steps:"));
+    let script_steps = ["- script:", "- bash:", "- pwsh:", "- powershell:", "- template:"]
+        .iter()
+        .any(|needle| has(needle));
+    if has("- task:") || (has("pool:") && has("steps:")) || (top_level_steps && script_steps) {
         return Some(Platform::AzurePipelines);
     }
     if has("script:") && (has("stage:") || has("stages:") || has("- template:") || has("allow_failure:")) {
@@ -254,9 +259,12 @@ pub fn lint(shown: &str, bytes: &[u8], platform: Platform, limits: &Limits, reso
         return result;
     };
     match platform {
-        Platform::GithubActions => github::lint(shown, text, &root, &mut result),
+        Platform::GithubActions => github::lint(shown, text, &root, limits, resolve, &mut result),
         Platform::GitlabCi => gitlab::lint(shown, text, root, limits, resolve, &mut result),
-        Platform::AzurePipelines => azure::lint(shown, text, &root, &mut result),
+        Platform::AzurePipelines => {
+            azure::lint(shown, text, &root, &mut result);
+            azure::follow_templates(shown, &root, limits, resolve, &mut result);
+        }
     }
     result
 }

@@ -108,6 +108,8 @@ fn tokenize(script: &str) -> Vec<Token> {
     let mut line = 0usize;
     let mut heredocs: Vec<String> = Vec::new();
     let mut pending_heredoc = false;
+    // Open subshells `(`: a `)` ends a word inside one (`(echo x; exit 0)`).
+    let mut open_parens = 0usize;
     while index < chars.len() {
         let character = chars[index];
         match character {
@@ -166,6 +168,11 @@ fn tokenize(script: &str) -> Vec<Token> {
                     ('(', _) => ("(", 1),
                     _ => (")", 1),
                 };
+                match op {
+                    "(" => open_parens += 1,
+                    ")" => open_parens = open_parens.saturating_sub(1),
+                    _ => {}
+                }
                 tokens.push(Token { tok: Tok::Op(op), line });
                 index += width;
             }
@@ -192,6 +199,7 @@ fn tokenize(script: &str) -> Vec<Token> {
                     match character {
                         ' ' | '\t' | '\r' | '\n' | '&' | '|' | ';' | '<' | '>' => break,
                         '(' | ')' if raw.is_empty() => break,
+                        ')' if open_parens > 0 && !raw.contains('(') => break,
                         '\\' => {
                             if chars.get(index + 1) == Some(&'\n') {
                                 index += 2;
@@ -336,12 +344,17 @@ struct List {
     in_condition: bool,
     /// Nesting depth (0: top level of the script).
     depth: usize,
+    /// Inside a subshell `( ... )`: `exit` leaves only the subshell.
+    subshell: bool,
     /// The enclosing `if` construct, for conditions: its index in `ifs`.
     construct: Option<usize>,
     errexit: bool,
     pipefail: bool,
     /// The `set` command that last changed errexit, if any (line, text).
     errexit_set_by: Option<(usize, String)>,
+    /// A `trap '...; exit N' ERR` (N non-zero) in force: a failing command
+    /// exits the script as with `-e` (line, text).
+    err_trap: Option<(usize, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -349,12 +362,14 @@ enum Frame {
     Condition,
     Body,
     Group,
+    Subshell,
     Skip,
 }
 
 struct Reader {
     lists: Vec<List>,
-    constructs: Vec<(usize, usize)>,
+    /// `if`/`while`/`until` constructs: first line, last line, keyword.
+    constructs: Vec<(usize, usize, &'static str)>,
     list: Vec<Pipeline>,
     pipeline: Pipeline,
     simple: Simple,
@@ -362,6 +377,7 @@ struct Reader {
     errexit: bool,
     pipefail: bool,
     errexit_set_by: Option<(usize, String)>,
+    err_trap: Option<(usize, String)>,
     skip_redirect_target: bool,
     /// The list being ended was ended by `&`.
     background: bool,
@@ -373,6 +389,17 @@ impl Reader {
             let simple = std::mem::take(&mut self.simple);
             if simple.words[0] == "set" {
                 self.apply_set(&simple);
+            }
+            if simple.words[0] == "trap" && simple.words.iter().skip(2).any(|signal| signal == "ERR") {
+                let action = simple.words.get(1).map(String::as_str).unwrap_or_default();
+                let exits = action.split([';', '\n', '&', '|']).any(|command| {
+                    let mut words = command.split_whitespace();
+                    words.next() == Some("exit")
+                        && words
+                            .next()
+                            .is_some_and(|code| code.parse::<u8>().is_ok_and(|code| code != 0))
+                });
+                self.err_trap = exits.then(|| (simple.line, simple.text()));
             }
             self.pipeline.commands.push(simple);
         }
@@ -432,10 +459,12 @@ impl Reader {
             pipelines: std::mem::take(&mut self.list),
             in_condition,
             depth,
+            subshell: self.frames.iter().any(|(frame, _)| *frame == Frame::Subshell),
             construct,
             errexit: self.errexit,
             pipefail: self.pipefail,
             errexit_set_by: self.errexit_set_by.clone(),
+            err_trap: self.err_trap.clone(),
         });
     }
 
@@ -444,7 +473,9 @@ impl Reader {
     }
 }
 
-fn read(script: &str, errexit: bool, pipefail: bool) -> (Vec<List>, Vec<(usize, usize)>) {
+type Constructs = Vec<(usize, usize, &'static str)>;
+
+fn read(script: &str, errexit: bool, pipefail: bool) -> (Vec<List>, Constructs) {
     let tokens = tokenize(script);
     let mut reader = Reader {
         lists: Vec::new(),
@@ -456,6 +487,7 @@ fn read(script: &str, errexit: bool, pipefail: bool) -> (Vec<List>, Vec<(usize, 
         errexit,
         pipefail,
         errexit_set_by: None,
+        err_trap: None,
         skip_redirect_target: false,
         background: false,
     };
@@ -464,8 +496,8 @@ fn read(script: &str, errexit: bool, pipefail: bool) -> (Vec<List>, Vec<(usize, 
             match &token.tok {
                 Tok::Word { value, .. } if value == "do" || value == "in" => {
                     reader.frames.pop();
-                    let construct = reader.frames.last().and_then(|(_, construct)| *construct);
-                    reader.frames.push((Frame::Body, construct));
+                    // A `for` body ends with `done`, which must not end an enclosing construct.
+                    reader.frames.push((Frame::Body, None));
                 }
                 _ => {}
             }
@@ -482,12 +514,13 @@ fn read(script: &str, errexit: bool, pipefail: bool) -> (Vec<List>, Vec<(usize, 
                     match value.as_str() {
                         "if" | "while" | "until" => {
                             reader.end_list();
-                            let construct = if value == "if" {
-                                reader.constructs.push((token.line, usize::MAX));
-                                Some(reader.constructs.len() - 1)
-                            } else {
-                                None
+                            let keyword = match value.as_str() {
+                                "if" => "if",
+                                "while" => "while",
+                                _ => "until",
                             };
+                            reader.constructs.push((token.line, usize::MAX, keyword));
+                            let construct = Some(reader.constructs.len() - 1);
                             reader.frames.push((Frame::Condition, construct));
                             continue;
                         }
@@ -506,7 +539,7 @@ fn read(script: &str, errexit: bool, pipefail: bool) -> (Vec<List>, Vec<(usize, 
                         "fi" | "done" | "esac" | "}" => {
                             reader.end_list();
                             if let Some((_, Some(construct))) = reader.frames.pop()
-                                && value == "fi"
+                                && (value == "fi" || value == "done")
                                 && let Some(entry) = reader.constructs.get_mut(construct)
                             {
                                 entry.1 = token.line;
@@ -544,7 +577,7 @@ fn read(script: &str, errexit: bool, pipefail: bool) -> (Vec<List>, Vec<(usize, 
             Tok::Op("||") => reader.end_pipeline(Some(Connector::Or)),
             Tok::Op("(") => {
                 reader.end_list();
-                reader.frames.push((Frame::Group, None));
+                reader.frames.push((Frame::Subshell, None));
             }
             Tok::Op(")") => {
                 reader.end_list();
@@ -583,18 +616,32 @@ fn effective(words: &[String]) -> Option<(String, Vec<String>)> {
             continue;
         }
         match word.as_str() {
-            "sudo" | "time" | "exec" | "nohup" | "command" | "nice" | "env" => {
+            "sudo" | "doas" | "time" | "exec" | "nohup" | "command" | "nice" | "env" | "stdbuf" | "xargs"
+            | "timeout" => {
+                // Their options (some take a value: `timeout -k 10`, `nice -n 10`,
+                // `xargs -n 1`), then the command. `env`'s `NAME=value` are skipped
+                // as assignments by the loop. `xargs` exits 123 when an invocation
+                // exits 1-125, so a scanner's failure still fails it.
+                let wrapper = word.as_str();
                 index += 1;
-                while index < words.len() && (words[index].starts_with('-') || words[index].contains('=')) {
-                    index += 1;
+                while index < words.len() {
+                    let option = words[index].as_str();
+                    if option == "--" {
+                        index += 1;
+                        break;
+                    }
+                    if !option.starts_with('-') || option == "-" {
+                        break;
+                    }
+                    index += if wrapper_option_takes_value(wrapper, option) {
+                        2
+                    } else {
+                        1
+                    };
                 }
-            }
-            "timeout" => {
-                index += 1;
-                while index < words.len() && words[index].starts_with('-') {
-                    index += 1;
+                if wrapper == "timeout" {
+                    index += 1; // the duration
                 }
-                index += 1;
             }
             "npx" | "uvx" | "pnpx" | "bunx" => {
                 index += 1;
@@ -659,6 +706,40 @@ fn effective(words: &[String]) -> Option<(String, Vec<String>)> {
         }
     }
     None
+}
+
+/// Whether a wrapper's option is followed by a separate value word.
+fn wrapper_option_takes_value(wrapper: &str, option: &str) -> bool {
+    let options: &[&str] = match wrapper {
+        "sudo" | "doas" => &[
+            "-u", "-g", "-C", "-h", "-p", "-U", "-r", "-t", "-D", "--user", "--group",
+        ],
+        "nice" => &["-n", "--adjustment"],
+        "timeout" => &["-k", "-s", "--kill-after", "--signal"],
+        "env" => &["-u", "-C", "-S", "--unset", "--chdir", "--split-string"],
+        "stdbuf" => &["-i", "-o", "-e", "--input", "--output", "--error"],
+        "xargs" => &[
+            "-a",
+            "-d",
+            "-E",
+            "-I",
+            "-L",
+            "-n",
+            "-P",
+            "-s",
+            "--arg-file",
+            "--delimiter",
+            "--max-args",
+            "--max-procs",
+            "--max-lines",
+            "--max-chars",
+            "--process-slot-var",
+        ],
+        "exec" => &["-a"],
+        "time" => &["-f", "-o", "--format", "--output"],
+        _ => &[],
+    };
+    options.contains(&option)
 }
 
 /// Recognise a scanner in one simple command.
@@ -764,6 +845,56 @@ fn after_or(pipeline: &Pipeline) -> Propagation {
     }
 }
 
+/// What a group run after `||` (`{ ...; }` or `( ... )`) does to the status:
+/// its first unconditional `exit` decides, else its last command. Returns the
+/// outcome, the deciding line and text, and whether an `exit` decided it.
+fn group_outcome(group: &[&List], fallback_line: usize) -> (Propagation, usize, String, bool) {
+    let Some(base) = group.iter().map(|list| list.depth).min() else {
+        return (Propagation::Unknown, fallback_line, String::new(), false);
+    };
+    let top: Vec<&Pipeline> = group
+        .iter()
+        .filter(|list| list.depth == base)
+        .flat_map(|list| &list.pipelines)
+        .collect();
+    for (index, pipeline) in top.iter().enumerate() {
+        let Some(first) = pipeline.commands.first() else {
+            continue;
+        };
+        if first.words.first().is_none_or(|word| word != "exit") {
+            continue;
+        }
+        let (line, text) = (first.line, first.text());
+        let outcome = match first.words.get(1).map(String::as_str) {
+            Some("0") => Propagation::Lost,
+            Some(code) if code.parse::<u8>().is_ok() => Propagation::Fails,
+            // `exit` and `exit $?` pass on the status of the command before.
+            None | Some("$?" | "\"$?\"") => match index.checked_sub(1).and_then(|previous| top.get(previous)) {
+                None => Propagation::Fails,
+                Some(previous) => after_or(previous),
+            },
+            Some(_) => Propagation::Unknown,
+        };
+        return (outcome, line, text, true);
+    }
+    let nested: Vec<List> = group
+        .iter()
+        .filter(|list| list.depth > base)
+        .map(|list| (*list).clone())
+        .collect();
+    if let Some((line, text)) = has_nonzero_exit(&nested) {
+        return (Propagation::Unknown, line, text, false);
+    }
+    match top.last() {
+        Some(last) => {
+            let line = last.commands.first().map_or(fallback_line, |command| command.line);
+            let text = last.commands.iter().map(Simple::text).collect::<Vec<_>>().join(" | ");
+            (after_or(last), line, text, false)
+        }
+        None => (Propagation::Unknown, fallback_line, String::new(), false),
+    }
+}
+
 fn has_nonzero_exit(lists: &[List]) -> Option<(usize, String)> {
     lists
         .iter()
@@ -862,8 +993,13 @@ pub fn analyse_in(script: &str, shell: &Shell, env: &Env) -> Vec<Invocation> {
 
 fn substitution_scanner(simple: &Simple) -> Option<Recognised> {
     for word in &simple.words {
-        for part in word.split("$(").skip(1) {
-            let inner = part.split(')').next().unwrap_or(part);
+        let dollar = word
+            .split("$(")
+            .skip(1)
+            .map(|part| part.split(')').next().unwrap_or(part));
+        // Backticks: the text between each pair.
+        let backtick = word.split('`').skip(1).step_by(2);
+        for inner in dollar.chain(backtick) {
             let (lists, _) = read(inner, false, false);
             for list in &lists {
                 for pipeline in &list.pipelines {
@@ -882,7 +1018,7 @@ fn substitution_scanner(simple: &Simple) -> Option<Recognised> {
 #[allow(clippy::too_many_arguments)]
 fn follow(
     lists: &[List],
-    constructs: &[(usize, usize)],
+    constructs: &[(usize, usize, &'static str)],
     list_index: usize,
     pipe_index: usize,
     position: usize,
@@ -1006,6 +1142,53 @@ fn follow(
                     }
                 }
             }
+        } else if index < list.pipelines.len()
+            && list.pipelines[index].next == Some(Connector::Or)
+            && index + 1 == list.pipelines.len()
+            && lists.get(list_index + 1).is_some_and(|next| next.depth > list.depth)
+        {
+            // `cmd || { ...; }` or `cmd || ( ... )`: the group decides.
+            let group: Vec<&List> = lists[list_index + 1..]
+                .iter()
+                .take_while(|later| later.depth > list.depth)
+                .collect();
+            let subshell = group.first().is_some_and(|first| first.subshell) && !list.subshell;
+            let (outcome, line, text, by_exit) = group_outcome(&group, simple.line);
+            let kind = if subshell {
+                "subshell `( ... )`"
+            } else {
+                "group `{ ...; }`"
+            };
+            match outcome {
+                Propagation::Lost => {
+                    reasons.push(reason(
+                        line,
+                        text,
+                        format!(
+                            "the {kind} after `||` ends successfully, so the scanner's failure never fails the step"
+                        ),
+                    ));
+                    return Propagation::Lost;
+                }
+                Propagation::Unknown => {
+                    reasons.push(reason(
+                        line,
+                        text,
+                        format!("the status is replaced by the {kind} after `||`, which dsomm-audit cannot judge"),
+                    ));
+                    return Propagation::Unknown;
+                }
+                Propagation::Fails if by_exit && !subshell => {
+                    reasons.push(reason(
+                        line,
+                        text,
+                        format!("the {kind} after `||` exits non-zero, failing the step"),
+                    ));
+                    return Propagation::Fails;
+                }
+                // A failing subshell or last command: the list fails, as with `|| false`.
+                Propagation::Fails => {}
+            }
         } else if index > pipe_index {
             errexit_applies = false;
             reasons.push(reason(
@@ -1018,7 +1201,7 @@ fn follow(
     }
     // 3. Conditions.
     if list.in_condition {
-        if let Some(&(start, end)) = list.construct.and_then(|construct| constructs.get(construct)) {
+        if let Some(&(start, end, keyword)) = list.construct.and_then(|construct| constructs.get(construct)) {
             let inside: Vec<List> = lists
                 .iter()
                 .filter(|other| {
@@ -1035,7 +1218,11 @@ fn follow(
                 reasons.push(reason(
                     line,
                     text,
-                    "the scanner is an `if` condition and a branch exits non-zero".into(),
+                    if keyword == "if" {
+                        "the scanner is an `if` condition and a branch exits non-zero".to_string()
+                    } else {
+                        format!("the scanner is a `{keyword}` condition and the loop's body exits non-zero")
+                    },
                 ));
                 return Propagation::Fails;
             }
@@ -1047,7 +1234,19 @@ fn follow(
         ));
         return Propagation::Lost;
     }
-    // 4. errexit, or the last command.
+    // 4. errexit (or an ERR trap that exits non-zero), or the last command.
+    if let Some((line, text)) = &list.err_trap
+        && !list.errexit
+        && errexit_applies
+        && !last_status_only
+    {
+        reasons.push(reason(
+            *line,
+            text.clone(),
+            "the ERR trap exits non-zero when the scanner fails, failing the step".into(),
+        ));
+        return Propagation::Fails;
+    }
     if list.errexit && errexit_applies && !last_status_only {
         let (line, text, why) = match &list.errexit_set_by {
             Some((line, text)) => (
@@ -1538,6 +1737,152 @@ mod tests {
         assert_eq!(
             verdict("gitleaks detect &\nwait $!\n", &bash_e()),
             vec![("gitleaks", Propagation::Fails)]
+        );
+    }
+
+    fn plain_sh() -> Shell {
+        Shell::Posix {
+            name: "sh".into(),
+            errexit: false,
+            pipefail: false,
+        }
+    }
+
+    #[test]
+    fn groups_and_subshells_after_or() {
+        let lost = vec![("gitleaks", Propagation::Lost)];
+        let fails = vec![("gitleaks", Propagation::Fails)];
+        assert_eq!(
+            verdict("gitleaks detect || { echo \"leaks\"; exit 0; }\necho more\n", &bash_e()),
+            lost
+        );
+        assert_eq!(verdict("gitleaks detect || { echo leaks; }\nexit 0\n", &bash_e()), lost);
+        assert_eq!(verdict("gitleaks detect || (echo leaks; exit 0)\n", &bash_e()), lost);
+        assert_eq!(
+            verdict(
+                "gitleaks detect || { echo \"leaks\"; exit 1; }\necho done\n",
+                &plain_sh()
+            ),
+            fails
+        );
+        let found = analyse("gitleaks detect || { echo leaks; exit 1; }\necho done\n", &plain_sh());
+        assert!(found[0].reasons[0].text == "exit 1", "{:?}", found[0].reasons);
+        // `exit 1` leaves only a subshell: the list fails, and `-e` (or the end) decides.
+        assert_eq!(
+            verdict("gitleaks detect || (echo leaks; exit 1)\necho done\n", &bash_e()),
+            fails
+        );
+        assert_eq!(
+            verdict("gitleaks detect || (echo leaks; exit 1)\necho done\n", &plain_sh()),
+            lost
+        );
+        assert_eq!(
+            verdict("gitleaks detect || { ./notify.sh; }\n", &bash_e()),
+            vec![("gitleaks", Propagation::Unknown)]
+        );
+        assert_eq!(verdict("gitleaks detect || { echo leaks; exit; }\n", &bash_e()), lost);
+    }
+
+    #[test]
+    fn while_and_until_conditions_with_an_exiting_body() {
+        let fails = vec![("gitleaks", Propagation::Fails)];
+        let lost = vec![("gitleaks", Propagation::Lost)];
+        assert_eq!(
+            verdict("while ! gitleaks detect; do\n  exit 1\ndone\necho ok\n", &bash_e()),
+            fails
+        );
+        assert_eq!(
+            verdict("until gitleaks detect; do exit 1; done\necho ok\n", &bash_e()),
+            fails
+        );
+        assert_eq!(
+            verdict("until gitleaks detect; do break; done\necho ok\n", &bash_e()),
+            lost
+        );
+        // A `for` loop inside an `if` body does not end the `if`.
+        assert_eq!(
+            verdict(
+                "if ! gitleaks detect; then\n  for f in a; do echo $f; done\n  exit 1\nfi\n",
+                &bash_e()
+            ),
+            fails
+        );
+    }
+
+    #[test]
+    fn wrappers_with_option_values_and_backticks() {
+        let tool = |script: &str| {
+            analyse(script, &bash_e())
+                .into_iter()
+                .map(|found| found.scanner.tool)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(tool("timeout -k 10 15m semgrep ci\n"), vec!["semgrep"]);
+        assert_eq!(tool("timeout --signal KILL 15m semgrep ci\n"), vec!["semgrep"]);
+        assert_eq!(tool("timeout --kill-after=10 15m semgrep ci\n"), vec!["semgrep"]);
+        assert_eq!(tool("nice -n 10 gitleaks detect\n"), vec!["gitleaks"]);
+        assert_eq!(tool("env GITLEAKS_CONFIG=x.toml gitleaks detect\n"), vec!["gitleaks"]);
+        assert_eq!(tool("env -u HOME gitleaks detect\n"), vec!["gitleaks"]);
+        assert_eq!(tool("stdbuf -oL gitleaks detect\n"), vec!["gitleaks"]);
+        assert_eq!(tool("stdbuf -o L gitleaks detect\n"), vec!["gitleaks"]);
+        assert_eq!(tool("nohup gitleaks detect\n"), vec!["gitleaks"]);
+        assert_eq!(tool("sudo -u scanner gitleaks detect\n"), vec!["gitleaks"]);
+        assert_eq!(
+            verdict(
+                "find . -name '*.tf' | xargs -n 1 -P 4 checkov -f\n",
+                &Shell::Posix {
+                    name: "bash".into(),
+                    errexit: true,
+                    pipefail: true
+                }
+            ),
+            vec![("checkov", Propagation::Fails)]
+        );
+        assert_eq!(
+            verdict("xargs -a files.txt checkov -f\n", &bash_e()),
+            vec![("checkov", Propagation::Fails)]
+        );
+        // A backtick substitution is reported like `$(...)`, never dropped.
+        assert_eq!(
+            verdict("echo `gitleaks detect`\n", &bash_e()),
+            vec![("gitleaks", Propagation::Unknown)]
+        );
+        assert_eq!(
+            verdict("`gitleaks detect`\n", &bash_e()),
+            vec![("gitleaks", Propagation::Unknown)]
+        );
+        assert_eq!(
+            verdict("out=$(gitleaks detect)\n", &bash_e()),
+            vec![("gitleaks", Propagation::Unknown)]
+        );
+    }
+
+    #[test]
+    fn err_trap_that_exits_non_zero() {
+        assert_eq!(
+            verdict(
+                "set +e\ntrap 'echo \"scan failed\"; exit 1' ERR\ngitleaks detect\necho done\n",
+                &bash_e()
+            ),
+            vec![("gitleaks", Propagation::Fails)]
+        );
+        assert_eq!(
+            verdict(
+                "set +e\ntrap 'echo failed' ERR\ngitleaks detect\necho done\n",
+                &bash_e()
+            ),
+            vec![("gitleaks", Propagation::Lost)]
+        );
+        assert_eq!(
+            verdict(
+                "set +e\ntrap 'exit 1' ERR\ntrap - ERR\ngitleaks detect\necho done\n",
+                &bash_e()
+            ),
+            vec![("gitleaks", Propagation::Lost)]
+        );
+        assert_eq!(
+            verdict("trap 'exit 1' ERR\ngitleaks detect || true\necho done\n", &plain_sh()),
+            vec![("gitleaks", Propagation::Lost)]
         );
     }
 }
