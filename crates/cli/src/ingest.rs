@@ -222,7 +222,6 @@ impl InOrder {
     fn drain(
         &mut self,
         digest: Option<[u8; 32]>,
-        context: &Context,
         ledger: &mut Ledger,
         summary: &mut IngestSummary,
         on_batch: &mut impl FnMut(&AppendSummary),
@@ -237,10 +236,12 @@ impl InOrder {
                 break;
             };
             self.next_sequence += 1;
-            summary.rejected += ready.errors.len() as u64;
-            for (line, message) in ready.errors {
+            for diagnostic in ready.diagnostics {
+                if !diagnostic.warning {
+                    summary.rejected += 1;
+                }
                 if summary.diagnostics.len() < 10_000 {
-                    summary.diagnostics.push(context.diagnostic(Some(line), None, message));
+                    summary.diagnostics.push(diagnostic);
                 }
             }
             for record in ready.records {
@@ -334,7 +335,37 @@ fn ingest_file(
     };
     if collector.is_streamed() {
         summary.files += 1;
-        return ingest_streamed(ledger, path, context, options, batch_size, summary, on_batch);
+        return ingest_streamed(
+            ledger,
+            path,
+            context,
+            options,
+            batch_size,
+            summary,
+            on_batch,
+            ndjson_block,
+        );
+    }
+    // A Falco log in JSON lines is streamed too, however large; an array or a
+    // webhook capture is one document, read whole below.
+    if collector == Collector::Falco {
+        let mut head = vec![0u8; 64 * 1024];
+        let read = crate::files::open_regular(path).and_then(|mut file| read_up_to(&mut file, &mut head));
+        if let Ok(length) = read
+            && collect::falco::is_json_lines(&head[..length])
+        {
+            summary.files += 1;
+            return ingest_streamed(
+                ledger,
+                path,
+                context,
+                options,
+                batch_size,
+                summary,
+                on_batch,
+                collect::falco::parse_block,
+            );
+        }
     }
     let (digest, size) = match hash_file(path) {
         Ok(hashed) => hashed,
@@ -469,7 +500,25 @@ struct ParsedBlock {
     /// yet and are completed by the writer.
     pending: bool,
     records: Vec<CanonicalRecord>,
-    errors: Vec<(u64, String)>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// How a streamed collector turns one block of whole lines into canonical
+/// records and diagnostics.
+type BlockParser = fn(&collect::ndjson::Block, &Context, &Limits) -> (Vec<CanonicalRecord>, Vec<Diagnostic>);
+
+/// Evidence-ndjson blocks: every problem refuses its line.
+fn ndjson_block(
+    block: &collect::ndjson::Block,
+    context: &Context,
+    limits: &Limits,
+) -> (Vec<CanonicalRecord>, Vec<Diagnostic>) {
+    let (records, errors) = collect::ndjson::parse_block(block, context, limits);
+    let diagnostics = errors
+        .into_iter()
+        .map(|(line, message)| context.diagnostic(Some(line), None, message))
+        .collect();
+    (records, diagnostics)
 }
 
 /// What the reader thread sends about the raw blob it packs while reading.
@@ -540,6 +589,7 @@ fn ingest_streamed(
     batch_size: usize,
     summary: &mut IngestSummary,
     on_batch: &mut impl FnMut(&AppendSummary),
+    parse: BlockParser,
 ) -> Result<(), IngestError> {
     // Four activities overlap:
     // - a hash thread computes the SHA-256 of the whole file, which every
@@ -611,13 +661,12 @@ fn ingest_streamed(
                             ..(*pending_context).clone()
                         });
                     }
-                    let (records, errors) =
-                        collect::ndjson::parse_block(&block, known.as_ref().unwrap_or(&pending_context), &limits);
+                    let (records, diagnostics) = parse(&block, known.as_ref().unwrap_or(&pending_context), &limits);
                     let result = ParsedBlock {
                         sequence: block.sequence,
                         pending: known.is_none(),
                         records,
-                        errors,
+                        diagnostics,
                     };
                     if parsed.send(result).is_err() {
                         break;
@@ -671,7 +720,7 @@ fn ingest_streamed(
                             Err(error) => failure = Some(error),
                         }
                         if failure.is_none() {
-                            failure = in_order.drain(digest, &context, ledger, summary, on_batch)
+                            failure = in_order.drain(digest, ledger, summary, on_batch)
                             .err();
                         }
                     }
@@ -682,7 +731,7 @@ fn ingest_streamed(
             recv(parsed_now) -> message => match message {
                 Ok(message) => {
                     in_order.waiting.insert(message.sequence, message);
-                    failure = in_order.drain(digest, &context, ledger, summary, on_batch)
+                    failure = in_order.drain(digest, ledger, summary, on_batch)
                     .err();
                 }
                 Err(_) => {
@@ -715,7 +764,7 @@ fn ingest_streamed(
         }
     }
     if failure.is_none() && rejected_file.is_none() && !in_order.waiting.is_empty() {
-        failure = in_order.drain(digest, &context, ledger, summary, on_batch).err();
+        failure = in_order.drain(digest, ledger, summary, on_batch).err();
     }
     if failure.is_none()
         && rejected_file.is_none()

@@ -84,3 +84,55 @@ fn bad_verification_inputs_stop_with_a_clear_error() {
     let fine = workspace.run(&["ingest", "--format", "json", "statement.intoto.json"]);
     assert_eq!(fine.json()["added"], 1, "{fine:#?}");
 }
+
+#[test]
+fn a_falco_log_larger_than_the_document_limit_is_streamed_line_by_line() {
+    let workspace = Workspace::new();
+    // A document limit of 8 KiB, far below the 2,000-alert log.
+    let config = std::fs::read_to_string(workspace.path("dsomm-audit.toml")).unwrap();
+    let config = config.replace("max_document_bytes = 268435456", "max_document_bytes = 8192");
+    assert!(config.contains("max_document_bytes = 8192"));
+    workspace.write("dsomm-audit.toml", config);
+    let mut log = String::new();
+    for index in 0..2_000 {
+        if index == 777 {
+            log.push_str("{\"rule\": \"broken\"\n");
+            continue;
+        }
+        log.push_str(&format!(
+            r#"{{"hostname":"node-1","output":"shell {index}","priority":"Notice","rule":"Terminal shell in container","source":"syscall","tags":["shell"],"time":"2025-03-02T12:{:02}:{:02}.000000000Z","output_fields":{{"k8s.ns.name":"payments","proc.cmdline":"sh -c {index}"}}}}"#,
+            (index / 60) % 60,
+            index % 60
+        ));
+        log.push('\n');
+    }
+    assert!(log.len() > 40 * 8192);
+    workspace.write("falco.jsonl", &log);
+    let outcome = workspace.run(&["ingest", "--format", "json", "falco.jsonl"]);
+    let report = outcome.json();
+    assert_eq!(report["added"], 1_999, "{outcome:#?}");
+    assert_eq!(report["rejected"], 1, "{outcome:#?}");
+    assert!(
+        outcome.stdout.contains("falco.jsonl") && outcome.stdout.contains("778"),
+        "{outcome:#?}"
+    );
+    let again = workspace.run(&["ingest", "--format", "json", "falco.jsonl"]);
+    assert_eq!(again.json()["added"], 0, "{again:#?}");
+    assert_eq!(again.json()["duplicates"], 1_999, "{again:#?}");
+    let verify = workspace.run(&["verify", "--deep"]);
+    assert_eq!(verify.code, 0, "{verify:#?}");
+    // An array of alerts is one document: over the limit, it is refused whole.
+    workspace.write(
+        "array.json",
+        format!(
+            "[\n{}\n]\n",
+            log.lines()
+                .take(100)
+                .filter(|line| line.contains("output_fields"))
+                .collect::<Vec<_>>()
+                .join(",\n")
+        ),
+    );
+    let array = workspace.run(&["ingest", "--format", "json", "--source", "falco", "array.json"]);
+    assert!(array.stdout.contains("document limit"), "{array:#?}");
+}

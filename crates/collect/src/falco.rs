@@ -87,6 +87,69 @@ pub fn parse(bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
     lines(values, parsed, context)
 }
 
+/// Whether a Falco file is JSON lines (one alert per line, as Falco's
+/// `json_output` writes its log), judging by `head`, its first bytes: the
+/// first non-blank line is a whole JSON object. Such files are streamed by
+/// `ingest` block by block ([`parse_block`]) instead of read whole; an array,
+/// a pretty-printed document or a webhook capture is read whole by [`parse`].
+pub fn is_json_lines(head: &[u8]) -> bool {
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let Some(first) = head
+        .split(|byte| *byte == b'\n')
+        .map(<[u8]>::trim_ascii)
+        .find(|line| !line.is_empty())
+    else {
+        return false;
+    };
+    // The line must end inside the head to be judged.
+    let complete = head.len() > first.len() && memchr::memchr(b'\n', head).is_some();
+    complete && first.starts_with(b"{") && serde_json::from_slice::<Value>(first).is_ok_and(|value| value.is_object())
+}
+
+/// The alerts of one block of a JSON-lines Falco file (whole lines, numbered
+/// from `block.first_line`), canonical and with their diagnostics, as the
+/// streamed ingest reads it: the same records and messages as [`parse`]
+/// gives for those lines, without holding the file.
+pub fn parse_block(
+    block: &crate::ndjson::Block,
+    context: &Context,
+    limits: &Limits,
+) -> (Vec<model::CanonicalRecord>, Vec<model::Diagnostic>) {
+    let mut diagnostics: Vec<model::Diagnostic> = block
+        .problems
+        .iter()
+        .map(|(line, message)| context.diagnostic(Some(*line), None, message.clone()))
+        .collect();
+    let mut records = Vec::new();
+    let mut scratch = Vec::with_capacity(4096);
+    for (number, line) in (block.first_line..).zip(block.bytes.split(|byte| *byte == b'\n')) {
+        let line = if number == 1 {
+            line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line)
+        } else {
+            line
+        };
+        let line = line.trim_ascii();
+        if line.is_empty() {
+            continue;
+        }
+        let Some(value) = crate::json_line(line, number, context, limits, &mut diagnostics) else {
+            continue;
+        };
+        match record(&value, context) {
+            Ok((evidence, warning)) => {
+                if let Some(message) = warning {
+                    diagnostics.push(context.warning(Some(number), message));
+                }
+                let evidence = with_position(evidence, Some(number), None);
+                records.push(model::CanonicalRecord::from_evidence(&evidence, &mut scratch));
+            }
+            Err(message) => diagnostics.push(context.diagnostic(Some(number), None, message)),
+        }
+    }
+    diagnostics.sort_by_key(|diagnostic| diagnostic.line);
+    (records, diagnostics)
+}
+
 /// Alerts from JSON lines, each with its line number.
 fn lines(values: Vec<(u64, Value)>, mut parsed: Parsed, context: &Context) -> Parsed {
     for (number, value) in values {
@@ -367,6 +430,58 @@ mod tests {
         assert!(parsed.diagnostics[0].message.contains("not JSON"));
         assert!(parsed.diagnostics[2].message.contains("not a Falco alert"));
         assert_eq!(parsed.evidence[1].source.line, Some(6));
+    }
+
+    #[test]
+    fn streamed_blocks_give_what_the_whole_file_gives() {
+        // Good alerts, a wrapper, a broken line, a line that is not UTF-8, an
+        // alert without a time (a warning), blank lines, CRLF endings.
+        let mut input = Vec::new();
+        input.extend_from_slice(b"\xEF\xBB\xBF");
+        for index in 0..40 {
+            match index % 8 {
+                3 => input.extend_from_slice(b"{\"rule\": \"x\"\n"),
+                4 => input.extend_from_slice(b"{\"rule\":\"\xe9\"}\n"),
+                5 => input.extend_from_slice(b"{\"rule\":\"None\",\"priority\":\"Warning\",\"output\":\"x\"}\r\n"),
+                6 => input.extend_from_slice(b"\n"),
+                7 => input.extend_from_slice(format!("{{\"falco\":{KUBERNETES_ALERT}}}\n").as_bytes()),
+                _ => input.extend_from_slice(format!("{KUBERNETES_ALERT}\n").as_bytes()),
+            }
+        }
+        assert!(is_json_lines(&input));
+        let limits = Limits::default();
+        let whole = parse(&input, &context(), &limits);
+        let mut scratch = Vec::new();
+        let expected: Vec<model::CanonicalRecord> = whole
+            .evidence
+            .iter()
+            .map(|evidence| model::CanonicalRecord::from_evidence(evidence, &mut scratch))
+            .collect();
+        // Small blocks, so that the file spans many of them.
+        let mut records = Vec::new();
+        let mut diagnostics = Vec::new();
+        crate::ndjson::read_blocks(input.as_slice(), &limits, 700, |block| {
+            let (mut found, mut problems) = parse_block(&block, &context(), &limits);
+            records.append(&mut found);
+            diagnostics.append(&mut problems);
+            true
+        });
+        assert_eq!(records.len(), 25);
+        assert_eq!(records, expected);
+        assert_eq!(diagnostics, whole.diagnostics);
+        assert_eq!(diagnostics.iter().filter(|diagnostic| diagnostic.warning).count(), 5);
+    }
+
+    #[test]
+    fn only_json_lines_are_streamed() {
+        assert!(is_json_lines(
+            format!("{KUBERNETES_ALERT}\n{KUBERNETES_ALERT}\n").as_bytes()
+        ));
+        assert!(!is_json_lines(format!("[\n{KUBERNETES_ALERT}\n]\n").as_bytes()));
+        assert!(!is_json_lines(b"{\n  \"rule\": \"x\"\n}\n"));
+        assert!(!is_json_lines(b""));
+        // A first line the head does not hold whole cannot be judged.
+        assert!(!is_json_lines(&KUBERNETES_ALERT.as_bytes()[..40]));
     }
 
     #[test]
