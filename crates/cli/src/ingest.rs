@@ -333,39 +333,22 @@ fn ingest_file(
         aliases: options.aliases.clone(),
         columns: options.columns.clone(),
     };
-    if collector.is_streamed() {
-        summary.files += 1;
-        return ingest_streamed(
-            ledger,
-            path,
-            context,
-            options,
-            batch_size,
-            summary,
-            on_batch,
-            ndjson_block,
-        );
-    }
-    // A Falco log in JSON lines is streamed too, however large; an array or a
-    // webhook capture is one document, read whole below.
-    if collector == Collector::Falco {
+    // evidence-ndjson is streamed; so is a Falco log in JSON lines, however
+    // large (an array or a webhook capture is one document, read whole below).
+    let streamed: Option<BlockParser> = if collector.is_streamed() {
+        Some(ndjson_block)
+    } else if collector == Collector::Falco {
         let mut head = vec![0u8; 64 * 1024];
         let read = crate::files::open_regular(path).and_then(|mut file| read_up_to(&mut file, &mut head));
-        if let Ok(length) = read
-            && collect::falco::is_json_lines(&head[..length])
-        {
-            summary.files += 1;
-            return ingest_streamed(
-                ledger,
-                path,
-                context,
-                options,
-                batch_size,
-                summary,
-                on_batch,
-                collect::falco::parse_block,
-            );
-        }
+        read.ok()
+            .filter(|length| collect::falco::is_json_lines(&head[..*length]))
+            .map(|_| collect::falco::parse_block as BlockParser)
+    } else {
+        None
+    };
+    if let Some(parse) = streamed {
+        summary.files += 1;
+        return ingest_streamed(ledger, path, context, options, batch_size, summary, on_batch, parse);
     }
     let (digest, size) = match hash_file(path) {
         Ok(hashed) => hashed,
