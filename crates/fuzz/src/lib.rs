@@ -32,6 +32,14 @@ fn collector(name: &str, bytes: &[u8]) {
             max_depth: 64,
         };
         let _ = parse_document(collector, bytes, &context, &limits);
+        if collector == Collector::Falco {
+            // The streamed path of Falco JSON lines, in small blocks.
+            let _ = collect::falco::is_json_lines(bytes);
+            collect::ndjson::read_blocks(bytes, &limits, 512, |block| {
+                let _ = collect::falco::parse_block(&block, &context, &limits);
+                true
+            });
+        }
     }
 }
 
