@@ -254,13 +254,7 @@ fn inventory(view: &View<'_>, at: Option<Timestamp>) -> Answer {
             .into_iter()
             .filter(|asset| probes::org::in_scope(view, asset))
         {
-            let production = ["environment", "lifecycle"].iter().any(|key| {
-                asset
-                    .get(key)
-                    .and_then(Value::as_str)
-                    .is_some_and(|value| value.to_ascii_lowercase().contains("prod"))
-            });
-            if !production {
+            if !probes::org::is_production(asset) {
                 continue;
             }
             let name = asset.get("name").and_then(Value::as_str).unwrap_or("?");
@@ -347,14 +341,8 @@ fn training_permissions(view: &View<'_>) -> Answer {
 fn provenance(view: &View<'_>) -> Answer {
     let id = "provenance";
     let Some(deploy) = probes::runtime::prod_deploys(view).into_iter().last().or_else(|| {
-        view.all(Kind::Deploy)
-            .filter(|record| {
-                record
-                    .subject
-                    .environment
-                    .as_deref()
-                    .is_some_and(|environment| environment.to_ascii_lowercase().contains("prod"))
-            })
+        probes::runtime::shipped_to_production(view.all(Kind::Deploy))
+            .into_iter()
             .last()
     }) else {
         return answer(

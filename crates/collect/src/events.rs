@@ -29,6 +29,8 @@ pub(crate) struct Collected<'c> {
     pub(crate) problems: Problems,
     records: Vec<NewEvidence>,
     skipped: BTreeMap<&'static str, u64>,
+    /// Records that name no repository (neither the input nor `--repo`).
+    without_repo: u64,
 }
 
 impl Collected<'_> {
@@ -47,11 +49,16 @@ impl Collected<'_> {
         pointer: &str,
         attrs: Attrs,
     ) {
+        let subject = subject.or_context(self.context);
+        // CI and code-host records belong to a repository; tickets need not.
+        if subject.repo.is_none() && matches!(self.collector, "github" | "gitlab") {
+            self.without_repo += 1;
+        }
         self.records.push(self.context.record(
             self.collector,
             kind,
             time,
-            subject.or_context(self.context),
+            subject,
             (!pointer.is_empty()).then(|| pointer.to_string()),
             Value::Object(attrs.0),
         ));
@@ -94,10 +101,21 @@ pub(crate) fn walk_events(
         problems: Problems::default(),
         records: Vec::new(),
         skipped: BTreeMap::new(),
+        without_repo: 0,
     };
     walk(&mut collected, document);
     for (reason, count) in &collected.skipped {
         collected.problems.warn(None, format!("{count} × {reason}: no record"));
+    }
+    if collected.without_repo > 0 {
+        collected.problems.warn(
+            None,
+            format!(
+                "{} record(s) name no repository (the input does not say which): they apply to every team; \
+                 pass --repo OWNER/NAME to attribute them",
+                collected.without_repo
+            ),
+        );
     }
     parsed.evidence = collected.records;
     parsed.diagnostics = collected.problems.into_diagnostics(context);
@@ -298,6 +316,25 @@ pub(crate) fn put<T: Into<Value>>(map: &mut Map<String, Value>, key: &str, value
 pub(crate) struct Attrs(pub(crate) Map<String, Value>);
 
 impl Attrs {
+    /// The attributes of an observed block: a known scanner's failing check
+    /// or job on a pull (merge) request.
+    pub(crate) fn observed_block(
+        platform: &str,
+        object: &str,
+        action: Option<&str>,
+        tool: &str,
+        head_sha: Option<String>,
+        pulls: Vec<u64>,
+    ) -> Attrs {
+        let mut attrs = Attrs::new(platform, object, action);
+        attrs.put("decision", Some("block"));
+        attrs.put("observed", Some(true));
+        attrs.put("tool", Some(tool));
+        attrs.put("head_sha", head_sha);
+        attrs.put("pull_requests", Some(pulls));
+        attrs
+    }
+
     /// Attributes with `platform`, `object` and (when given) `action`.
     pub(crate) fn new(platform: &str, object: &str, action: Option<&str>) -> Attrs {
         let mut map = Map::new();
@@ -367,10 +404,17 @@ pub(crate) fn gitlab_time(text: &str) -> Option<String> {
 /// `owner/name` from a GitHub or GitLab API or web URL
 /// (`https://api.github.com/repos/o/r/...`, `https://github.com/o/r/...`).
 pub(crate) fn github_repo_from_url(url: &str) -> Option<String> {
+    // GitHub Enterprise Server serves the same API under `https://HOST/api/v3`.
+    let enterprise = || {
+        let after_scheme = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
+        let (_, path) = after_scheme.split_once("/api/v3/repos/")?;
+        Some(path)
+    };
     let rest = url
         .strip_prefix("https://api.github.com/repos/")
         .or_else(|| url.strip_prefix("/repos/"))
-        .or_else(|| url.strip_prefix("https://github.com/"))?;
+        .or_else(|| url.strip_prefix("https://github.com/"))
+        .or_else(enterprise)?;
     let mut segments = rest.split('/').filter(|segment| !segment.is_empty());
     let owner = segments.next()?;
     let name = segments.next()?;

@@ -227,6 +227,15 @@ impl Reader<'_, '_> {
             self.out.skip("push event (no evidence kind describes a push)");
             return true;
         }
+        if fields.has("enforcement") && fields.has("source_type") && !fields.has("rules") {
+            // `GET /repos/{owner}/{repo}/rulesets` lists summaries without rules.
+            self.out.problems.refuse(
+                (!fields.pointer.is_empty()).then(|| fields.pointer.to_string()),
+                "a ruleset summary without `rules` (as the rulesets list returns): export each ruleset with \
+                 GET /repos/{owner}/{repo}/rulesets/{id}; nothing recorded from it",
+            );
+            return true;
+        }
         match rest_shape(fields) {
             Some(shape) => {
                 self.shape(shape, fields, &scope);
@@ -282,7 +291,7 @@ impl Reader<'_, '_> {
         attrs.put("run_number", fields.number("run_number", problems));
         attrs.put("run_attempt", fields.number("run_attempt", problems));
         attrs.put("actor", fields.nested_text("actor", "login", problems));
-        let pulls = pull_numbers(fields, problems);
+        let pulls = pull_numbers(fields, scope.repo.as_deref(), problems);
         attrs.put("pull_requests", Some(pulls.clone()));
         let started = fields.time("run_started_at", problems);
         let created = fields.time("created_at", problems);
@@ -381,7 +390,7 @@ impl Reader<'_, '_> {
             .as_ref()
             .and_then(|suite| suite.fields().text("head_branch", problems));
         attrs.put("head_branch", branch.clone());
-        let pulls = pull_numbers(fields, problems);
+        let pulls = pull_numbers(fields, scope.repo.as_deref(), problems);
         attrs.put("pull_requests", Some(pulls.clone()));
         let started = fields.time("started_at", problems);
         let completed = fields.time("completed_at", problems);
@@ -400,16 +409,11 @@ impl Reader<'_, '_> {
 
         let tool = known_scanner(&[name.as_deref(), app.as_deref()]);
         if let (Some(tool), Some("failure"), false) = (tool, conclusion.as_deref(), pulls.is_empty()) {
-            let mut gate = Attrs::new(PLATFORM, "check_run", scope.action.as_deref());
-            gate.put("decision", Some("block"));
-            gate.put("observed", Some(true));
-            gate.put("tool", Some(tool));
+            let mut gate = Attrs::observed_block(PLATFORM, "check_run", scope.action.as_deref(), tool, sha, pulls);
             gate.put("check_run_id", id);
             gate.put("check_name", name);
             gate.put("app", app);
             gate.put("conclusion", conclusion);
-            gate.put("head_sha", sha);
-            gate.put("pull_requests", Some(pulls));
             self.out
                 .record(EvidenceKind::GateDecision, time, subject, fields.pointer, gate);
         }
@@ -426,7 +430,7 @@ impl Reader<'_, '_> {
         let branch = fields.text("head_branch", problems);
         attrs.put("head_sha", sha.clone());
         attrs.put("head_branch", branch.clone());
-        let pulls = pull_numbers(fields, problems);
+        let pulls = pull_numbers(fields, scope.repo.as_deref(), problems);
         attrs.put("pull_requests", Some(pulls.clone()));
         attrs.put("check_runs", fields.number("latest_check_runs_count", problems));
         let created = fields.time("created_at", problems);
@@ -527,6 +531,10 @@ impl Reader<'_, '_> {
         attrs.put("sha", sha.clone());
         attrs.put("ref", git_ref.clone());
         attrs.put("task", read(deployment, "task", problems));
+        attrs.put(
+            "production_environment",
+            deployment.and_then(|deployment| deployment.flag("production_environment", problems)),
+        );
         attrs.put("deployment_id", read(deployment, "id", problems));
         attrs.put("status_id", read(status, "id", problems));
         attrs.put("description", read(status, "description", problems));
@@ -786,11 +794,17 @@ impl Reader<'_, '_> {
             return;
         }
         let state = fields.text("state", problems);
-        let dismissed = state.as_deref() == Some("dismissed")
+        // Dependabot's auto-triage rules dismiss alerts too (`auto_dismissed`).
+        let automatic = state.as_deref() == Some("auto_dismissed")
+            || scope.action.as_deref() == Some("auto_dismissed")
+            || fields.has("auto_dismissed_at");
+        let dismissed = automatic
+            || state.as_deref() == Some("dismissed")
             || matches!(scope.action.as_deref(), Some("closed_by_user" | "dismissed"))
             || fields.has("dismissed_at");
         if !dismissed {
-            self.out.skip("alert not dismissed (open, fixed or reopened)");
+            self.out
+                .skip("alert not dismissed (open, fixed, reopened or auto-reopened)");
             return;
         }
         let object = if dependabot {
@@ -830,11 +844,18 @@ impl Reader<'_, '_> {
             attrs.put("tool_name", name);
             attrs.put("tool_version", tool.fields().text("version", problems));
         }
-        let dismissed_by = fields.nested_text("dismissed_by", "login", problems);
+        let mut dismissed_by = fields.nested_text("dismissed_by", "login", problems);
+        let mut dismissed_reason = fields.text("dismissed_reason", problems);
+        let mut dismissed_at = fields.time("dismissed_at", problems);
+        if automatic {
+            attrs.put("auto_dismissed", Some(true));
+            dismissed_by = dismissed_by.or_else(|| Some("dependabot auto-triage rule".to_string()));
+            dismissed_reason = dismissed_reason.or_else(|| Some("auto-triage rule".to_string()));
+            dismissed_at = dismissed_at.or_else(|| fields.time("auto_dismissed_at", problems));
+        }
         attrs.put("dismissed_by", dismissed_by.clone());
-        attrs.put("dismissed_reason", fields.text("dismissed_reason", problems));
+        attrs.put("dismissed_reason", dismissed_reason);
         attrs.put("dismissed_comment", fields.text("dismissed_comment", problems));
-        let dismissed_at = fields.time("dismissed_at", problems);
         attrs.time("dismissed_at", dismissed_at);
         let instance = fields.object("most_recent_instance", problems);
         let commit = instance
@@ -992,14 +1013,28 @@ fn header_date(headers: Fields<'_>, problems: &mut Problems) -> Option<Timestamp
 }
 
 /// The numbers of a `pull_requests` member (at most [`MAX_LIST_ENTRIES`]).
-fn pull_numbers(fields: Fields<'_>, problems: &mut Problems) -> Vec<u64> {
+fn pull_numbers(fields: Fields<'_>, repo: Option<&str>, problems: &mut Problems) -> Vec<u64> {
     fields
         .array("pull_requests", problems)
         .unwrap_or_default()
         .iter()
+        .filter(|pull| repo.is_none_or(|repo| pull_is_of(pull, repo)))
         .filter_map(|pull| pull.get("number").and_then(Value::as_u64))
         .take(MAX_LIST_ENTRIES)
         .collect()
+}
+
+/// Whether a `pull_requests` entry is a pull request of `repo`: a run on a
+/// fork's branch also lists the upstream repository's pull request, whose
+/// `base.repo` (or own `url`) names the other repository. An entry that names
+/// no repository is taken as the run's own.
+fn pull_is_of(pull: &Value, repo: &str) -> bool {
+    let named = pull
+        .pointer("/base/repo/url")
+        .or_else(|| pull.get("url"))
+        .and_then(Value::as_str)
+        .and_then(github_repo_from_url);
+    named.is_none_or(|named| named.eq_ignore_ascii_case(repo))
 }
 
 /// The app of a check: its slug, else its name.
@@ -1073,7 +1108,7 @@ mod tests {
     fn one_bad_run_does_not_lose_the_rest() {
         let parsed = check(&format!(
             r#"{{"total_count": 4, "workflow_runs": [{RUN}, "run", {{"id": 9, "workflow_id": 2, "run_number": [1],
-                "status": true, "head_sha": "def"}}, {RUN}]}}"#
+                "status": true, "head_sha": "def", "url": "https://api.github.com/repos/o/r/actions/runs/9"}}, {RUN}]}}"#
         ));
         assert_eq!(kinds(&parsed), vec!["ci_run", "ci_run", "ci_run"]);
         assert_eq!(
@@ -1181,6 +1216,95 @@ mod tests {
         assert_eq!(record.attrs["state"], json!("created"));
         assert_eq!(record.attrs["creator"], json!("ana"));
         assert_eq!(record.subject.environment.as_deref(), Some("staging"));
+    }
+
+    /// A run on a fork's branch lists the upstream repository's pull request:
+    /// it is not a pull request of this repository, so no observed block.
+    #[test]
+    fn pull_requests_of_other_repositories_are_not_this_repositorys() {
+        let check_run = |base: &str| {
+            format!(
+                r#"{{"action": "completed", "repository": {{"full_name": "acme/svc"}}, "sender": {{"login": "x"}},
+                "check_run": {{"id": 5, "name": "CodeQL", "status": "completed", "conclusion": "failure",
+                "head_sha": "abc", "completed_at": "2025-01-02T03:04:05Z",
+                "pull_requests": [{{"number": 9, "url": "https://api.github.com/repos/{base}/pulls/9",
+                "base": {{"ref": "main", "repo": {{"url": "https://api.github.com/repos/{base}"}}}}}}]}}}}"#
+            )
+        };
+        let foreign = check(&check_run("other/upstream"));
+        assert_eq!(kinds(&foreign), vec!["check_run"]);
+        assert_eq!(foreign.evidence[0].subject.pull_request, None);
+        assert_eq!(foreign.evidence[0].attrs["pull_requests"], serde_json::json!([]));
+        let own = check(&check_run("Acme/Svc"));
+        assert_eq!(kinds(&own), vec!["check_run", "gate_decision"]);
+        assert_eq!(own.evidence[0].subject.pull_request, Some(9));
+    }
+
+    /// GitHub Enterprise Server serves the API under `/api/v3`; a record that
+    /// still names no repository is reported.
+    #[test]
+    fn enterprise_server_urls_name_the_repository_and_a_record_without_one_is_reported() {
+        let parsed = check(
+            r#"{"total_count": 1, "check_runs": [{"id": 1, "name": "semgrep", "status": "completed",
+            "conclusion": "success", "head_sha": "abc", "completed_at": "2025-01-02T03:04:05Z",
+            "url": "https://github.acme.internal/api/v3/repos/acme/svc/check-runs/1", "pull_requests": []}]}"#,
+        );
+        assert_eq!(parsed.evidence[0].subject.repo.as_deref(), Some("acme/svc"));
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        let nameless = check(
+            r#"{"total_count": 1, "check_runs": [{"id": 1, "name": "semgrep", "status": "completed",
+            "conclusion": "success", "head_sha": "abc", "completed_at": "2025-01-02T03:04:05Z", "pull_requests": []}]}"#,
+        );
+        assert_eq!(nameless.evidence.len(), 1);
+        assert!(
+            nameless
+                .diagnostics
+                .iter()
+                .any(|diagnostic| diagnostic.warning && diagnostic.message.contains("name no repository")),
+            "{:?}",
+            nameless.diagnostics
+        );
+    }
+
+    /// A Dependabot alert dismissed by an auto-triage rule is a dismissal.
+    #[test]
+    fn auto_dismissed_dependabot_alerts_are_dismissals() {
+        let parsed = check(
+            r#"{"action": "auto_dismissed", "repository": {"full_name": "acme/svc"}, "sender": {"login": "dependabot"},
+            "alert": {"number": 4, "state": "auto_dismissed", "auto_dismissed_at": "2025-01-02T03:04:05Z",
+            "dismissed_at": null, "dismissed_by": null, "dismissed_reason": null,
+            "security_advisory": {"ghsa_id": "GHSA-xxxx-yyyy-zzzz", "severity": "low"},
+            "dependency": {"package": {"name": "lodash"}, "manifest_path": "package.json"}}}"#,
+        );
+        assert_eq!(kinds(&parsed), vec!["alert_dismissal"]);
+        let record = &parsed.evidence[0];
+        assert_eq!(record.attrs["auto_dismissed"], serde_json::json!(true));
+        assert_eq!(
+            record.attrs["dismissed_at"],
+            serde_json::json!("2025-01-02T03:04:05.000000000Z")
+        );
+        assert_eq!(
+            record.attrs["dismissed_by"],
+            serde_json::json!("dependabot auto-triage rule")
+        );
+        assert_eq!(record.attrs["tool"], serde_json::json!("dependabot"));
+    }
+
+    /// The rulesets list holds summaries without rules: refused with what to export instead.
+    #[test]
+    fn a_rulesets_list_says_to_export_each_ruleset() {
+        let parsed = check(
+            r#"[{"id": 7, "name": "main", "target": "branch", "source_type": "Repository", "source": "acme/svc",
+            "enforcement": "active", "node_id": "RRS_1", "_links": {}, "created_at": "2025-01-01T00:00:00Z"}]"#,
+        );
+        assert!(parsed.evidence.is_empty());
+        assert_eq!(parsed.diagnostics.len(), 1, "{:?}", parsed.diagnostics);
+        assert!(!parsed.diagnostics[0].warning);
+        assert!(
+            parsed.diagnostics[0].message.contains("rulesets/{id}"),
+            "{}",
+            parsed.diagnostics[0].message
+        );
     }
 
     #[test]

@@ -15,7 +15,8 @@ use model::{EvidenceKind, Subject};
 use serde_json::Value;
 
 use crate::events::{
-    Attrs, Collected, Fields, MAX_LIST_ENTRIES, Owned, branch_name, each_object, parse_events, refuse_unknown,
+    Attrs, Collected, Fields, MAX_LIST_ENTRIES, Owned, branch_name, each_object, known_scanner, parse_events,
+    refuse_unknown,
 };
 use crate::trivy::{Problems, type_name};
 use crate::{Context, Limits, Parsed};
@@ -131,6 +132,14 @@ fn project_from_web_url(url: &str) -> Option<String> {
     (path.contains('/')).then(|| path.to_string())
 }
 
+/// The value at a path of members below an object (no wrong-type warning:
+/// for optional members whose absence is normal).
+fn member_at<'a>(fields: Fields<'a>, path: &[&str]) -> Option<&'a Value> {
+    let (first, rest) = path.split_first()?;
+    rest.iter()
+        .try_fold(fields.object.get(*first)?, |value, member| value.get(*member))
+}
+
 impl Reader<'_, '_> {
     /// Read one object; `false` when it is not one this collector knows.
     fn object(&mut self, fields: Fields<'_>) -> bool {
@@ -172,10 +181,15 @@ impl Reader<'_, '_> {
         fields
             .nested_text("project", "path_with_namespace", &mut self.out.problems)
             .or_else(|| {
-                fields
-                    .get("web_url")
-                    .and_then(Value::as_str)
-                    .and_then(project_from_web_url)
+                // A REST deployment names its project only in its job's URLs.
+                [
+                    &["web_url"][..],
+                    &["deployable", "web_url"],
+                    &["deployable", "pipeline", "web_url"],
+                ]
+                .iter()
+                .find_map(|path| member_at(fields, path).and_then(Value::as_str))
+                .and_then(project_from_web_url)
             })
     }
 
@@ -304,11 +318,14 @@ impl Reader<'_, '_> {
             finished_at,
         ] = job.names;
         let mut attrs = Attrs::new(PLATFORM, "job", None);
-        attrs.put("id", fields.text(id, problems));
-        attrs.put("name", fields.text(name, problems));
+        let job_id = fields.text(id, problems);
+        let job_name = fields.text(name, problems);
+        attrs.put("id", job_id.clone());
+        attrs.put("name", job_name.clone());
         attrs.put("stage", fields.text(stage, problems));
         let failed = put_status(&mut attrs, fields.text(status, problems));
-        attrs.put("allow_failure", fields.flag(allow_failure, problems));
+        let allowed_to_fail = fields.flag(allow_failure, problems);
+        attrs.put("allow_failure", allowed_to_fail);
         if failed {
             attrs.put("failure_reason", fields.text(failure_reason, problems));
         }
@@ -329,8 +346,20 @@ impl Reader<'_, '_> {
             ..Subject::default()
         };
         let time = finished.or(started).or(created);
+        let sha = subject.commit.clone();
         self.out
-            .record(EvidenceKind::CiRun, time, subject, fields.pointer, attrs);
+            .record(EvidenceKind::CiRun, time, subject.clone(), fields.pointer, attrs);
+        // A known scanner's job that failed a merge request pipeline without
+        // being allowed to fail blocked the merge request: an observed block,
+        // as a failing scanner check run on a GitHub pull request is.
+        let tool = known_scanner(&[job_name.as_deref()]);
+        if let (Some(tool), true, false, Some(number)) = (tool, failed, allowed_to_fail == Some(true), merge_request) {
+            let mut gate = Attrs::observed_block(PLATFORM, "job", None, tool, sha, vec![number]);
+            gate.put("job_id", job_id);
+            gate.put("job_name", job_name);
+            self.out
+                .record(EvidenceKind::GateDecision, time, subject, fields.pointer, gate);
+        }
     }
 
     fn merge_request_hook(&mut self, hook: Fields<'_>) {
@@ -460,10 +489,20 @@ impl Reader<'_, '_> {
         let sha = fields.text("sha", problems);
         let git_ref = fields.text("ref", problems);
         attrs.put("environment", environment.clone());
+        let tier = member_at(fields, &["environment", "tier"])
+            .and_then(Value::as_str)
+            .map(crate::trivy::bounded);
+        attrs.put("environment_tier", tier);
         attrs.put("state", fields.text("status", problems));
         attrs.put("sha", sha.clone());
         attrs.put("ref", git_ref.clone());
         attrs.put("deployment_id", fields.text("id", problems));
+        attrs.put(
+            "job_id",
+            member_at(fields, &["deployable", "id"])
+                .filter(|id| id.is_u64())
+                .map(Value::to_string),
+        );
         attrs.put("creator", fields.nested_text("user", "username", problems));
         let created = fields.time("created_at", problems);
         let time = fields.time("updated_at", problems).or(created);
@@ -513,6 +552,53 @@ mod tests {
         }
     }
 
+    /// A REST deployment names its project only in its job's URLs; its
+    /// environment's tier and job id are kept.
+    #[test]
+    fn rest_deployments_take_the_project_from_the_job() {
+        let parsed = check(
+            r#"[{"id": 42, "iid": 2, "ref": "main", "sha": "a91957a858320c0e17f3a0eca7cfacbff50ea29a",
+            "created_at": "2025-01-02T03:04:05Z", "updated_at": "2025-01-02T03:05:05Z", "status": "success",
+            "user": {"username": "ana"}, "environment": {"id": 9, "name": "live", "tier": "production"},
+            "deployable": {"id": 17, "status": "success", "web_url": "https://gitlab.example.com/acme/svc/-/jobs/17",
+            "pipeline": {"id": 3, "web_url": "https://gitlab.example.com/acme/svc/-/pipelines/3"}}}]"#,
+        );
+        assert_eq!(kinds(&parsed), vec!["deploy"]);
+        let deploy = &parsed.evidence[0];
+        assert_eq!(deploy.subject.repo.as_deref(), Some("acme/svc"));
+        assert_eq!(deploy.attrs["environment_tier"], json!("production"));
+        assert_eq!(deploy.attrs["job_id"], json!("17"));
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+    }
+
+    /// A scanner job that fails a merge request pipeline, not allowed to
+    /// fail, is an observed block; allowed to fail, or on a branch pipeline,
+    /// it is not.
+    #[test]
+    fn a_failed_scanner_job_on_a_merge_request_pipeline_is_an_observed_block() {
+        let hook = |allow_failure: bool, merge_request: &str| {
+            format!(
+                r#"{{"object_kind": "pipeline", "project": {{"path_with_namespace": "acme/svc"}},
+                "object_attributes": {{"id": 31, "ref": "feature", "sha": "abc1234", "status": "failed",
+                "finished_at": "2025-01-02 03:04:05 UTC"}}{merge_request},
+                "builds": [{{"id": 380, "stage": "test", "name": "semgrep-sast", "status": "failed",
+                "allow_failure": {allow_failure}, "finished_at": "2025-01-02 03:04:00 UTC"}},
+                {{"id": 381, "stage": "test", "name": "unit-tests", "status": "failed", "allow_failure": false,
+                "finished_at": "2025-01-02 03:04:00 UTC"}}]}}"#
+            )
+        };
+        let request = r#", "merge_request": {"id": 99, "iid": 7, "title": "x"}"#;
+        let blocked = check(&hook(false, request));
+        assert_eq!(kinds(&blocked), vec!["ci_run", "ci_run", "gate_decision", "ci_run"]);
+        let gate = &blocked.evidence[2];
+        assert_eq!(gate.attrs["tool"], json!("semgrep"));
+        assert_eq!(gate.attrs["decision"], json!("block"));
+        assert_eq!(gate.subject.pull_request, Some(7));
+        assert_eq!(gate.subject.repo.as_deref(), Some("acme/svc"));
+        assert_eq!(kinds(&check(&hook(true, request))), vec!["ci_run", "ci_run", "ci_run"]);
+        assert_eq!(kinds(&check(&hook(false, ""))), vec!["ci_run", "ci_run", "ci_run"]);
+    }
+
     #[test]
     fn projects_come_from_web_urls() {
         assert_eq!(
@@ -532,7 +618,8 @@ mod tests {
         let good = r#"{"id": 1, "project_id": 2, "status": "failed", "ref": "main", "sha": "abc",
             "web_url": "https://gitlab.example.com/g/p/-/pipelines/1", "updated_at": "2025-01-01T00:00:00Z"}"#;
         let parsed = check(&format!(
-            r#"[{good}, 7, {{"id": 3, "status": "success", "ref": "main", "sha": {{"no": 1}}}}, {{"x": 1}}, {good}]"#
+            r#"[{good}, 7, {{"id": 3, "status": "success", "ref": "main", "sha": {{"no": 1}},
+            "web_url": "https://gitlab.example.com/g/p/-/pipelines/3"}}, {{"x": 1}}, {good}]"#
         ));
         assert_eq!(kinds(&parsed), vec!["ci_run", "ci_run", "ci_run"]);
         let found: Vec<(String, bool)> = parsed

@@ -298,14 +298,16 @@ fn shared_fixtures() -> Vec<File> {
                 kind: "ci_run",
                 pointer: Some("/workflow_run"),
                 time: Some("2020-10-05T16:33:49Z"),
+                // The run lists pull request 2 of Codertocat/Hello-World (its
+                // `base.repo`), not of octo-org/octo-repo: not this run's.
                 subject: subject(
                     "octo-org/octo-repo",
                     Some("3484a3fb816e0859fd6e1cea078d76385ff50625"),
                     Some("master"),
-                    Some(2),
+                    None,
                 ),
                 attrs: json!({"object": "workflow_run", "status": "completed", "conclusion": "success",
-                              "event": "repository_dispatch", "run_attempt": 1, "pull_requests": [2]}),
+                              "event": "repository_dispatch", "run_attempt": 1, "pull_requests": []}),
             }],
             notes: vec![],
         },

@@ -408,8 +408,8 @@ fn undisciplined(view: &View<'_>, params: &Params, all_categories: bool) -> (Vec
             ));
         }
     }
-    for record in view
-        .in_window(Kind::AlertDismissal)
+    for record in distinct_dismissals(view)
+        .into_iter()
         .chain(view.all(Kind::Suppression).filter(|record| record.occurred_at >= start))
     {
         if all_categories || concerns(record, params) {
@@ -432,6 +432,28 @@ fn undisciplined(view: &View<'_>, params: &Params, all_categories: bool) -> (Vec
         }
     }
     (ids, why, total)
+}
+
+/// The alert dismissals in the window, one per dismissal: the same alert
+/// (repository, tool, number) dismissed at the same time is often recorded
+/// several times (the `closed_by_user` webhook, a later `appeared_in_branch`
+/// event of the dismissed alert, a REST export); the first record stands for
+/// it. Records without an alert number are each their own dismissal.
+fn distinct_dismissals<'a>(view: &View<'a>) -> Vec<&'a Evidence> {
+    let mut seen = std::collections::BTreeSet::new();
+    view.in_window(Kind::AlertDismissal)
+        .filter(|record| {
+            let Some(number) = record.attrs.get("number").and_then(Value::as_u64) else {
+                return true;
+            };
+            seen.insert((
+                record.subject.repo.as_deref().unwrap_or_default().to_ascii_lowercase(),
+                text(record, "tool").unwrap_or_default().to_string(),
+                number,
+                text(record, "dismissed_at").unwrap_or_default().to_string(),
+            ))
+        })
+        .collect()
 }
 
 fn overrides_disciplined(view: &View<'_>, params: &Params) -> Fact {
@@ -568,7 +590,10 @@ fn override_volume_trend(view: &View<'_>, params: &Params) -> Fact {
     let middle = view.days_before(view.thresholds.lookback_days / 2);
     let exceptions: Vec<&Evidence> = [Kind::Override, Kind::AlertDismissal, Kind::Suppression]
         .into_iter()
-        .flat_map(|kind| view.in_window(kind).collect::<Vec<_>>())
+        .flat_map(|kind| match kind {
+            Kind::AlertDismissal => distinct_dismissals(view),
+            _ => view.in_window(kind).collect::<Vec<_>>(),
+        })
         .filter(|record| record.kind == Kind::Override || concerns(record, params))
         .filter(|record| record.kind != Kind::Override || text(record, "action") == Some("add"))
         .collect();
@@ -694,37 +719,121 @@ pub static CI_RUNS_RECORDED: Probe = Probe {
     run: ci_runs_recorded,
 };
 
-/// The latest branch-protection record per repository (keyed by the
-/// lower-cased name: repository names compare without case, as the scope
-/// matches them).
-fn latest_protection<'a>(view: &View<'a>) -> BTreeMap<String, &'a Evidence> {
-    let mut latest = BTreeMap::new();
+/// The protections in force per repository (keyed by the lower-cased name:
+/// repository names compare without case, as the scope matches them). GitHub
+/// layers protections: the classic rule of each branch pattern and every
+/// ruleset apply together, each to the branches it targets. So each
+/// protection keeps its own latest record (a classic rule by its pattern, a
+/// ruleset by its id), and only those that target the default branch count.
+/// Also returns the ids of every protection's latest record, in force or not,
+/// which a failing fact cites.
+fn protections_in_force<'a>(view: &View<'a>) -> (BTreeMap<String, Vec<&'a Evidence>>, Vec<u64>) {
+    let mut latest: BTreeMap<(String, String), &'a Evidence> = BTreeMap::new();
     for record in view.all(Kind::BranchProtection) {
-        latest.insert(
-            record.subject.repo.as_deref().unwrap_or_default().to_ascii_lowercase(),
-            record,
-        );
+        let repo = record.subject.repo.as_deref().unwrap_or_default().to_ascii_lowercase();
+        let identity = match text(record, "ruleset_id") {
+            Some(id) => format!("ruleset {id}"),
+            None => format!("branch {}", text(record, "pattern").unwrap_or_default()),
+        };
+        latest.insert((repo, identity), record);
     }
-    latest
+    let mut by_repo: BTreeMap<String, Vec<&'a Evidence>> = BTreeMap::new();
+    let considered = latest.values().map(|record| record.id).collect();
+    for ((repo, _), record) in latest {
+        let entry = by_repo.entry(repo).or_default();
+        if targets_default_branch(record) {
+            entry.push(record);
+        }
+    }
+    (by_repo, considered)
+}
+
+/// The names a repository's default branch has in practice.
+const DEFAULT_BRANCHES: &[&str] = &["main", "master"];
+
+/// Whether a protection record targets the default branch: a ruleset that
+/// includes `~DEFAULT_BRANCH`, `~ALL` or a pattern matching `main`/`master`
+/// (and does not exclude it); a classic rule or REST protection whose pattern
+/// matches `main`/`master`, or that names no branch at all.
+fn targets_default_branch(record: &Evidence) -> bool {
+    let names = |key: &str| -> Vec<&str> {
+        record
+            .attrs
+            .get(key)
+            .and_then(Value::as_array)
+            .map(|names| names.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default()
+    };
+    let matches = |pattern: &str| {
+        let pattern = pattern.strip_prefix("refs/heads/").unwrap_or(pattern);
+        pattern == "~DEFAULT_BRANCH"
+            || pattern == "~ALL"
+            || DEFAULT_BRANCHES.iter().any(|branch| glob_matches(pattern, branch))
+    };
+    if text(record, "ruleset_id").is_some() {
+        let include = names("include");
+        return include.iter().any(|pattern| matches(pattern))
+            && !names("exclude").iter().any(|pattern| matches(pattern));
+    }
+    text(record, "pattern").is_none_or(matches)
+}
+
+/// Whether a branch name matches a GitHub branch pattern (`*` within a path
+/// segment, `**` across segments, `?` one character; as fnmatch does).
+fn glob_matches(pattern: &str, name: &str) -> bool {
+    let pattern: Vec<char> = pattern.chars().collect();
+    let name: Vec<char> = name.chars().collect();
+    // Positions in the pattern reachable after each prefix of the name.
+    let mut states = vec![false; pattern.len() + 1];
+    states[0] = true;
+    let close = |states: &mut Vec<bool>| {
+        for index in 0..pattern.len() {
+            if states[index] && pattern[index] == '*' {
+                states[index + 1] = true;
+            }
+        }
+    };
+    close(&mut states);
+    for &character in &name {
+        let mut next = vec![false; pattern.len() + 1];
+        for index in 0..pattern.len() {
+            if !states[index] {
+                continue;
+            }
+            match pattern[index] {
+                '*' => {
+                    let across = pattern.get(index + 1) == Some(&'*');
+                    if character != '/' || across {
+                        next[index] = true;
+                    }
+                }
+                '?' => next[index + 1] = character != '/',
+                literal => next[index + 1] = literal == character,
+            }
+        }
+        close(&mut next);
+        states = next;
+    }
+    states[pattern.len()]
 }
 
 fn protection_probe(id: &'static str, view: &View<'_>, holds: fn(&Evidence) -> bool, what: &str) -> Fact {
     let repos = view.repos();
-    let latest = latest_protection(view);
-    if latest.is_empty() {
+    let (in_force, considered) = protections_in_force(view);
+    if in_force.is_empty() {
         return Fact::new(id, Outcome::NotAvailable, "no branch_protection evidence", Vec::new());
     }
     let failing: Vec<&str> = repos
         .iter()
         .filter(|repo| {
-            !latest
+            !in_force
                 .get(&repo.to_ascii_lowercase())
-                .is_some_and(|record| holds(record))
+                .is_some_and(|records| records.iter().any(|record| holds(record)))
         })
         .map(String::as_str)
         .collect();
-    let ids: Vec<u64> = latest.values().map(|record| record.id).collect();
     if failing.is_empty() {
+        let ids = in_force.values().flatten().map(|record| record.id).collect();
         return Fact::new(
             id,
             Outcome::True,
@@ -742,7 +851,7 @@ fn protection_probe(id: &'static str, view: &View<'_>, holds: fn(&Evidence) -> b
             repos.len(),
             shown.join(", ")
         ),
-        ids,
+        considered,
     )
 }
 
@@ -768,7 +877,7 @@ fn branch_protection_requires_checks(view: &View<'_>, _: &Params) -> Fact {
 /// Required checks.
 pub static BRANCH_PROTECTION_REQUIRES_CHECKS: Probe = Probe {
     id: "branch-protection-requires-checks",
-    question: "Is every in-scope repository's protected branch configured with required status checks?",
+    question: "Is every in-scope repository's default branch protected with required status checks (by its classic rule or an active ruleset)?",
     kinds: &[Kind::BranchProtection],
     remediation: "Require the scanner and build checks in branch protection or an active ruleset.",
     effort_weeks: 1,

@@ -173,6 +173,21 @@ pub fn run(id: &str, view: &View<'_>, params: &Params) -> Fact {
     }
 }
 
+/// Whether an environment or lifecycle name means production: one of its
+/// words (split at anything not a letter or digit) is `prod`, `production`
+/// or `prd`, and none is `non` or `pre` (`non-prod`). So `prod-eu-1` and
+/// `Production` are production; `preprod`, `nonprod`, `non-prod` and
+/// `product-demo` are not.
+pub fn is_production_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    let words: Vec<&str> = lower
+        .split(|character: char| !character.is_ascii_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .collect();
+    words.iter().any(|word| matches!(*word, "prod" | "production" | "prd"))
+        && !words.iter().any(|word| matches!(*word, "non" | "pre"))
+}
+
 /// A text attribute.
 pub(crate) fn text<'a>(record: &'a Evidence, key: &str) -> Option<&'a str> {
     record.attrs.get(key).and_then(Value::as_str)

@@ -187,12 +187,13 @@ pub static INVENTORY_RECONSTRUCTABLE: Probe = Probe {
     run: inventory_reconstructable,
 };
 
-fn is_production(asset: &Value) -> bool {
+/// Whether an asset is a production one (its `environment` or `lifecycle`).
+pub fn is_production(asset: &Value) -> bool {
     ["environment", "lifecycle"].iter().any(|key| {
-        asset.get(key).and_then(Value::as_str).is_some_and(|value| {
-            let value = value.to_ascii_lowercase();
-            value.contains("prod")
-        })
+        asset
+            .get(key)
+            .and_then(Value::as_str)
+            .is_some_and(crate::is_production_name)
     })
 }
 

@@ -5,6 +5,7 @@ use crate::{Fact, Outcome, Params, Probe, View, exists, text, time_attr};
 use jiff::{SignedDuration, Timestamp};
 use model::{Evidence, EvidenceKind as Kind};
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 fn is_serious(record: &Evidence) -> bool {
     matches!(text(record, "severity"), Some("high" | "critical"))
@@ -408,19 +409,61 @@ pub static ARTEFACTS_SIGNED: Probe = Probe {
     run: artefacts_signed,
 };
 
-/// Deployments to production in the window (environment names containing `prod`).
+/// Deployments to production that shipped, in the window, in time order. The
+/// latest record of a deployment (by repository and `deployment_id`) decides
+/// its state: a deployment that was created and then failed did not ship. A
+/// deployment ships when its state is `success` (GitHub's and GitLab's word)
+/// or the record states none; `created`, `queued`, `pending`, `in_progress`,
+/// `running`, `failure`, `error`, `failed`, `canceled`, `inactive` (superseded)
+/// and the rest do not count. Production is decided by [`is_production_deploy`].
 pub fn prod_deploys<'a>(view: &View<'a>) -> Vec<&'a Evidence> {
-    view.in_window(Kind::Deploy)
+    shipped_to_production(view.in_window(Kind::Deploy))
+}
+
+/// The deploy records among `records` (in time order) that shipped to
+/// production, as [`prod_deploys`] decides.
+pub fn shipped_to_production<'a>(records: impl Iterator<Item = &'a Evidence>) -> Vec<&'a Evidence> {
+    let records: Vec<&'a Evidence> = records.collect();
+    let key = |record: &Evidence| {
+        text(record, "deployment_id").map(|deployment| {
+            (
+                record.subject.repo.as_deref().unwrap_or_default().to_ascii_lowercase(),
+                deployment.to_string(),
+            )
+        })
+    };
+    let mut latest: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for record in &records {
+        if let Some(key) = key(record) {
+            latest.insert(key, record.id);
+        }
+    }
+    records
+        .into_iter()
         .filter(|record| {
-            record
-                .subject
-                .environment
-                .as_deref()
-                .or(text(record, "environment"))
-                .is_some_and(|environment| environment.to_ascii_lowercase().contains("prod"))
-                && !matches!(text(record, "state"), Some("failure" | "error" | "inactive"))
+            key(record).is_none_or(|key| latest.get(&key) == Some(&record.id))
+                && is_production_deploy(record)
+                && text(record, "state").is_none_or(|state| state.eq_ignore_ascii_case("success"))
         })
         .collect()
+}
+
+/// Whether a deploy went to production: GitLab's `environment_tier` or
+/// GitHub's `production_environment` when the record has them, else the
+/// environment's name (see [`crate::is_production_name`]).
+pub fn is_production_deploy(record: &Evidence) -> bool {
+    if let Some(tier) = text(record, "environment_tier") {
+        return tier.eq_ignore_ascii_case("production");
+    }
+    if let Some(flag) = record.attrs.get("production_environment").and_then(Value::as_bool) {
+        return flag;
+    }
+    record
+        .subject
+        .environment
+        .as_deref()
+        .or(text(record, "environment"))
+        .is_some_and(crate::is_production_name)
 }
 
 /// Whether `record` (provenance, SBOM) names the deployed commit, artefact or image.

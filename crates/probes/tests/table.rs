@@ -565,6 +565,31 @@ fn overrides_disciplined() {
     );
 }
 
+/// One dismissal recorded three times (the webhook, a later
+/// `appeared_in_branch` event of the dismissed alert, a REST export) is one
+/// exception.
+#[test]
+fn one_dismissal_recorded_thrice_counts_once() {
+    let dismissal = |id, action: &str| {
+        record(
+            id,
+            "alert_dismissal",
+            "2025-06-01",
+            json!({"repo": "acme/api"}),
+            json!({"tool": "codeql", "number": 10, "action": action, "dismissed_at": "2025-06-01T00:00:00Z",
+                "rule_id": "js/xss", "dismissed_by": "ana"}),
+        )
+    };
+    let records = [
+        dismissal(1, "closed_by_user"),
+        dismissal(2, "appeared_in_branch"),
+        dismissal(3, "rest"),
+    ];
+    let fact = check("overrides-disciplined", &records, &any(), False);
+    assert_eq!(fact.evidence, vec![1]);
+    assert!(fact.message.contains("1 of 1"), "{}", fact.message);
+}
+
 #[test]
 fn findings_triaged() {
     check(
@@ -770,6 +795,76 @@ fn branch_protection_requires_checks() {
         False,
     );
     check("branch-protection-requires-checks", &[], &any(), NotAvailable);
+}
+
+/// GitHub layers protections: an active ruleset keeps protecting the default
+/// branch when a later evaluate-mode ruleset or a classic rule for another
+/// branch is recorded; a protection of another branch alone does not count.
+#[test]
+fn branch_protection_layers_rules_and_rulesets() {
+    let active = json!({"ruleset_id": "7", "ruleset_enforcement": "active", "include": ["~DEFAULT_BRANCH"],
+        "exclude": [], "required_status_checks": ["CodeQL"], "status_checks_enforcement": "everyone", "bypass_actors": []});
+    let trial = json!({"ruleset_id": "8", "ruleset_enforcement": "evaluate", "include": ["~DEFAULT_BRANCH"],
+        "exclude": [], "required_status_checks": [], "status_checks_enforcement": "off", "bypass_actors": []});
+    let docs = json!({"protected": true, "pattern": "docs/*", "required_status_checks": []});
+    for probe in [
+        "branch-protection-requires-checks",
+        "branch-protection-enforced-for-admins",
+    ] {
+        check(
+            probe,
+            &[
+                protection(1, "acme/api", active.clone()),
+                protection(2, "acme/api", trial.clone()),
+                protection(3, "acme/api", docs.clone()),
+            ],
+            &any(),
+            True,
+        );
+    }
+    // Only another branch is protected: the default branch is not.
+    let docs_checked = json!({"protected": true, "pattern": "docs/*", "required_status_checks": ["build"]});
+    check(
+        "branch-protection-requires-checks",
+        &[protection(1, "acme/api", docs_checked)],
+        &any(),
+        False,
+    );
+    // A ruleset that excludes the default branch does not protect it.
+    let mut excluded = active.clone();
+    excluded["include"] = json!(["~ALL"]);
+    excluded["exclude"] = json!(["refs/heads/main"]);
+    check(
+        "branch-protection-requires-checks",
+        &[protection(1, "acme/api", excluded)],
+        &any(),
+        False,
+    );
+    // The same ruleset's later record (deleted) replaces the earlier one.
+    let mut deleted = active.clone();
+    deleted["protected"] = json!(false);
+    check(
+        "branch-protection-requires-checks",
+        &[
+            protection(1, "acme/api", active.clone()),
+            protection(2, "acme/api", deleted),
+        ],
+        &any(),
+        False,
+    );
+    // A classic rule on `main` or a glob matching it counts.
+    for pattern in ["main", "ma*", "**"] {
+        check(
+            "branch-protection-requires-checks",
+            &[protection(
+                1,
+                "acme/api",
+                json!({"protected": true, "pattern": pattern, "required_status_checks": ["build"]}),
+            )],
+            &any(),
+            True,
+        );
+    }
 }
 
 #[test]
@@ -1084,6 +1179,84 @@ fn artefacts_signed() {
         False,
     );
     check("artefacts-signed", &[], &any(), NotAvailable);
+}
+
+/// A deployment's latest record decides whether it shipped; only `success`
+/// (or no state) ships; GitLab's tier and GitHub's flag decide production
+/// before the name; `preprod` and `non-prod` are not production.
+#[test]
+fn production_deploys_are_those_that_shipped_to_production() {
+    let commit = "0123456789abcdef";
+    let deploy = |id, when, state: &str, deployment: &str, environment: &str| {
+        let mut record = prod_deploy(id, when, commit, "github-actions[bot]");
+        record.subject.environment = Some(environment.to_string());
+        record.attrs["state"] = json!(state);
+        record.attrs["deployment_id"] = json!(deployment);
+        record
+    };
+    let verified = provenance(1, "2025-06-01", commit, true);
+    // Created, then errored: never shipped.
+    check(
+        "prod-artefacts-verified",
+        &[
+            verified.clone(),
+            deploy(2, "2025-06-01T01:00:00Z", "created", "101", "production"),
+            deploy(3, "2025-06-01T01:05:00Z", "error", "101", "production"),
+        ],
+        &any(),
+        NotAvailable,
+    );
+    // Created, then succeeded: shipped.
+    check(
+        "prod-artefacts-verified",
+        &[
+            verified.clone(),
+            deploy(2, "2025-06-01T01:00:00Z", "created", "101", "production"),
+            deploy(3, "2025-06-01T01:05:00Z", "success", "101", "production"),
+        ],
+        &any(),
+        True,
+    );
+    for state in ["failed", "canceled", "running", "created"] {
+        check(
+            "prod-artefacts-verified",
+            &[
+                verified.clone(),
+                deploy(2, "2025-06-01T01:00:00Z", state, "7", "production"),
+            ],
+            &any(),
+            NotAvailable,
+        );
+    }
+    for environment in ["preprod", "non-prod", "product-demo", "staging"] {
+        check(
+            "prod-artefacts-verified",
+            &[
+                verified.clone(),
+                deploy(2, "2025-06-01T01:00:00Z", "success", "7", environment),
+            ],
+            &any(),
+            NotAvailable,
+        );
+    }
+    for environment in ["prod-eu-1", "Production", "prd"] {
+        check(
+            "prod-artefacts-verified",
+            &[
+                verified.clone(),
+                deploy(2, "2025-06-01T01:00:00Z", "success", "7", environment),
+            ],
+            &any(),
+            True,
+        );
+    }
+    // GitLab's tier wins over the name, both ways.
+    let mut live = deploy(2, "2025-06-01T01:00:00Z", "success", "7", "live");
+    live.attrs["environment_tier"] = json!("production");
+    check("prod-artefacts-verified", &[verified.clone(), live], &any(), True);
+    let mut tiered = deploy(2, "2025-06-01T01:00:00Z", "success", "7", "production-mirror");
+    tiered.attrs["environment_tier"] = json!("staging");
+    check("prod-artefacts-verified", &[verified, tiered], &any(), NotAvailable);
 }
 
 #[test]
