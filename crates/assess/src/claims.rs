@@ -254,9 +254,16 @@ impl Claims {
                     for (team, value) in implemented {
                         let date = match value {
                             Value::Bool(true) => Some(epoch),
+                            // `false` and null say "not implemented".
+                            Value::Bool(false) | Value::Null => continue,
                             Value::String(_) => date_of(value),
                             _ => None,
                         };
+                        if date.is_none() {
+                            claims.warnings.push(format!(
+                                "{origin}: activity `{name}` teamsImplemented `{team}`: {value} is neither true, false nor a date; no claim read"
+                            ));
+                        }
                         if let Some(date) = date {
                             claims
                                 .entries
@@ -371,6 +378,19 @@ mod tests {
             Some(3)
         );
         assert_eq!(claims.claim("B", "u2", time("2025-02-01")), None);
+        assert!(claims.warnings.is_empty(), "{:?}", claims.warnings);
+        // A value that is neither a boolean nor a date is named, not dropped silently.
+        let v3 = "Build and Deployment:\n  Build:\n    Defined build process:\n      uuid: u2\n      teamsImplemented:\n        A: \"true\"\n";
+        let claims = Claims::read(v3, "g", None, ClaimGrades::default()).unwrap_or_default();
+        assert_eq!(claims.claim("A", "u2", time("2025-02-01")), None);
+        assert!(
+            claims
+                .warnings
+                .iter()
+                .any(|warning| warning.contains("`A`") && warning.contains("neither true")),
+            "{:?}",
+            claims.warnings
+        );
         assert!(Claims::read("progress: [1, 2", "bad", None, ClaimGrades::default()).is_err());
         assert!(
             Claims::read("progress:\n", "empty", None, ClaimGrades::default())

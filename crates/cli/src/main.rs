@@ -784,8 +784,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     }
                     None => report::export::default_states(),
                 };
-                let yaml = report::export::dsomm_progress(team, &loaded.records, &states, &loaded.config.claim_grades);
-                std::fs::write(&out, yaml).with_context(|| format!("cannot write {}", out.display()))?;
+                let export =
+                    report::export::dsomm_progress(team, &loaded.records, &states, &loaded.config.claim_grades);
+                std::fs::write(&out, export.yaml).with_context(|| format!("cannot write {}", out.display()))?;
+                for warning in &export.warnings {
+                    eprintln!("warning: {warning}");
+                }
+                if !export.warnings.is_empty() {
+                    eprintln!(
+                        "warning: {} activities are exported below their grade or left out: reading the file back gives lower grades",
+                        export.warnings.len()
+                    );
+                }
                 outln!("wrote {}", out.display());
                 Ok(ExitCode::SUCCESS)
             }

@@ -53,12 +53,10 @@ fn grades(assessment: &Value, team: &str, field: &str) -> Vec<(String, Option<u6
         .collect()
 }
 
-#[test]
-fn dsomm_progress_round_trips_through_the_claims_importer() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = demo(dir.path());
-    let exported = run_in(
-        &out,
+/// `export dsomm-progress` of payments with `meta` into `file`.
+fn export_payments(out: &Path, meta: &str, file: &str) -> common::Outcome {
+    run_in(
+        out,
         &[
             "export",
             "dsomm-progress",
@@ -67,32 +65,34 @@ fn dsomm_progress_round_trips_through_the_claims_importer() {
             "--as-of",
             AS_OF,
             "--meta",
-            "evidence/claims/meta.yaml",
+            meta,
             "--out",
-            "payments-progress.yaml",
+            file,
+        ],
+    )
+}
+
+/// payments' assessment with `file` (read with `meta`) as its claims.
+fn assess_payments_with(out: &Path, file: &str, meta: &str) -> Value {
+    let outcome = run_in(
+        out,
+        &[
+            "assess", "--team", "payments", "--as-of", AS_OF, "--claims", file, "--meta", meta, "--format", "json",
         ],
     );
+    assert_eq!(outcome.code, 0, "{outcome:#?}");
+    outcome.json()
+}
+
+#[test]
+fn dsomm_progress_round_trips_through_the_claims_importer() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = demo(dir.path());
+    let exported = export_payments(&out, "evidence/claims/meta.yaml", "payments-progress.yaml");
     assert_eq!(exported.code, 0, "{exported:#?}");
     let yaml = std::fs::read_to_string(out.join("payments-progress.yaml")).unwrap();
     assert!(yaml.starts_with("# The audit-real state of team payments"), "{yaml}");
-    let read_back = run_in(
-        &out,
-        &[
-            "assess",
-            "--team",
-            "payments",
-            "--as-of",
-            AS_OF,
-            "--claims",
-            "payments-progress.yaml",
-            "--meta",
-            "evidence/claims/meta.yaml",
-            "--format",
-            "json",
-        ],
-    );
-    assert_eq!(read_back.code, 0, "{read_back:#?}");
-    let assessment = read_back.json();
+    let assessment = assess_payments_with(&out, "payments-progress.yaml", "evidence/claims/meta.yaml");
     let audit = grades(&assessment, "payments", "grade");
     let claimed = grades(&assessment, "payments", "claimed_grade");
     let mut compared = 0;
@@ -103,6 +103,34 @@ fn dsomm_progress_round_trips_through_the_claims_importer() {
         compared += usize::from(grade > 0);
     }
     assert!(compared >= 5, "only {compared} graded activities");
+
+    // States without one for grade 2 (the app accepts 0%, 20% and 100%):
+    // grade-2 activities go out at grade 1, each named in a warning.
+    std::fs::write(
+        out.join("meta-sparse.yaml"),
+        "progressDefinition:\n  Not implemented:\n    score: 0%\n  Started:\n    score: 20%\n  Done:\n    score: 100%\n",
+    )
+    .unwrap();
+    let sparse = export_payments(&out, "meta-sparse.yaml", "payments-sparse.yaml");
+    assert_eq!(sparse.code, 0, "{sparse:#?}");
+    let twos = audit.iter().filter(|(_, grade)| *grade == Some(2)).count();
+    assert!(twos > 0, "the demo has grade-2 activities");
+    assert_eq!(
+        sparse.stderr.matches("exported as `Started` (grade 1)").count(),
+        twos,
+        "{}",
+        sparse.stderr
+    );
+    let read_back = assess_payments_with(&out, "payments-sparse.yaml", "meta-sparse.yaml");
+    let claimed = grades(&read_back, "payments", "claimed_grade");
+    for ((uuid, grade), (_, claim)) in audit.iter().zip(&claimed) {
+        let expected = match grade.unwrap() {
+            0 => None,
+            2 => Some(1),
+            other => Some(other.min(3)),
+        };
+        assert_eq!(*claim, expected, "{uuid}: grade {grade:?}");
+    }
 }
 
 #[test]
