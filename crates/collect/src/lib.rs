@@ -349,6 +349,24 @@ pub fn json_documents(
     json_lines(text.as_bytes(), context, limits, diagnostics)
 }
 
+/// [`json_documents`] of raw bytes: JSON lines with a line that is not UTF-8
+/// lose only that line ([`is_json_lines_despite_encoding`]); any other input
+/// that is not UTF-8 is refused whole with one diagnostic ([`utf8_text`]).
+pub fn json_documents_of_bytes(
+    bytes: &[u8],
+    context: &Context,
+    limits: &Limits,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<(u64, serde_json::Value)> {
+    if std::str::from_utf8(bytes).is_err() && is_json_lines_despite_encoding(bytes) {
+        return json_lines(bytes, context, limits, diagnostics);
+    }
+    match utf8_text(bytes, context, diagnostics) {
+        Some(text) => json_documents(text, context, limits, diagnostics),
+        None => Vec::new(),
+    }
+}
+
 /// The input as text without a leading byte order mark, or `None` with one
 /// diagnostic (the line of the first byte that is not UTF-8).
 pub fn utf8_text<'a>(bytes: &'a [u8], context: &Context, diagnostics: &mut Vec<Diagnostic>) -> Option<&'a str> {

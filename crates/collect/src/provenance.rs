@@ -61,11 +61,8 @@ fn settings(context: &Context) -> Arc<Verification> {
 /// Never panics; every problem becomes a diagnostic naming its line or pointer.
 pub fn parse(bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
     let mut parsed = Parsed::default();
-    let Some(text) = crate::utf8_text(bytes, context, &mut parsed.diagnostics) else {
-        return parsed;
-    };
     let verification = settings(context);
-    for (line, document) in crate::json_documents(text, context, limits, &mut parsed.diagnostics) {
+    for (line, document) in crate::json_documents_of_bytes(bytes, context, limits, &mut parsed.diagnostics) {
         let mut items = Vec::new();
         // A GitHub attestations API response: {"attestations": [{"bundle": ...}]}.
         if let Some(list) = document.get("attestations").and_then(Value::as_array) {
@@ -1095,6 +1092,26 @@ mod tests {
             "https://github.com/org/gen/.github/workflows/g.yml2",
             &trusted
         ));
+    }
+
+    #[test]
+    fn a_json_lines_file_loses_only_its_line_that_is_not_utf8() {
+        let statement =
+            r#"{"_type":"https://in-toto.io/Statement/v1","subject":[],"predicateType":"p","predicate":{}}"#;
+        let mut bytes = format!("{statement}\n").into_bytes();
+        bytes.extend_from_slice(b"{\"_type\": \"\xff\"}\n");
+        bytes.extend_from_slice(format!("{statement}\n").as_bytes());
+        let parsed = parse(&bytes, &Context::default(), &Limits::default());
+        assert_eq!(parsed.evidence.len(), 2);
+        let lines: Vec<Option<u64>> = parsed.evidence.iter().map(|record| record.source.line).collect();
+        assert_eq!(lines, vec![Some(1), Some(3)]);
+        assert_eq!(parsed.diagnostics.len(), 1);
+        assert_eq!(parsed.diagnostics[0].line, Some(2));
+        assert!(parsed.diagnostics[0].message.starts_with("not UTF-8 text"));
+        // A whole document that is not UTF-8 is refused whole.
+        let parsed = parse(b"{\n\"_type\": \"\xff\"\n}\n", &Context::default(), &Limits::default());
+        assert!(parsed.evidence.is_empty());
+        assert_eq!(parsed.diagnostics[0].message, "not UTF-8 text; nothing recorded");
     }
 
     #[test]
