@@ -30,7 +30,7 @@ pub mod trivy;
 use jiff::Timestamp;
 use model::{Diagnostic, NewEvidence, OccurredAtSource};
 
-pub use registry::{Collector, detect, parse_document};
+pub use registry::{Collector, DETECTION_HEAD_BYTES, detect, parse_document};
 
 /// What the operator and the file system tell a collector about one input.
 #[derive(Debug, Clone, Default)]

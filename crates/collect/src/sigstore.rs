@@ -351,17 +351,21 @@ fn signed_by(child: &Certificate, issuer: &Certificate) -> bool {
 fn path_problem(path: &[&Certificate]) -> Option<String> {
     for certificate in path {
         let subject = &certificate.tbs_certificate.subject;
+        // A Fulcio leaf has an empty subject: name it by its place.
+        let named = if subject.0.is_empty() {
+            "the signing certificate (no subject)".to_string()
+        } else {
+            format!("certificate `{subject}`")
+        };
         for extension in certificate.tbs_certificate.extensions.iter().flatten() {
             let oid = extension.extn_id.to_string();
             if oid == NAME_CONSTRAINTS {
                 return Some(format!(
-                    "certificate `{subject}` has name constraints, which this tool does not process"
+                    "{named} has name constraints, which this tool does not process"
                 ));
             }
             if extension.critical && !HANDLED_EXTENSIONS.contains(&oid.as_str()) {
-                return Some(format!(
-                    "certificate `{subject}` has an unhandled critical extension {oid}"
-                ));
+                return Some(format!("{named} has an unhandled critical extension {oid}"));
             }
         }
     }
