@@ -820,6 +820,55 @@ mod tests {
     }
 
     #[test]
+    fn an_ed25519_issuer_must_be_named_by_the_child() {
+        use std::str::FromStr;
+        use x509_cert::builder::{Builder, CertificateBuilder, Profile};
+        let ecdsa_key = p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).unwrap();
+        let spki = x509_cert::spki::SubjectPublicKeyInfoOwned::from_key(*ecdsa_key.verifying_key()).unwrap();
+        let validity = x509_cert::time::Validity::from_now(std::time::Duration::from_secs(600)).unwrap();
+        let name = |text: &str| x509_cert::name::Name::from_str(text).unwrap();
+        let build = |profile, subject| {
+            CertificateBuilder::new(profile, 1u32.into(), validity, subject, spki.clone(), &ecdsa_key)
+                .unwrap()
+                .build::<p256::ecdsa::DerSignature>()
+                .unwrap()
+        };
+        // An authority whose key is Ed25519 (its own signature is not looked at).
+        let ed25519_key = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
+        let mut authority = build(Profile::Root, name("CN=ed-ca"));
+        authority.tbs_certificate.subject_public_key_info = x509_cert::spki::SubjectPublicKeyInfoOwned {
+            algorithm: x509_cert::spki::AlgorithmIdentifierOwned {
+                oid: der::oid::ObjectIdentifier::new_unwrap(ID_ED25519),
+                parameters: None,
+            },
+            subject_public_key: der::asn1::BitString::from_bytes(ed25519_key.verifying_key().as_bytes()).unwrap(),
+        };
+        // A child signed with the Ed25519 key under the issuer name `issuer`.
+        let child = |issuer: &str| {
+            let mut child = build(
+                Profile::Leaf {
+                    issuer: name(issuer),
+                    enable_key_agreement: false,
+                    enable_key_encipherment: false,
+                },
+                x509_cert::name::Name::default(),
+            );
+            let algorithm = x509_cert::spki::AlgorithmIdentifierOwned {
+                oid: der::oid::ObjectIdentifier::new_unwrap(ID_ED25519),
+                parameters: None,
+            };
+            child.tbs_certificate.signature = algorithm.clone();
+            child.signature_algorithm = algorithm;
+            let tbs = child.tbs_certificate.to_der().unwrap();
+            let signature = ed25519_dalek::Signer::sign(&ed25519_key, &tbs);
+            child.signature = der::asn1::BitString::from_bytes(&signature.to_bytes()).unwrap();
+            child
+        };
+        assert!(signed_by(&child("CN=ed-ca"), &authority));
+        assert!(!signed_by(&child("CN=someone-else"), &authority));
+    }
+
+    #[test]
     fn pae_is_dsse_v1() {
         assert_eq!(pae("t", b"ab"), b"DSSEv1 1 t 2 ab".to_vec());
     }
