@@ -296,7 +296,7 @@ fn ingest_file(
     let collector = match options.source {
         Some(collector) => collector,
         None => {
-            let mut head = vec![0u8; 4096];
+            let mut head = vec![0u8; collect::DETECTION_HEAD_BYTES];
             let read = crate::files::open_regular(path).and_then(|mut file| read_up_to(&mut file, &mut head));
             match read {
                 Ok(length) => match collect::detect(&origin, &head[..length]) {

@@ -93,17 +93,30 @@ pub fn parse(bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
 /// `ingest` block by block ([`parse_block`]) instead of read whole; an array,
 /// a pretty-printed document or a webhook capture is read whole by [`parse`].
 pub fn is_json_lines(head: &[u8]) -> bool {
+    first_line_object(head).is_some()
+}
+
+/// Whether the first non-blank line of `head` is one whole JSON object that
+/// is a Falco alert, bare or wrapped (the keys decide, wherever Falco put
+/// them: its `output`, often long, comes before `priority` and `rule`).
+pub fn first_line_is_alert(head: &[u8]) -> bool {
+    first_line_object(head).is_some_and(|value| unwrap_alert(&value).is_some())
+}
+
+/// The first non-blank line of `head` as a JSON object, when it is one and
+/// ends inside the head.
+fn first_line_object(head: &[u8]) -> Option<Value> {
     let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
-    let Some(first) = head
+    let first = head
         .split(|byte| *byte == b'\n')
         .map(<[u8]>::trim_ascii)
-        .find(|line| !line.is_empty())
-    else {
-        return false;
-    };
+        .find(|line| !line.is_empty())?;
     // The line must end inside the head to be judged.
     let complete = head.len() > first.len() && memchr::memchr(b'\n', head).is_some();
-    complete && first.starts_with(b"{") && serde_json::from_slice::<Value>(first).is_ok_and(|value| value.is_object())
+    if !complete || !first.starts_with(b"{") {
+        return None;
+    }
+    serde_json::from_slice::<Value>(first).ok().filter(Value::is_object)
 }
 
 /// The alerts of one block of a JSON-lines Falco file (whole lines, numbered
@@ -260,8 +273,9 @@ fn image(fields: &Map<String, Value>) -> Option<String> {
 }
 
 /// The alert's time: `time` (RFC 3339), else from `output_fields`:
-/// `evt.time.iso8601` (text), or `evt.rawtime` / `evt.time` when Falco printed
-/// them as nanoseconds since the epoch (a number or a string of digits). A
+/// `evt.time.iso8601` (text), or `evt.time.iso8601` / `evt.rawtime` /
+/// `evt.time` when Falco printed them as nanoseconds since the epoch (a number,
+/// or for the last two a string of digits). A
 /// `time` that does not read refuses the alert; none at all is `Ok(None)`.
 fn alert_time(alert: &Map<String, Value>, fields: &Map<String, Value>) -> Result<Option<Timestamp>, String> {
     if let Some(text) = alert.get("time").and_then(Value::as_str) {
@@ -274,7 +288,8 @@ fn alert_time(alert: &Map<String, Value>, fields: &Map<String, Value>) -> Result
             .map(Some)
             .map_err(|error| format!("`output_fields.evt.time.iso8601` {text:?} cannot be read: {error}"));
     }
-    for key in ["evt.rawtime", "evt.time"] {
+    // Falco's JSON gives `evt.time.iso8601` as the same nanosecond integer.
+    for key in ["evt.time.iso8601", "evt.rawtime", "evt.time"] {
         let nanoseconds = match fields.get(key) {
             Some(Value::Number(number)) => number.as_i64(),
             Some(Value::String(text)) if !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit()) => {
@@ -568,6 +583,8 @@ mod tests {
             "\n",
             r#"{"rule":"Number","priority":"Warning","output":"x","output_fields":{"evt.time":1721117742123456789}}"#,
             "\n",
+            r#"{"rule":"IsoNumber","priority":"Warning","output":"x","output_fields":{"evt.time.iso8601":1721117742123456789}}"#,
+            "\n",
             r#"{"rule":"None","priority":"Warning","output":"x","output_fields":{"evt.time":"08:15:42.123456789"}}"#,
             "\n",
             r#"{"rule":"Bad","priority":"Warning","output":"x","output_fields":{"evt.time.iso8601":"soon"}}"#,
@@ -580,14 +597,34 @@ mod tests {
             .map(|record| record.occurred_at.map(model::time::format_time))
             .collect();
         let at = Some("2024-07-16T08:15:42.123456789Z".to_string());
-        assert_eq!(times, [at.clone(), at.clone(), at, None]);
-        assert_eq!(parsed.evidence[3].occurred_at_source, model::OccurredAtSource::Ingested);
+        assert_eq!(times, [at.clone(), at.clone(), at.clone(), at, None]);
+        assert_eq!(parsed.evidence[4].occurred_at_source, model::OccurredAtSource::Ingested);
         let found: Vec<(Option<u64>, bool)> = parsed
             .diagnostics
             .iter()
             .map(|diagnostic| (diagnostic.line, diagnostic.warning))
             .collect();
-        assert_eq!(found, [(Some(4), true), (Some(5), false)]);
+        assert_eq!(found, [(Some(5), true), (Some(6), false)]);
         assert!(parsed.diagnostics[0].message.contains("states no time"));
+    }
+
+    #[test]
+    fn an_alert_with_a_long_output_before_its_rule_is_detected_by_its_first_line() {
+        // Falco's own key order: hostname, output (here 5 KB), priority, rule.
+        let alert = |output: &str| {
+            format!(
+                r#"{{"hostname":"node-1","output":"{output}","priority":"Warning","rule":"Long command","time":"2025-03-02T12:00:00Z","output_fields":{{"proc.cmdline":"x"}}}}"#
+            )
+        };
+        let head = format!("{}\n{}\n", alert(&"a".repeat(5000)), alert("short"));
+        assert_eq!(
+            crate::registry::detect("events.json", head.as_bytes()),
+            Some(crate::Collector::Falco)
+        );
+        // Cut inside its first line, the head is not judged (and not guessed).
+        assert_eq!(crate::registry::detect("events.json", &head.as_bytes()[..4500]), None);
+        // A long first line that is not an alert is not taken for one.
+        let other = format!("{{\"note\":\"{}\",\"rule\":1}}\n", "a".repeat(5000));
+        assert_eq!(crate::registry::detect("events.json", other.as_bytes()), None);
     }
 }

@@ -140,7 +140,8 @@ pub(crate) fn read_documents(text: &str, context: &Context, limits: &Limits, par
 }
 
 /// Multi-document YAML: each document (separated by `---` lines) is parsed on
-/// its own under the budget, so one bad document does not lose the others.
+/// its own under the budget, so one bad document does not lose the others. A
+/// document whose content starts on its `---` line is kept with its marker.
 fn read_yaml(text: &str, context: &Context, limits: &Limits, parsed: &mut Parsed) -> Vec<(u64, Value)> {
     let budget = limits.yaml_budget();
     let mut documents = Vec::new();
@@ -152,8 +153,16 @@ fn read_yaml(text: &str, context: &Context, limits: &Limits, parsed: &mut Parsed
         let bare = line.trim_end();
         if bare == "---" || bare.starts_with("--- ") {
             chunks.push((start_line, start, offset));
-            start = offset + line.len();
-            start_line = index as u64 + 2;
+            // Content may start on the marker line (`--- {...}`, `--- !!map`,
+            // `--- |`): the document then starts with its marker, which YAML reads.
+            let rest = bare["---".len()..].trim_start();
+            if rest.is_empty() || rest.starts_with('#') {
+                start = offset + line.len();
+                start_line = index as u64 + 2;
+            } else {
+                start = offset;
+                start_line = index as u64 + 1;
+            }
         }
         offset += line.len();
     }
@@ -402,10 +411,11 @@ impl Walker<'_> {
     /// `verifyImages` rule. The rule's `validate.failureAction` (or each
     /// `verifyImages[].failureAction`) wins over the policy's
     /// `spec.validationFailureAction`; without either the mode is Kyverno's
-    /// default, Audit.
+    /// default, Audit. `spec.admission: false` (background scans only) is audit.
     fn kyverno(&mut self, value: &Value, at: At<'_>) {
         let namespace = text_at(value, "/metadata/namespace");
         let spec_action = value.pointer("/spec/validationFailureAction").and_then(Value::as_str);
+        let admission_off = value.pointer("/spec/admission").and_then(Value::as_bool) == Some(false);
         let rules = value.pointer("/spec/rules").and_then(Value::as_array);
         let Some(rules) = rules.filter(|rules| !rules.is_empty()) else {
             self.refuse(
@@ -441,7 +451,7 @@ impl Walker<'_> {
                 (None, Some(action)) => (Some(action), "/spec/validationFailureAction".to_string()),
                 (None, None) => (None, "default".to_string()),
             };
-            let mode = match action.map(str::to_ascii_lowercase).as_deref() {
+            let mut mode = match action.map(str::to_ascii_lowercase).as_deref() {
                 None | Some("audit") => "audit",
                 Some("enforce") => "enforce",
                 Some(other) => {
@@ -456,6 +466,12 @@ impl Walker<'_> {
                     "unknown"
                 }
             };
+            // `admission: false`: the rules run in background scans only and never block.
+            let mut mode_source = mode_source;
+            if admission_off {
+                mode = "audit";
+                mode_source = "/spec/admission".to_string();
+            }
             let mut attrs = self.policy_attrs(value, "kyverno");
             put(&mut attrs, "rule", text_at(rule, "/name"));
             attrs.insert("rule_type".into(), rule_type.into());
@@ -515,7 +531,15 @@ impl Walker<'_> {
             .map(|actions| actions.iter().filter_map(Value::as_str).map(bounded).collect())
             .unwrap_or_default();
         let has = |name: &str| actions.iter().any(|action| action.eq_ignore_ascii_case(name));
-        let (mode, mode_source) = if has("Deny") {
+        let admission_off = engine == "kyverno"
+            && value
+                .pointer("/spec/evaluation/admission/enabled")
+                .and_then(Value::as_bool)
+                == Some(false);
+        let (mode, mode_source) = if admission_off {
+            // Evaluated in background scans only: never blocks.
+            ("audit", "/spec/evaluation/admission/enabled")
+        } else if has("Deny") {
             ("enforce", "/spec/validationActions")
         } else if has("Warn") {
             ("warn", "/spec/validationActions")
@@ -560,15 +584,25 @@ impl Walker<'_> {
     fn gatekeeper(&mut self, value: &Value, at: At<'_>) {
         let mut attrs = self.policy_attrs(value, "gatekeeper");
         let action = value.pointer("/spec/enforcementAction").and_then(Value::as_str);
-        let gate_mode = |action: &str| match action.to_ascii_lowercase().as_str() {
+        // Gatekeeper compares actions case-sensitively, and skips a result
+        // whose action is not one of these: `Deny` never denies.
+        let gate_mode = |action: &str| match action {
             "deny" => Some("enforce"),
             "dryrun" => Some("audit"),
             "warn" => Some("warn"),
             _ => None,
         };
+        let ignored = |action: &str| {
+            format!(
+                "enforcementAction `{}` is not deny, dryrun, warn or scoped (Gatekeeper compares them \
+                 case-sensitively and ignores any other value, so it never blocks); mode unknown",
+                bounded(action)
+            )
+        };
         let (mode, mode_source) = match action {
-            None => ("enforce", "default".to_string()),
-            Some(action) if action.eq_ignore_ascii_case("scoped") => {
+            // Gatekeeper's default, also for an empty value.
+            None | Some("") => ("enforce", "default".to_string()),
+            Some("scoped") => {
                 let entries: Vec<(&str, Vec<&str>)> = value
                     .pointer("/spec/scopedEnforcementActions")
                     .and_then(Value::as_array)
@@ -589,16 +623,29 @@ impl Walker<'_> {
                 // Only the admission enforcement points decide whether a request
                 // is stopped: `gator.gatekeeper.sh` (the shift-left CLI) and
                 // `audit.gatekeeper.sh` (the audit of existing resources) do not.
-                let at_admission: Vec<&str> = entries
+                let admission_actions: Vec<&str> = entries
                     .iter()
                     .filter(|(_, points)| points.iter().any(|point| ADMISSION_POINTS.contains(point)))
-                    .filter_map(|(action, _)| gate_mode(action))
+                    .map(|(action, _)| *action)
                     .collect();
+                let at_admission: Vec<&str> = admission_actions
+                    .iter()
+                    .filter_map(|action| gate_mode(action))
+                    .collect();
+                let invalid = admission_actions.iter().find(|action| gate_mode(action).is_none());
+                if let Some(action) = invalid {
+                    self.warn(
+                        at.line,
+                        at.pointer("/spec/scopedEnforcementActions"),
+                        format!("a scoped {}", ignored(action)),
+                    );
+                }
                 let strongest = ["enforce", "warn", "audit"]
                     .into_iter()
                     .find(|mode| at_admission.contains(mode));
                 let mode = match strongest {
                     Some(mode) => mode,
+                    None if invalid.is_some() => "unknown",
                     None if entries.iter().any(|(_, points)| points.is_empty()) => {
                         self.warn(
                             at.line,
@@ -641,14 +688,7 @@ impl Walker<'_> {
             Some(action) => match gate_mode(action) {
                 Some(mode) => (mode, "/spec/enforcementAction".to_string()),
                 None => {
-                    self.warn(
-                        at.line,
-                        at.pointer("/spec/enforcementAction"),
-                        format!(
-                            "enforcementAction `{}` is not deny, dryrun, warn or scoped; mode unknown",
-                            bounded(action)
-                        ),
-                    );
+                    self.warn(at.line, at.pointer("/spec/enforcementAction"), ignored(action));
                     ("unknown", "/spec/enforcementAction".to_string())
                 }
             },
@@ -1191,6 +1231,11 @@ status:
                 "audit",
             ),
             ("  - {action: deny}\n", "unknown"),
+            // Gatekeeper compares actions case-sensitively: `Deny` is ignored.
+            (
+                "  - {action: Deny, enforcementPoints: [{name: validation.gatekeeper.sh}]}\n",
+                "unknown",
+            ),
         ];
         for (actions, expected) in cases {
             let parsed = run(&constraint(actions));
@@ -1205,6 +1250,111 @@ status:
             parsed.evidence[0].attrs["scoped_enforcement_points"],
             json!([{"action": "warn", "enforcement_points": ["validation.gatekeeper.sh"]}])
         );
+    }
+
+    #[test]
+    fn gatekeeper_actions_are_case_sensitive_and_empty_is_the_default() {
+        let constraint = |action: &str| {
+            format!(
+                "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sRequiredLabels\nmetadata: {{name: c}}\n\
+                 spec:\n  enforcementAction: {action}\n"
+            )
+        };
+        for (action, mode, source, warned) in [
+            ("deny", "enforce", "/spec/enforcementAction", false),
+            ("dryrun", "audit", "/spec/enforcementAction", false),
+            ("Deny", "unknown", "/spec/enforcementAction", true),
+            ("DRYRUN", "unknown", "/spec/enforcementAction", true),
+            ("Warn", "unknown", "/spec/enforcementAction", true),
+            ("\"\"", "enforce", "default", false),
+        ] {
+            let parsed = run(&constraint(action));
+            assert_eq!(modes(&parsed), [(mode.to_string(), source.to_string())], "{action}");
+            let warnings: Vec<&str> = parsed
+                .diagnostics
+                .iter()
+                .filter(|diagnostic| diagnostic.warning)
+                .map(|diagnostic| diagnostic.message.as_str())
+                .collect();
+            assert_eq!(!warnings.is_empty(), warned, "{action}: {warnings:?}");
+            assert!(
+                warnings
+                    .iter()
+                    .all(|message| message.contains("ignores any other value"))
+            );
+        }
+    }
+
+    #[test]
+    fn kyverno_policies_evaluated_in_the_background_only_are_audit() {
+        let parsed = run(r#"
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: background-only}
+spec:
+  admission: false
+  background: true
+  validationFailureAction: Enforce
+  rules:
+  - name: r
+    validate: {pattern: {}}
+---
+apiVersion: policies.kyverno.io/v1alpha1
+kind: ValidatingPolicy
+metadata: {name: cel}
+spec:
+  validationActions: [Deny]
+  evaluation: {admission: {enabled: false}, background: {enabled: true}}
+---
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: both}
+spec:
+  admission: true
+  validationFailureAction: Enforce
+  rules:
+  - name: r
+    validate: {pattern: {}}
+"#);
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        assert_eq!(
+            modes(&parsed),
+            [
+                ("audit".into(), "/spec/admission".into()),
+                ("audit".into(), "/spec/evaluation/admission/enabled".into()),
+                ("enforce".into(), "/spec/validationFailureAction".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_document_starting_on_its_marker_line_is_kept() {
+        let report = |kind: &str, name: &str| {
+            format!(
+                "{{apiVersion: wgpolicyk8s.io/v1alpha2, kind: {kind}, metadata: {{name: {name}}}, \
+                 results: [{{policy: p, rule: r, result: fail}}]}}"
+            )
+        };
+        let input = format!(
+            "# reports\n{}\n--- {}\n--- # a comment\n{}\n--- !!map\n{}\n",
+            report("PolicyReport", "a"),
+            report("ClusterPolicyReport", "b"),
+            report("PolicyReport", "c"),
+            report("PolicyReport", "d"),
+        );
+        let parsed = run(&input);
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        let names: Vec<(&str, Option<u64>)> = parsed
+            .evidence
+            .iter()
+            .map(|record| (record.attrs["report_name"].as_str().unwrap(), record.source.line))
+            .collect();
+        assert_eq!(names, [("a", Some(1)), ("b", Some(3)), ("c", Some(5)), ("d", Some(6))]);
+        // A scalar document on its marker line is not lost silently.
+        let parsed = run(&format!("# reports\n{}\n--- |\n  text\n", report("PolicyReport", "a")));
+        assert_eq!(parsed.evidence.len(), 1);
+        assert_eq!(parsed.diagnostics.len(), 1, "{:?}", parsed.diagnostics);
+        assert_eq!(parsed.diagnostics[0].line, Some(3));
     }
 
     #[test]

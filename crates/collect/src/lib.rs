@@ -30,7 +30,7 @@ pub mod trivy;
 use jiff::Timestamp;
 use model::{Diagnostic, NewEvidence, OccurredAtSource};
 
-pub use registry::{Collector, detect, parse_document};
+pub use registry::{Collector, DETECTION_HEAD_BYTES, detect, parse_document};
 
 /// What the operator and the file system tell a collector about one input.
 #[derive(Debug, Clone, Default)]
@@ -347,6 +347,24 @@ pub fn json_documents(
         return Vec::new();
     }
     json_lines(text.as_bytes(), context, limits, diagnostics)
+}
+
+/// [`json_documents`] of raw bytes: JSON lines with a line that is not UTF-8
+/// lose only that line ([`is_json_lines_despite_encoding`]); any other input
+/// that is not UTF-8 is refused whole with one diagnostic ([`utf8_text`]).
+pub fn json_documents_of_bytes(
+    bytes: &[u8],
+    context: &Context,
+    limits: &Limits,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<(u64, serde_json::Value)> {
+    if std::str::from_utf8(bytes).is_err() && is_json_lines_despite_encoding(bytes) {
+        return json_lines(bytes, context, limits, diagnostics);
+    }
+    match utf8_text(bytes, context, diagnostics) {
+        Some(text) => json_documents(text, context, limits, diagnostics),
+        None => Vec::new(),
+    }
 }
 
 /// The input as text without a leading byte order mark, or `None` with one

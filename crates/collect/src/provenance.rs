@@ -7,9 +7,11 @@
 //! Verification is offline (see `sigstore.rs`): the DSSE signature over the
 //! pre-authentication encoding with the key of the bundle's certificate, the
 //! envelope's certificate or `--public-key`; with `--trust-root`, the
-//! certificate's chain to a Fulcio root, its validity at the time the
-//! transparency log recorded the entry, and the entry itself (inclusion proof
-//! under a signed checkpoint, or signed entry timestamp). `verified` is true
+//! certificate's chain to a Fulcio root, its validity at the time a signed
+//! entry timestamp gives for the transparency log entry, and the entry itself
+//! (inclusion proof under a signed checkpoint and/or signed entry timestamp,
+//! each checked when present; one entry of the bundle must verify). Every log
+//! entry must be about the signature, trust root or not. `verified` is true
 //! only when the strongest check the input calls for passed; every other
 //! outcome says why not. Attribute keys are listed in `docs/sources.md`.
 
@@ -34,6 +36,9 @@ const MAX_TEXT_CHARS: usize = 1024;
 /// Most subjects listed per record (the count is always complete).
 const MAX_SUBJECTS: usize = 1000;
 
+/// Most signatures of one DSSE envelope checked (each may cost a chain and log check).
+const MAX_SIGNATURES: usize = 16;
+
 /// What the operator gives for verification (`--trust-root`,
 /// `--public-key`, `--trusted-builder` and the config's trusted builders).
 #[derive(Debug, Clone, Default)]
@@ -56,11 +61,8 @@ fn settings(context: &Context) -> Arc<Verification> {
 /// Never panics; every problem becomes a diagnostic naming its line or pointer.
 pub fn parse(bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
     let mut parsed = Parsed::default();
-    let Some(text) = crate::utf8_text(bytes, context, &mut parsed.diagnostics) else {
-        return parsed;
-    };
     let verification = settings(context);
-    for (line, document) in crate::json_documents(text, context, limits, &mut parsed.diagnostics) {
+    for (line, document) in crate::json_documents_of_bytes(bytes, context, limits, &mut parsed.diagnostics) {
         let mut items = Vec::new();
         // A GitHub attestations API response: {"attestations": [{"bundle": ...}]}.
         if let Some(list) = document.get("attestations").and_then(Value::as_array) {
@@ -124,6 +126,22 @@ pub fn detect(lower_path: &str, compact_head: &str) -> bool {
 // ---------------------------------------------------------------------------
 // Reading one item
 // ---------------------------------------------------------------------------
+
+/// The verification material of one signature of a bare DSSE envelope: the
+/// PEM certificate it may carry (slsa-github-generator writes one per signature).
+fn envelope_material(signature: &Value) -> BundleMaterial {
+    let mut material = BundleMaterial::default();
+    if let Some(pem) = signature.get("cert").and_then(Value::as_str)
+        && !pem.is_empty()
+    {
+        material.leaf = Some(
+            sigstore::pem_body(pem, "CERTIFICATE")
+                .map_err(|error| format!("certificate does not parse: {error}"))
+                .and_then(|der| sigstore::parse_certificate(&der)),
+        );
+    }
+    material
+}
 
 /// What one item (bundle, envelope or statement) says, before it is a record.
 struct Read {
@@ -280,24 +298,32 @@ fn read_message_signature(
     verification: &Verification,
     material: &BundleMaterial,
 ) -> Result<Read, String> {
-    let algorithm = text_at(signature, "/messageDigest/algorithm").unwrap_or_default();
+    let stated = text_at(signature, "/messageDigest/algorithm").unwrap_or_default();
     let digest_text = text_at(signature, "/messageDigest/digest").ok_or("messageSignature without messageDigest")?;
     let digest = base64_decode(&digest_text, "messageDigest")?;
+    // The algorithm as Rekor's hashedrekord names it, and its digest length.
+    let (algorithm, length) = match stated.as_str() {
+        "SHA2_256" => ("sha256", 32),
+        "SHA2_384" => ("sha384", 48),
+        "SHA2_512" => ("sha512", 64),
+        _ => ("unknown", digest.len()),
+    };
+    if digest.len() != length {
+        return Err(format!(
+            "messageDigest is {} bytes, not a {} digest ({length} bytes); skipped",
+            digest.len(),
+            bounded(&stated)
+        ));
+    }
     let signature_text = text_at(signature, "/signature").ok_or("messageSignature without signature")?;
     let check = |key: &PublicKey, signature: &[u8]| key.verify_digest(&digest, signature);
     let (outcome, facts, key_source, key_type, log) = verify(
         &signature_text,
         check,
-        &Signed::Digest(&digest, &signature_text),
+        &Signed::Digest(&digest, algorithm),
         verification,
         material,
     );
-    let algorithm = match algorithm.as_str() {
-        "SHA2_256" => "sha256",
-        "SHA2_384" => "sha384",
-        "SHA2_512" => "sha512",
-        _ => "unknown",
-    };
     Ok(Read {
         format: "sigstore-bundle",
         media_type: None,
@@ -345,26 +371,27 @@ fn read_envelope(
         .cloned()
         .unwrap_or_default();
     let message = sigstore::pae(payload_type, &payload);
-    let mut own_material = BundleMaterial::default();
-    let material = if bundle.is_none() {
-        // A bare envelope may carry a PEM certificate per signature (slsa-github-generator).
-        if let Some(pem) = signatures
-            .first()
-            .and_then(|signature| signature.get("cert"))
-            .and_then(Value::as_str)
-            && !pem.is_empty()
-        {
-            own_material.leaf = Some(
-                sigstore::pem_body(pem, "CERTIFICATE")
-                    .map_err(|error| format!("certificate does not parse: {error}"))
-                    .and_then(|der| sigstore::parse_certificate(&der)),
-            );
-        }
-        &own_material
-    } else {
-        material
-    };
-    let (outcome, facts, key_source, key_type, log) = match signatures.first() {
+    let check = |key: &PublicKey, signature: &[u8]| key.verify(&message, signature);
+    // A threshold of one: the envelope is verified when one of its signatures
+    // verifies, whatever their order; signatures by other keys are ignored.
+    let mut attempts = signatures.iter().take(MAX_SIGNATURES).map(|signature| {
+        let signature_text = signature.get("sig").and_then(Value::as_str).unwrap_or_default();
+        let own_material;
+        let material = if bundle.is_none() {
+            own_material = envelope_material(signature);
+            &own_material
+        } else {
+            material
+        };
+        verify(
+            signature_text,
+            check,
+            &Signed::Envelope(&payload),
+            verification,
+            material,
+        )
+    });
+    let (outcome, facts, key_source, key_type, log) = match attempts.next() {
         None => {
             let mut checks = Map::new();
             checks.insert("signature".into(), "absent".into());
@@ -376,21 +403,19 @@ fn read_envelope(
                 None,
             )
         }
-        Some(signature) => {
-            let signature_text = signature
-                .get("sig")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            let check = |key: &PublicKey, signature: &[u8]| key.verify(&message, signature);
-            verify(
-                &signature_text,
-                check,
-                &Signed::Envelope(&payload, &signature_text),
-                verification,
-                material,
-            )
-        }
+        Some(first) if first.0.verified || signatures.len() == 1 => first,
+        Some(mut first) => match attempts.find(|attempt| attempt.0.verified) {
+            Some(verified) => verified,
+            None => {
+                let checked = signatures.len().min(MAX_SIGNATURES);
+                first.0.reason = format!(
+                    "none of the {checked} signatures checked (of {}) verified; the first: {}",
+                    signatures.len(),
+                    first.0.reason
+                );
+                first
+            }
+        },
     };
     Ok(Read {
         format: "dsse",
@@ -408,10 +433,45 @@ fn read_envelope(
 
 /// What a transparency log entry body must match.
 enum Signed<'a> {
-    /// A DSSE envelope: its payload and signature (base64).
-    Envelope(&'a [u8], &'a str),
-    /// A message signature: the digest and signature (base64).
+    /// A DSSE envelope: its payload.
+    Envelope(&'a [u8]),
+    /// A message signature: the digest and its algorithm as Rekor names it (`sha256`).
     Digest(&'a [u8], &'a str),
+}
+
+/// The key a signature was checked with, which a log entry must name as its verifier.
+enum Signer<'a> {
+    /// The bundle's (or envelope's) certificate.
+    Certificate(&'a x509_cert::Certificate),
+    /// The operator's `--public-key`.
+    Key(&'a PublicKey),
+}
+
+impl Signer<'_> {
+    /// Whether a logged verifier (base64 of a PEM certificate or public key) is this signer.
+    fn is(&self, verifier: &str) -> bool {
+        let Some(pem) = base64_decode(verifier, "verifier")
+            .ok()
+            .and_then(|pem| String::from_utf8(pem).ok())
+        else {
+            return false;
+        };
+        match self {
+            Signer::Certificate(certificate) => sigstore::pem_body(&pem, "CERTIFICATE")
+                .is_ok_and(|der| der::Encode::to_der(*certificate).is_ok_and(|own| own == der)),
+            Signer::Key(key) => sigstore::pem_body(&pem, "PUBLIC KEY")
+                .ok()
+                .and_then(|der| PublicKey::from_spki_der(&der).ok())
+                .is_some_and(|logged| logged == **key),
+        }
+    }
+
+    fn differs(&self) -> &'static str {
+        match self {
+            Signer::Certificate(_) => "the logged certificate differs from the bundle's",
+            Signer::Key(_) => "the logged public key differs from the given --public-key",
+        }
+    }
 }
 
 type Verified = (
@@ -423,7 +483,8 @@ type Verified = (
 );
 
 /// Verify one signature: with the certificate (and, given a trust root, its
-/// chain and the transparency log), or with the operator's public key.
+/// chain and the transparency log), or with the operator's public key (and,
+/// given a trust root, the transparency log).
 fn verify(
     signature_text: &str,
     check: impl Fn(&PublicKey, &[u8]) -> bool,
@@ -432,201 +493,210 @@ fn verify(
     material: &BundleMaterial,
 ) -> Verified {
     let mut checks = Map::new();
-    let log_summary = material.log_entries.first().map(log_summary);
+    let first_entry = material.log_entries.first().map(log_summary);
     let signature = match base64_decode(signature_text, "signature") {
         Ok(signature) if !signature.is_empty() => signature,
         Ok(_) => {
             checks.insert("signature".into(), "absent".into());
-            return (
-                Outcome::failed("not signed: the signature is empty", checks),
-                None,
-                None,
-                None,
-                log_summary,
-            );
+            let outcome = Outcome::failed("not signed: the signature is empty", checks);
+            return (outcome, None, None, None, first_entry);
         }
         Err(error) => {
             checks.insert("signature".into(), "failed".into());
-            return (Outcome::failed(error, checks), None, None, None, log_summary);
+            return (Outcome::failed(error, checks), None, None, None, first_entry);
         }
     };
-    let leaf = match &material.leaf {
-        Some(Ok(certificate)) => Some(certificate),
+    let (signer, key, facts) = match &material.leaf {
         Some(Err(error)) => {
             checks.insert("certificate".into(), "failed".into());
-            return (Outcome::failed(error.clone(), checks), None, None, None, log_summary);
+            return (Outcome::failed(error.clone(), checks), None, None, None, first_entry);
         }
-        None => None,
-    };
-    let Some(leaf) = leaf else {
-        // Key-based: only the operator's key can verify.
-        let Some(key) = &verification.public_key else {
-            checks.insert("signature".into(), "not_checked".into());
-            let reason = if material.has_public_key_hint {
-                "signed with a key (publicKey hint) and no --public-key given: signature not checked"
-            } else {
-                "no certificate and no --public-key given: signature not checked"
-            };
-            return (Outcome::failed(reason, checks), None, None, None, log_summary);
-        };
-        if !check(key, &signature) {
-            checks.insert("signature".into(), "failed".into());
-            return (
-                Outcome::failed("signature does not match payload under the given public key", checks),
-                None,
-                Some("public-key"),
-                Some(key.kind()),
-                log_summary,
-            );
-        }
-        checks.insert("signature".into(), "ok".into());
-        if !material.log_entries.is_empty() {
-            checks.insert("transparency_log".into(), "not_checked".into());
-        }
-        return (
-            Outcome {
-                verified: true,
-                reason: "signature verified with the given public key".into(),
-                checks,
-            },
-            None,
-            Some("public-key"),
-            Some(key.kind()),
-            log_summary,
-        );
-    };
-    let facts = sigstore::certificate_facts(leaf);
-    let key = match sigstore::certificate_key(leaf) {
-        Ok(key) => key,
-        Err(error) => {
-            checks.insert("certificate".into(), "failed".into());
-            return (
-                Outcome::failed(format!("certificate key unusable: {error}"), checks),
-                Some(facts),
-                Some("certificate"),
-                None,
-                log_summary,
-            );
-        }
-    };
-    let key_type = Some(key.kind());
-    if !check(&key, &signature) {
-        checks.insert("signature".into(), "failed".into());
-        return (
-            Outcome::failed("signature does not match payload under the certificate's key", checks),
-            Some(facts),
-            Some("certificate"),
-            key_type,
-            log_summary,
-        );
-    }
-    checks.insert("signature".into(), "ok".into());
-    // The bundle's own log entry must be about this signature, trust root or
-    // not: comparing the two needs no trust.
-    let logged_body = match material.log_entries.first() {
-        None => None,
-        Some(entry) => {
-            let body = entry
-                .get("canonicalizedBody")
-                .and_then(Value::as_str)
-                .ok_or_else(|| "transparency log entry without canonicalizedBody".to_string())
-                .and_then(|text| base64_decode(text, "canonicalizedBody"))
-                .and_then(|body| body_matches(&body, signed, leaf).map(|()| body));
-            match body {
-                Ok(body) => Some((entry, body)),
+        Some(Ok(leaf)) => {
+            let facts = sigstore::certificate_facts(leaf);
+            match sigstore::certificate_key(leaf) {
+                Ok(key) => (Signer::Certificate(leaf), key, Some(facts)),
                 Err(error) => {
-                    checks.insert("transparency_log".into(), "mismatch".into());
-                    return (
-                        Outcome::failed(
-                            format!("signature does not match the transparency log entry: {error}"),
-                            checks,
-                        ),
-                        Some(facts),
-                        Some("certificate"),
-                        key_type,
-                        log_summary,
-                    );
+                    checks.insert("certificate".into(), "failed".into());
+                    let outcome = Outcome::failed(format!("certificate key unusable: {error}"), checks);
+                    return (outcome, Some(facts), Some("certificate"), None, first_entry);
                 }
             }
         }
+        // Key-based: only the operator's key can verify.
+        None => match &verification.public_key {
+            Some(key) => (Signer::Key(key), key.clone(), None),
+            None => {
+                checks.insert("signature".into(), "not_checked".into());
+                let reason = if material.has_public_key_hint {
+                    "signed with a key (publicKey hint) and no --public-key given: signature not checked"
+                } else {
+                    "no certificate and no --public-key given: signature not checked"
+                };
+                return (Outcome::failed(reason, checks), None, None, None, first_entry);
+            }
+        },
     };
-    let Some(root) = &verification.trust_root else {
-        checks.insert("chain".into(), "not_checked".into());
-        checks.insert("transparency_log".into(), "not_checked".into());
-        return (
-            Outcome::failed(
-                "no trust root given: signature checked against the embedded certificate only; chain not verified",
-                checks,
-            ),
-            Some(facts),
-            Some("certificate"),
-            key_type,
-            log_summary,
-        );
-    };
-    // With a trust root: the log entry gives the signing time, the chain must
-    // hold at that time.
-    let Some((entry, body)) = logged_body else {
-        checks.insert("transparency_log".into(), "absent".into());
-        let reason = if material.has_timestamps {
-            "no transparency log entry; signed timestamps (RFC 3161) are not checked by this tool: \
-             the certificate's validity at signing time is not established"
-        } else {
-            "no transparency log entry: the certificate's validity at signing time cannot be established"
-        };
-        return (
-            Outcome::failed(reason, checks),
-            Some(facts),
-            Some("certificate"),
-            key_type,
-            log_summary,
-        );
-    };
-    let logged = match sigstore::check_log_entry(root, entry, &body) {
-        Ok(logged) => logged,
-        Err(error) => {
-            checks.insert("transparency_log".into(), "failed".into());
-            return (
-                Outcome::failed(error, checks),
-                Some(facts),
-                Some("certificate"),
-                key_type,
-                log_summary,
-            );
-        }
-    };
-    checks.insert("transparency_log".into(), logged.method.into());
-    if let Err(error) = root.chain(leaf, &material.intermediates, logged.integrated_time) {
-        checks.insert("chain".into(), "failed".into());
-        return (
-            Outcome::failed(error, checks),
-            Some(facts),
-            Some("certificate"),
-            key_type,
-            log_summary,
-        );
-    }
-    checks.insert("chain".into(), "ok".into());
-    let method = if logged.method == "inclusion_proof" {
-        "inclusion proof under a signed checkpoint"
-    } else {
-        "signed entry timestamp"
-    };
-    (
-        Outcome {
+    let key_source = Some(match signer {
+        Signer::Certificate(_) => "certificate",
+        Signer::Key(_) => "public-key",
+    });
+    let mut entry_used = None;
+    let result = verify_signed(
+        &signature,
+        check(&key, &signature),
+        signed,
+        &signer,
+        verification,
+        material,
+        &mut checks,
+        &mut entry_used,
+    );
+    let outcome = match result {
+        Ok(reason) => Outcome {
             verified: true,
-            reason: format!(
-                "signature, certificate chain to a trusted root, certificate validity at the logged time \
-                 {} and transparency log entry ({method}) verified",
-                logged.integrated_time
-            ),
+            reason,
             checks,
         },
-        Some(facts),
-        Some("certificate"),
-        key_type,
-        log_summary,
-    )
+        Err(reason) => Outcome::failed(reason, checks),
+    };
+    let log = entry_used.map(log_summary).or(first_entry);
+    (outcome, facts, key_source, Some(key.kind()), log)
+}
+
+/// The checks after the key is known: `Ok` with the reason when verified.
+/// `entry_used` is set to the log entry that verified.
+#[allow(clippy::too_many_arguments)]
+fn verify_signed<'a>(
+    signature: &[u8],
+    signature_ok: bool,
+    signed: &Signed<'_>,
+    signer: &Signer<'_>,
+    verification: &Verification,
+    material: &'a BundleMaterial,
+    checks: &mut Map<String, Value>,
+    entry_used: &mut Option<&'a Value>,
+) -> Result<String, String> {
+    if !signature_ok {
+        checks.insert("signature".into(), "failed".into());
+        return Err(match signer {
+            Signer::Certificate(_) => "signature does not match payload under the certificate's key".into(),
+            Signer::Key(_) => "signature does not match payload under the given public key".into(),
+        });
+    }
+    checks.insert("signature".into(), "ok".into());
+    // Every log entry of the bundle must be about this signature, trust root
+    // or not: comparing the two needs no trust.
+    let mut logged = Vec::new();
+    for entry in &material.log_entries {
+        let body = entry
+            .get("canonicalizedBody")
+            .and_then(Value::as_str)
+            .ok_or_else(|| "transparency log entry without canonicalizedBody".to_string())
+            .and_then(|text| base64_decode(text, "canonicalizedBody"))
+            .and_then(|body| body_matches(&body, signed, signature, signer).map(|()| body));
+        match body {
+            Ok(body) => logged.push((entry, body)),
+            Err(error) => {
+                checks.insert("transparency_log".into(), "mismatch".into());
+                return Err(format!("signature does not match the transparency log entry: {error}"));
+            }
+        }
+    }
+    let Some(root) = &verification.trust_root else {
+        if !logged.is_empty() {
+            checks.insert("transparency_log".into(), "not_checked".into());
+        }
+        return match signer {
+            Signer::Key(_) => Ok("signature verified with the given public key".into()),
+            Signer::Certificate(_) => {
+                checks.insert("chain".into(), "not_checked".into());
+                checks.insert("transparency_log".into(), "not_checked".into());
+                Err(
+                    "no trust root given: signature checked against the embedded certificate only; chain not verified"
+                        .into(),
+                )
+            }
+        };
+    };
+    if logged.is_empty() {
+        if let Signer::Key(_) = signer {
+            // A key needs no signing time: the signature stands on its own.
+            return Ok("signature verified with the given public key".into());
+        }
+        checks.insert("transparency_log".into(), "absent".into());
+        return Err(if material.has_timestamps {
+            "no transparency log entry; signed timestamps (RFC 3161) are not checked by this tool: \
+             the certificate's validity at signing time is not established"
+                .into()
+        } else {
+            "no transparency log entry: the certificate's validity at signing time cannot be established".into()
+        });
+    }
+    // With a trust root: one entry must verify (entries from logs the trust
+    // root does not know, or that fail, are passed over), and for a
+    // certificate its signed time must fall in the chain's validity.
+    let mut failures: Vec<(Map<String, Value>, String)> = Vec::new();
+    for (entry, body) in &logged {
+        let mut tried = Map::new();
+        match check_entry(root, entry, body, signer, material, &mut tried) {
+            Ok(reason) => {
+                checks.extend(tried);
+                *entry_used = Some(*entry);
+                return Ok(reason);
+            }
+            Err(reason) => failures.push((tried, reason)),
+        }
+    }
+    let many = failures.len() > 1;
+    let mut reasons = Vec::new();
+    for (index, (tried, reason)) in failures.into_iter().enumerate() {
+        if index == 0 {
+            checks.extend(tried);
+        }
+        reasons.push(if many {
+            format!("entry {index}: {reason}")
+        } else {
+            reason
+        });
+    }
+    Err(if many {
+        format!("no transparency log entry verified ({})", reasons.join("; "))
+    } else {
+        reasons.concat()
+    })
+}
+
+/// One log entry against the trust root, then (for a certificate) the chain at its signed time.
+fn check_entry(
+    root: &TrustRoot,
+    entry: &Value,
+    body: &[u8],
+    signer: &Signer<'_>,
+    material: &BundleMaterial,
+    checks: &mut Map<String, Value>,
+) -> Result<String, String> {
+    let logged = sigstore::check_log_entry(root, entry, body).inspect_err(|_| {
+        checks.insert("transparency_log".into(), "failed".into());
+    })?;
+    checks.insert("transparency_log".into(), logged.method.into());
+    let method = logged.describe();
+    let Signer::Certificate(leaf) = signer else {
+        return Ok(format!(
+            "signature verified with the given public key and transparency log entry ({method}) verified"
+        ));
+    };
+    let Some(time) = logged.signed_time else {
+        checks.insert("chain".into(), "not_checked".into());
+        return Err(sigstore::UNSIGNED_TIME.into());
+    };
+    root.chain(leaf, &material.intermediates, time).inspect_err(|_| {
+        checks.insert("chain".into(), "failed".into());
+    })?;
+    checks.insert("chain".into(), "ok".into());
+    Ok(format!(
+        "signature, certificate chain to a trusted root, certificate validity at the logged time \
+         {time} and transparency log entry ({method}) verified"
+    ))
 }
 
 /// The transparency log entry as recorded (not a verification result).
@@ -657,70 +727,84 @@ fn log_summary(entry: &Value) -> Value {
     Value::Object(summary)
 }
 
+/// Whether one of the logged (signature, verifier) pairs is this signature by
+/// this signer; the error says which half differs.
+fn signature_logged(pairs: &[(bool, bool)], signer: &Signer<'_>, what: &str) -> Result<(), String> {
+    if pairs.iter().any(|&(signature, verifier)| signature && verifier) {
+        Ok(())
+    } else if pairs.iter().any(|&(signature, _)| signature) {
+        Err(signer.differs().into())
+    } else {
+        Err(format!("the logged {what} differs from the bundle's"))
+    }
+}
+
 /// Whether a log entry body (dsse, intoto or hashedrekord) is about this
-/// payload or digest, signature and certificate.
-fn body_matches(body: &[u8], signed: &Signed<'_>, leaf: &x509_cert::Certificate) -> Result<(), String> {
+/// payload or digest, signature and signer.
+fn body_matches(body: &[u8], signed: &Signed<'_>, signature: &[u8], signer: &Signer<'_>) -> Result<(), String> {
     let body: Value = serde_json::from_slice(body).map_err(|error| format!("body is not JSON: {error}"))?;
     let kind = body.get("kind").and_then(Value::as_str).unwrap_or_default();
-    let leaf_der = der::Encode::to_der(leaf).map_err(|error| error.to_string())?;
-    let certificate_matches = |verifier: &str| {
-        base64_decode(verifier, "verifier")
-            .ok()
-            .and_then(|pem| String::from_utf8(pem).ok())
-            .and_then(|pem| sigstore::pem_body(&pem, "CERTIFICATE").ok())
-            .is_some_and(|der| der == leaf_der)
+    // Rekor's intoto v0.0.2 logs each signature base64-encoded once more (the
+    // base64 text of the DSSE `sig`); dsse and hashedrekord log it once.
+    let same_signature = |logged: Option<&str>| {
+        logged
+            .and_then(|text| base64_decode(text, "signature").ok())
+            .is_some_and(|bytes| {
+                bytes == signature
+                    || std::str::from_utf8(&bytes)
+                        .is_ok_and(|inner| base64_decode(inner, "signature").is_ok_and(|bytes| bytes == signature))
+            })
+    };
+    let payload_hash = |payload: &[u8], pointer: &str| {
+        let hash = hex::encode(Sha256::digest(payload));
+        if text_at(&body, pointer).as_deref() == Some(hash.as_str()) {
+            Ok(())
+        } else {
+            Err("the logged payload hash differs from the payload".to_string())
+        }
+    };
+    // The (signature, verifier) pairs listed at `pointer`, each compared with this one.
+    let pairs = |pointer: &str, signature_field: &str, verifier_field: &str| -> Vec<(bool, bool)> {
+        body.pointer(pointer)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|entry| {
+                let field = |name: &str| entry.get(name).and_then(Value::as_str);
+                (
+                    same_signature(field(signature_field)),
+                    field(verifier_field).is_some_and(|text| signer.is(text)),
+                )
+            })
+            .collect()
     };
     match (kind, signed) {
-        ("dsse", Signed::Envelope(payload, signature)) => {
-            let payload_hash = hex::encode(Sha256::digest(payload));
-            if text_at(&body, "/spec/payloadHash/value").as_deref() != Some(payload_hash.as_str()) {
-                return Err("the logged payload hash differs from the payload".into());
-            }
-            let signed = body
-                .pointer("/spec/signatures")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .any(|entry| {
-                    entry.get("signature").and_then(Value::as_str) == Some(*signature)
-                        && entry
-                            .get("verifier")
-                            .and_then(Value::as_str)
-                            .is_some_and(certificate_matches)
-                });
-            if !signed {
-                let logged_signature = body
-                    .pointer("/spec/signatures")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .any(|entry| entry.get("signature").and_then(Value::as_str) == Some(*signature));
-                return Err(if logged_signature {
-                    "the logged certificate differs from the bundle's".into()
-                } else {
-                    "the logged DSSE signature differs from the bundle's".into()
-                });
-            }
-            Ok(())
+        ("dsse", Signed::Envelope(payload)) => {
+            payload_hash(payload, "/spec/payloadHash/value")?;
+            let logged = pairs("/spec/signatures", "signature", "verifier");
+            signature_logged(&logged, signer, "DSSE signature")
         }
-        ("intoto", Signed::Envelope(payload, _)) => {
-            let payload_hash = hex::encode(Sha256::digest(payload));
-            if text_at(&body, "/spec/content/payloadHash/value").as_deref() != Some(payload_hash.as_str()) {
-                return Err("the logged payload hash differs from the payload".into());
-            }
-            Ok(())
+        ("intoto", Signed::Envelope(payload)) => {
+            payload_hash(payload, "/spec/content/payloadHash/value")?;
+            let logged = pairs("/spec/content/envelope/signatures", "sig", "publicKey");
+            signature_logged(&logged, signer, "DSSE signature")
         }
-        ("hashedrekord", Signed::Digest(digest, signature)) => {
+        ("hashedrekord", Signed::Digest(digest, algorithm)) => {
+            let logged_algorithm = text_at(&body, "/spec/data/hash/algorithm").unwrap_or_default();
+            if logged_algorithm != *algorithm {
+                return Err(format!(
+                    "the logged digest algorithm `{}` differs from the bundle's `{algorithm}`",
+                    bounded(&logged_algorithm)
+                ));
+            }
             if text_at(&body, "/spec/data/hash/value").as_deref() != Some(hex::encode(digest).as_str()) {
                 return Err("the logged digest differs from the bundle's".into());
             }
-            if text_at(&body, "/spec/signature/content").as_deref() != Some(*signature) {
-                return Err("the logged signature differs from the bundle's".into());
-            }
-            if !text_at(&body, "/spec/signature/publicKey/content").is_some_and(|text| certificate_matches(&text)) {
-                return Err("the logged certificate differs from the bundle's".into());
-            }
-            Ok(())
+            let pair = (
+                same_signature(text_at(&body, "/spec/signature/content").as_deref()),
+                text_at(&body, "/spec/signature/publicKey/content").is_some_and(|text| signer.is(&text)),
+            );
+            signature_logged(&[pair], signer, "signature")
         }
         (kind, _) => Err(format!("entry kind `{}` does not fit this bundle", bounded(kind))),
     }
@@ -1008,6 +1092,26 @@ mod tests {
             "https://github.com/org/gen/.github/workflows/g.yml2",
             &trusted
         ));
+    }
+
+    #[test]
+    fn a_json_lines_file_loses_only_its_line_that_is_not_utf8() {
+        let statement =
+            r#"{"_type":"https://in-toto.io/Statement/v1","subject":[],"predicateType":"p","predicate":{}}"#;
+        let mut bytes = format!("{statement}\n").into_bytes();
+        bytes.extend_from_slice(b"{\"_type\": \"\xff\"}\n");
+        bytes.extend_from_slice(format!("{statement}\n").as_bytes());
+        let parsed = parse(&bytes, &Context::default(), &Limits::default());
+        assert_eq!(parsed.evidence.len(), 2);
+        let lines: Vec<Option<u64>> = parsed.evidence.iter().map(|record| record.source.line).collect();
+        assert_eq!(lines, vec![Some(1), Some(3)]);
+        assert_eq!(parsed.diagnostics.len(), 1);
+        assert_eq!(parsed.diagnostics[0].line, Some(2));
+        assert!(parsed.diagnostics[0].message.starts_with("not UTF-8 text"));
+        // A whole document that is not UTF-8 is refused whole.
+        let parsed = parse(b"{\n\"_type\": \"\xff\"\n}\n", &Context::default(), &Limits::default());
+        assert!(parsed.evidence.is_empty());
+        assert_eq!(parsed.diagnostics[0].message, "not UTF-8 text; nothing recorded");
     }
 
     #[test]

@@ -216,7 +216,13 @@ pub fn parse_document(collector: Collector, bytes: &[u8], context: &Context, lim
     }
 }
 
-/// Guess the collector for a file from its name and its first bytes.
+/// How many bytes of a file [`detect`] is given. Most rules read the first
+/// 4 KiB only; a Falco log is judged by the keys of its first whole line, which
+/// a long `output` can push beyond that.
+pub const DETECTION_HEAD_BYTES: usize = 1024 * 1024;
+
+/// Guess the collector for a file from its name and its first bytes (up to
+/// [`DETECTION_HEAD_BYTES`]).
 /// Returns `None` when nothing matches; `ingest` then reports the file and skips it.
 pub fn detect(path: &str, head: &[u8]) -> Option<Collector> {
     let lower = path.to_ascii_lowercase();
@@ -319,6 +325,11 @@ pub fn detect(path: &str, head: &[u8]) -> Option<Collector> {
         }
         if crate::provenance::detect(&lower, &compact) {
             return Some(Collector::Provenance);
+        }
+        // A Falco alert whose `output` fills the first 4 KiB before `rule`
+        // and `priority`: judged by the keys of the first whole line.
+        if head.len() > 4096 && crate::falco::first_line_is_alert(head) {
+            return Some(Collector::Falco);
         }
     } else if trimmed.starts_with('[') {
         // Trivy's older JSON: a list of results.

@@ -1,8 +1,9 @@
 //! Offline signature checks for provenance: public keys (ECDSA P-256/P-384,
 //! Ed25519), X.509 certificates and their chain to a Sigstore trust root
 //! (`trusted_root.json`), DSSE's pre-authentication encoding, and transparency
-//! log entries (RFC 6962 inclusion proof under a signed checkpoint, or a signed
-//! entry timestamp). The cryptography is RustCrypto's (`p256`, `p384`,
+//! log entries (RFC 6962 inclusion proof under a signed checkpoint and signed
+//! entry timestamp, each checked when present; only the latter signs the
+//! entry's time). The cryptography is RustCrypto's (`p256`, `p384`,
 //! `ed25519-dalek`, `sha2`, `x509-cert`); nothing here is a primitive of its own.
 
 use base64::Engine as _;
@@ -26,7 +27,7 @@ pub enum TrustError {
 }
 
 /// A signature verification key.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum PublicKey {
     /// ECDSA over NIST P-256.
     P256(p256::ecdsa::VerifyingKey),
@@ -225,7 +226,7 @@ pub fn certificate_facts(certificate: &Certificate) -> CertificateFacts {
     for extension in tbs.extensions.iter().flatten() {
         let oid = extension.extn_id.to_string();
         let value = extension.extn_value.as_bytes();
-        if oid == "2.5.29.17" {
+        if oid == SUBJECT_ALT_NAME {
             if let Ok(names) = x509_cert::ext::pkix::SubjectAltName::from_der(value) {
                 for name in names.0 {
                     match name {
@@ -283,23 +284,47 @@ fn extension<'a>(certificate: &'a Certificate, oid: &str) -> Option<&'a [u8]> {
         .map(|extension| extension.extn_value.as_bytes())
 }
 
+const BASIC_CONSTRAINTS: &str = "2.5.29.19";
+const KEY_USAGE: &str = "2.5.29.15";
+const EXTENDED_KEY_USAGE: &str = "2.5.29.37";
+const SUBJECT_ALT_NAME: &str = "2.5.29.17";
+const NAME_CONSTRAINTS: &str = "2.5.29.30";
+const AUTHORITY_KEY_IDENTIFIER: &str = "2.5.29.35";
+const SUBJECT_KEY_IDENTIFIER: &str = "2.5.29.14";
+
+/// Extensions that may be critical: the ones this tool processes (basic
+/// constraints, key usage, extended key usage, subject alternative names) and
+/// the key identifiers, which only help find an issuer. Fulcio marks no other
+/// extension critical.
+const HANDLED_EXTENSIONS: &[&str] = &[
+    BASIC_CONSTRAINTS,
+    KEY_USAGE,
+    EXTENDED_KEY_USAGE,
+    SUBJECT_ALT_NAME,
+    AUTHORITY_KEY_IDENTIFIER,
+    SUBJECT_KEY_IDENTIFIER,
+];
+
+fn basic_constraints(certificate: &Certificate) -> Option<x509_cert::ext::pkix::BasicConstraints> {
+    extension(certificate, BASIC_CONSTRAINTS)
+        .and_then(|value| x509_cert::ext::pkix::BasicConstraints::from_der(value).ok())
+}
+
 /// Whether the certificate is a certificate authority (basic constraints `cA`).
 fn is_authority(certificate: &Certificate) -> bool {
-    extension(certificate, "2.5.29.19")
-        .and_then(|value| x509_cert::ext::pkix::BasicConstraints::from_der(value).ok())
-        .is_some_and(|constraints| constraints.ca)
+    basic_constraints(certificate).is_some_and(|constraints| constraints.ca)
 }
 
 /// Whether the certificate may sign code (extended key usage `codeSigning`).
 fn for_code_signing(certificate: &Certificate) -> bool {
-    extension(certificate, "2.5.29.37")
+    extension(certificate, EXTENDED_KEY_USAGE)
         .and_then(|value| x509_cert::ext::pkix::ExtendedKeyUsage::from_der(value).ok())
         .is_some_and(|usage| usage.0.iter().any(|oid| oid.to_string() == "1.3.6.1.5.5.7.3.3"))
 }
 
-/// Whether `issuer` is an authority whose key signed `child`.
+/// Whether `issuer` is an authority whose key signed `child` under `child`'s issuer name.
 fn signed_by(child: &Certificate, issuer: &Certificate) -> bool {
-    if !is_authority(issuer) {
+    if !is_authority(issuer) || child.tbs_certificate.issuer != issuer.tbs_certificate.subject {
         return false;
     }
     let Ok(tbs) = child.tbs_certificate.to_der() else {
@@ -315,8 +340,55 @@ fn signed_by(child: &Certificate, issuer: &Certificate) -> bool {
         ID_ED25519 => return key.verify(&tbs, child.signature.raw_bytes()),
         _ => return false,
     };
-    child.tbs_certificate.issuer == issuer.tbs_certificate.subject
-        && key.verify_with(hash, &tbs, child.signature.raw_bytes())
+    key.verify_with(hash, &tbs, child.signature.raw_bytes())
+}
+
+/// What RFC 5280 path validation refuses in a path (leaf first, trust anchor
+/// last) whose signatures and names already link: an unhandled critical
+/// extension, name constraints (not processed here, so refused), an authority
+/// whose key usage lacks `keyCertSign`, or more authorities below one than its
+/// `pathLenConstraint` allows (self-issued ones do not count).
+fn path_problem(path: &[&Certificate]) -> Option<String> {
+    for certificate in path {
+        let subject = &certificate.tbs_certificate.subject;
+        // A Fulcio leaf has an empty subject: name it by its place.
+        let named = if subject.0.is_empty() {
+            "the signing certificate (no subject)".to_string()
+        } else {
+            format!("certificate `{subject}`")
+        };
+        for extension in certificate.tbs_certificate.extensions.iter().flatten() {
+            let oid = extension.extn_id.to_string();
+            if oid == NAME_CONSTRAINTS {
+                return Some(format!(
+                    "{named} has name constraints, which this tool does not process"
+                ));
+            }
+            if extension.critical && !HANDLED_EXTENSIONS.contains(&oid.as_str()) {
+                return Some(format!("{named} has an unhandled critical extension {oid}"));
+            }
+        }
+    }
+    for (position, authority) in path.iter().enumerate().skip(1) {
+        let subject = &authority.tbs_certificate.subject;
+        let usage = extension(authority, KEY_USAGE).map(x509_cert::ext::pkix::KeyUsage::from_der);
+        if usage.is_some_and(|usage| !usage.is_ok_and(|usage| usage.key_cert_sign())) {
+            return Some(format!(
+                "certificate authority `{subject}` may not sign certificates (its key usage lacks keyCertSign)"
+            ));
+        }
+        let below = path[1..position]
+            .iter()
+            .filter(|certificate| certificate.tbs_certificate.issuer != certificate.tbs_certificate.subject)
+            .count();
+        let limit = basic_constraints(authority).and_then(|constraints| constraints.path_len_constraint);
+        if limit.is_some_and(|limit| below > usize::from(limit)) {
+            return Some(format!(
+                "path length constraint of certificate authority `{subject}` exceeded"
+            ));
+        }
+    }
+    None
 }
 
 /// Whether `time` is within the certificate's validity.
@@ -456,7 +528,9 @@ impl TrustRoot {
 
     /// Chain `leaf` (with the bundle's `intermediates`) to an authority valid
     /// at `time`: the leaf must be for code signing, every issuer an authority
-    /// (basic constraints), every certificate valid at `time`.
+    /// (basic constraints) allowed to sign certificates, every certificate
+    /// valid at `time`, and the path must pass [`path_problem`]. Every
+    /// authority of the trust root is tried; it fails only when none fits.
     pub fn chain(&self, leaf: &Certificate, intermediates: &[Certificate], time: Timestamp) -> Result<(), String> {
         if !for_code_signing(leaf) {
             return Err("certificate is not for code signing (no codeSigning extended key usage)".into());
@@ -466,39 +540,46 @@ impl TrustRoot {
                 "certificate not valid at the signing time {time} given by the transparency log entry"
             ));
         }
+        // Every authority is tried; the most specific reason is kept for when none fits.
+        let mut problem = None;
         for authority in &self.authorities {
             // The path: leaf, then any bundle intermediates the authority
             // does not already hold, then the authority's own chain.
-            let mut current = leaf;
-            let mut ok = true;
+            let mut path = vec![leaf];
+            let mut linked = true;
             for intermediate in intermediates {
                 if authority.chain.contains(intermediate) {
                     break;
                 }
-                if !signed_by(current, intermediate) || !valid_at(intermediate, time) {
-                    ok = false;
+                if !signed_by(path[path.len() - 1], intermediate) || !valid_at(intermediate, time) {
+                    linked = false;
                     break;
                 }
-                current = intermediate;
+                path.push(intermediate);
             }
-            if !ok {
+            if !linked {
                 continue;
             }
+            let current = path[path.len() - 1];
             let Some(position) = authority.chain.iter().position(|ca| signed_by(current, ca)) else {
                 continue;
             };
             let rest = &authority.chain[position..];
-            let linked = rest.windows(2).all(|pair| signed_by(&pair[0], &pair[1]));
-            if linked && authority.window.contains(time) && rest.iter().all(|ca| valid_at(ca, time)) {
-                return Ok(());
+            if !rest.windows(2).all(|pair| signed_by(&pair[0], &pair[1])) {
+                continue;
             }
-            if linked {
-                return Err(format!(
+            path.extend(rest);
+            if let Some(refused) = path_problem(&path) {
+                problem = Some(refused);
+            } else if authority.window.contains(time) && rest.iter().all(|ca| valid_at(ca, time)) {
+                return Ok(());
+            } else if problem.is_none() {
+                problem = Some(format!(
                     "certificate issued by a trusted authority that was not valid at the signing time {time}"
                 ));
             }
         }
-        Err("certificate not issued by a trusted root".into())
+        Err(problem.unwrap_or_else(|| "certificate not issued by a trusted root".into()))
     }
 
     fn log(&self, key_id: &[u8]) -> Option<&Log> {
@@ -545,16 +626,40 @@ pub fn inclusion_root(index: u64, size: u64, leaf: [u8; 32], proof: &[[u8; 32]])
 /// The outcome of checking one transparency log entry.
 #[derive(Debug, Clone)]
 pub struct LogCheck {
+    /// What verified the entry: `inclusion_proof_and_signed_entry_timestamp`,
     /// `inclusion_proof` or `signed_entry_timestamp`.
     pub method: &'static str,
-    /// The entry's integrated time, now trusted.
-    pub integrated_time: Timestamp,
+    /// The entry's integrated time when a verified signed entry timestamp
+    /// signs it. `None` when only an inclusion proof backs the entry: the
+    /// integrated time is in neither the Merkle leaf nor the checkpoint, so it
+    /// is not signed and may have been edited.
+    pub signed_time: Option<Timestamp>,
 }
 
+impl LogCheck {
+    /// How the entry was verified, in words.
+    pub fn describe(&self) -> &'static str {
+        match self.method {
+            "inclusion_proof_and_signed_entry_timestamp" => {
+                "inclusion proof under a signed checkpoint and signed entry timestamp"
+            }
+            "inclusion_proof" => "inclusion proof under a signed checkpoint",
+            _ => "signed entry timestamp",
+        }
+    }
+}
+
+/// Why a certificate cannot be checked at signing time when the entry's time is not signed.
+pub const UNSIGNED_TIME: &str = "the transparency log entry's time is not signed (no signed entry timestamp): \
+     certificate validity at signing time cannot be checked (an RFC 3161 timestamp could establish it; \
+     this tool does not check those)";
+
 /// Check a bundle's `tlogEntries[]` entry against the trust root: the log is
-/// known, and either the inclusion proof leads to the root of a checkpoint the
-/// log signed, or the signed entry timestamp verifies. `body` is the decoded
-/// `canonicalizedBody`.
+/// known and its key valid at the integrated time; the signed entry timestamp,
+/// when present, verifies over `{body, integratedTime, logID, logIndex}`; the
+/// inclusion proof, when present, leads to the root of a checkpoint the log
+/// signed. Both are checked when both are present, and either failing is
+/// final. `body` is the decoded `canonicalizedBody`.
 pub fn check_log_entry(root: &TrustRoot, entry: &Value, body: &[u8]) -> Result<LogCheck, String> {
     let decode = |pointer: &str| -> Result<Vec<u8>, String> {
         let text = entry
@@ -583,16 +688,12 @@ pub fn check_log_entry(root: &TrustRoot, entry: &Value, body: &[u8]) -> Result<L
     if !log.window.contains(integrated) {
         return Err("transparency log key not valid at the entry's integrated time".into());
     }
-    // An inclusion proof, when the bundle has one, must hold: a signed entry
-    // timestamp is the weaker promise and does not stand in for a failed proof.
-    if entry.get("inclusionProof").is_some() {
-        check_inclusion_proof(log, entry, body, &decode, &number)?;
-        return Ok(LogCheck {
-            method: "inclusion_proof",
-            integrated_time: integrated,
-        });
+    let has_proof = entry.get("inclusionProof").is_some();
+    let has_set = entry.pointer("/inclusionPromise/signedEntryTimestamp").is_some();
+    if !has_proof && !has_set {
+        return Err("transparency log entry has neither an inclusion proof nor a signed entry timestamp".into());
     }
-    if entry.pointer("/inclusionPromise/signedEntryTimestamp").is_some() {
+    if has_set {
         let set = decode("/inclusionPromise/signedEntryTimestamp")?;
         let log_index = number("/logIndex").ok_or("transparency log entry has no logIndex")?;
         let message = serde_json::json!({
@@ -602,15 +703,21 @@ pub fn check_log_entry(root: &TrustRoot, entry: &Value, body: &[u8]) -> Result<L
             "logIndex": log_index,
         })
         .to_string();
-        if log.key.verify(message.as_bytes(), &set) {
-            return Ok(LogCheck {
-                method: "signed_entry_timestamp",
-                integrated_time: integrated,
-            });
+        if !log.key.verify(message.as_bytes(), &set) {
+            return Err("signed entry timestamp does not verify against the log's key".into());
         }
-        return Err("signed entry timestamp does not verify against the log's key".into());
     }
-    Err("transparency log entry has neither an inclusion proof nor a signed entry timestamp".into())
+    if has_proof {
+        check_inclusion_proof(log, entry, body, &decode, &number)?;
+    }
+    Ok(LogCheck {
+        method: match (has_proof, has_set) {
+            (true, true) => "inclusion_proof_and_signed_entry_timestamp",
+            (true, false) => "inclusion_proof",
+            _ => "signed_entry_timestamp",
+        },
+        signed_time: has_set.then_some(integrated),
+    })
 }
 
 fn check_inclusion_proof(
@@ -710,6 +817,55 @@ mod tests {
         assert_ne!(inclusion_root(1, 5, leaves[0], &[leaves[1], cd, leaves[4]]), Some(root));
         assert_eq!(inclusion_root(5, 5, leaves[0], &[]), None);
         assert_eq!(inclusion_root(0, 1, leaves[0], &[]), Some(leaves[0]));
+    }
+
+    #[test]
+    fn an_ed25519_issuer_must_be_named_by_the_child() {
+        use std::str::FromStr;
+        use x509_cert::builder::{Builder, CertificateBuilder, Profile};
+        let ecdsa_key = p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).unwrap();
+        let spki = x509_cert::spki::SubjectPublicKeyInfoOwned::from_key(*ecdsa_key.verifying_key()).unwrap();
+        let validity = x509_cert::time::Validity::from_now(std::time::Duration::from_secs(600)).unwrap();
+        let name = |text: &str| x509_cert::name::Name::from_str(text).unwrap();
+        let build = |profile, subject| {
+            CertificateBuilder::new(profile, 1u32.into(), validity, subject, spki.clone(), &ecdsa_key)
+                .unwrap()
+                .build::<p256::ecdsa::DerSignature>()
+                .unwrap()
+        };
+        // An authority whose key is Ed25519 (its own signature is not looked at).
+        let ed25519_key = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
+        let mut authority = build(Profile::Root, name("CN=ed-ca"));
+        authority.tbs_certificate.subject_public_key_info = x509_cert::spki::SubjectPublicKeyInfoOwned {
+            algorithm: x509_cert::spki::AlgorithmIdentifierOwned {
+                oid: der::oid::ObjectIdentifier::new_unwrap(ID_ED25519),
+                parameters: None,
+            },
+            subject_public_key: der::asn1::BitString::from_bytes(ed25519_key.verifying_key().as_bytes()).unwrap(),
+        };
+        // A child signed with the Ed25519 key under the issuer name `issuer`.
+        let child = |issuer: &str| {
+            let mut child = build(
+                Profile::Leaf {
+                    issuer: name(issuer),
+                    enable_key_agreement: false,
+                    enable_key_encipherment: false,
+                },
+                x509_cert::name::Name::default(),
+            );
+            let algorithm = x509_cert::spki::AlgorithmIdentifierOwned {
+                oid: der::oid::ObjectIdentifier::new_unwrap(ID_ED25519),
+                parameters: None,
+            };
+            child.tbs_certificate.signature = algorithm.clone();
+            child.signature_algorithm = algorithm;
+            let tbs = child.tbs_certificate.to_der().unwrap();
+            let signature = ed25519_dalek::Signer::sign(&ed25519_key, &tbs);
+            child.signature = der::asn1::BitString::from_bytes(&signature.to_bytes()).unwrap();
+            child
+        };
+        assert!(signed_by(&child("CN=ed-ca"), &authority));
+        assert!(!signed_by(&child("CN=someone-else"), &authority));
     }
 
     #[test]

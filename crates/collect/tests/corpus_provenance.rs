@@ -275,6 +275,42 @@ fn real_bundle_variants() {
             .unwrap()
             .contains("signed entry timestamp")
     );
+    // The real bundle carries both an inclusion proof and a signed entry timestamp: both are checked.
+    let attrs = edited_bundle(|_| {});
+    assert_eq!(attrs["verified"], true, "{}", attrs["verification_reason"]);
+    assert_eq!(
+        attrs["checks"]["transparency_log"],
+        "inclusion_proof_and_signed_entry_timestamp"
+    );
+    // The integrated time is not covered by the inclusion proof: moved by five
+    // minutes, the signed entry timestamp refuses it.
+    let attrs = edited_bundle(|bundle| {
+        let entry = &mut bundle["verificationMaterial"]["tlogEntries"][0];
+        let time: i64 = entry["integratedTime"].as_str().unwrap().parse().unwrap();
+        entry["integratedTime"] = (time + 300).to_string().into();
+    });
+    assert_eq!(attrs["verified"], false);
+    assert_eq!(
+        attrs["verification_reason"],
+        "signed entry timestamp does not verify against the log's key"
+    );
+    // A garbage signed entry timestamp fails beside a good inclusion proof.
+    let attrs = edited_bundle(|bundle| {
+        bundle["verificationMaterial"]["tlogEntries"][0]["inclusionPromise"]["signedEntryTimestamp"] = "AAAA".into();
+    });
+    assert_eq!(attrs["verified"], false);
+    // Without the signed entry timestamp the logged time is not signed.
+    let attrs = edited_bundle(|bundle| {
+        bundle["verificationMaterial"]["tlogEntries"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("inclusionPromise");
+    });
+    assert_eq!(attrs["verified"], false);
+    assert_eq!(
+        attrs["verification_reason"],
+        dsomm_audit_collect::sigstore::UNSIGNED_TIME
+    );
     // A certificate that does not parse.
     let attrs = edited_bundle(|bundle| {
         bundle["verificationMaterial"]["certificate"]["rawBytes"] = "MIIBAAAA".into();

@@ -164,21 +164,31 @@ impl Log {
     }
 }
 
-/// A v0.3 bundle: `payload` signed by `signer` under `certificate`, logged in `log`.
-fn bundle(payload: &[u8], signer: &SigningKey, certificate: &x509_cert::Certificate, log: &Log) -> Value {
-    let payload_type = "application/vnd.in-toto+json";
-    let signature: DerSignature = signer.sign(&pae(payload_type, payload));
-    let signature = STANDARD.encode(signature.as_bytes());
-    let pem = certificate.to_pem(der::pem::LineEnding::LF).unwrap();
-    let body = json!({
+/// The DSSE signature (base64) of an in-toto `payload` by `signer`.
+fn dsse_signature(signer: &SigningKey, payload: &[u8]) -> String {
+    let signature: DerSignature = signer.sign(&pae("application/vnd.in-toto+json", payload));
+    STANDARD.encode(signature.as_bytes())
+}
+
+/// A Rekor `dsse` entry body: `payload` signed with `signature` (base64) by `verifier` (PEM).
+fn dsse_body(payload: &[u8], signature: &str, verifier: &str) -> String {
+    json!({
         "apiVersion": "0.0.1",
         "kind": "dsse",
         "spec": {
             "payloadHash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(payload))},
-            "signatures": [{"signature": signature, "verifier": STANDARD.encode(pem)}]
+            "signatures": [{"signature": signature, "verifier": STANDARD.encode(verifier)}]
         }
     })
-    .to_string();
+    .to_string()
+}
+
+/// A v0.3 bundle: `payload` signed by `signer` under `certificate`, logged in `log`.
+fn bundle(payload: &[u8], signer: &SigningKey, certificate: &x509_cert::Certificate, log: &Log) -> Value {
+    let payload_type = "application/vnd.in-toto+json";
+    let signature = dsse_signature(signer, payload);
+    let pem = certificate.to_pem(der::pem::LineEnding::LF).unwrap();
+    let body = dsse_body(payload, &signature, &pem);
     json!({
         "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
         "verificationMaterial": {
@@ -194,6 +204,26 @@ fn bundle(payload: &[u8], signer: &SigningKey, certificate: &x509_cert::Certific
 }
 
 fn trust_root(authority: &x509_cert::Certificate, log: &Log) -> TrustRoot {
+    trust_root_of(&[(vec![authority], json!({"start": "2024-01-01T00:00:00Z"}))], log)
+}
+
+/// A trust root with `log` and one certificate authority per `(chain, validFor)`.
+fn trust_root_of(authorities: &[(Vec<&x509_cert::Certificate>, Value)], log: &Log) -> TrustRoot {
+    let authorities: Vec<Value> = authorities
+        .iter()
+        .map(|(chain, valid_for)| {
+            let certificates: Vec<Value> = chain
+                .iter()
+                .map(|certificate| json!({"rawBytes": STANDARD.encode(certificate.to_der().unwrap())}))
+                .collect();
+            json!({
+                "subject": {"organization": "test", "commonName": "test-ca"},
+                "uri": "https://ca.test",
+                "certChain": {"certificates": certificates},
+                "validFor": valid_for
+            })
+        })
+        .collect();
     let root = json!({
         "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
         "tlogs": [{
@@ -206,12 +236,7 @@ fn trust_root(authority: &x509_cert::Certificate, log: &Log) -> TrustRoot {
             },
             "logId": {"keyId": STANDARD.encode(log.key_id())}
         }],
-        "certificateAuthorities": [{
-            "subject": {"organization": "test", "commonName": "test-ca"},
-            "uri": "https://ca.test",
-            "certChain": {"certificates": [{"rawBytes": STANDARD.encode(authority.to_der().unwrap())}]},
-            "validFor": {"start": "2024-01-01T00:00:00Z"}
-        }]
+        "certificateAuthorities": authorities
     });
     TrustRoot::from_json(root.to_string().as_bytes()).unwrap()
 }
@@ -246,6 +271,15 @@ struct Material {
     certificate: x509_cert::Certificate,
     log: Log,
     root: TrustRoot,
+}
+
+impl Material {
+    /// The test statement, and a bundle of it signed and logged with this material.
+    fn signed(&self) -> (Vec<u8>, Value) {
+        let payload = serde_json::to_vec(&statement()).unwrap();
+        let good = bundle(&payload, &self.signer, &self.certificate, &self.log);
+        (payload, good)
+    }
 }
 
 fn material() -> Material {
@@ -550,5 +584,488 @@ fn message_signature_bundles_verify_against_their_logged_digest() {
     assert_eq!(
         parsed.evidence[0].source.pointer.as_deref(),
         Some("/attestations/0/bundle")
+    );
+}
+
+fn with_root(root: &TrustRoot) -> Verification {
+    Verification {
+        trust_root: Some(root.clone()),
+        ..Verification::default()
+    }
+}
+
+/// The bundle's first log entry, changed by `edit`.
+fn edit_entry(bundle: &Value, edit: impl FnOnce(&mut Value)) -> Value {
+    let mut edited = bundle.clone();
+    edit(&mut edited["verificationMaterial"]["tlogEntries"][0]);
+    edited
+}
+
+/// The decoded `canonicalizedBody` of the bundle's first log entry.
+fn logged_body(bundle: &Value) -> Vec<u8> {
+    let text = bundle["verificationMaterial"]["tlogEntries"][0]["canonicalizedBody"]
+        .as_str()
+        .unwrap();
+    STANDARD.decode(text).unwrap()
+}
+
+/// `certificate` re-signed by `issuer_key` after `edit` changed what it says.
+fn resigned(
+    certificate: &x509_cert::Certificate,
+    issuer_key: &SigningKey,
+    edit: impl FnOnce(&mut x509_cert::TbsCertificate),
+) -> x509_cert::Certificate {
+    let mut certificate = certificate.clone();
+    edit(&mut certificate.tbs_certificate);
+    let signature: DerSignature = issuer_key.sign(&certificate.tbs_certificate.to_der().unwrap());
+    certificate.signature = der::asn1::BitString::from_bytes(signature.as_bytes()).unwrap();
+    certificate
+}
+
+#[test]
+fn the_integrated_time_counts_only_under_a_verified_signed_entry_timestamp() {
+    let setup = material();
+    let (_payload, good) = setup.signed();
+    let (_signer, _certificate, log, root) = (&setup.signer, &setup.certificate, &setup.log, &setup.root);
+    let parsed = run(good.to_string().as_bytes(), with_root(root), &Limits::default());
+    let attrs = &parsed.evidence[0].attrs;
+    assert_eq!(attrs["verified"], true, "{}", attrs["verification_reason"]);
+    assert_eq!(
+        attrs["checks"]["transparency_log"],
+        "inclusion_proof_and_signed_entry_timestamp"
+    );
+
+    // Logged an hour later, after the certificate expired; the inclusion proof
+    // still holds when only the integrated time is moved back into validity,
+    // but the signed entry timestamp no longer does.
+    let body = logged_body(&good);
+    let late = edit_entry(&good, |entry| *entry = log.entry(&body, START + 3600));
+    let (verified, reason) = outcome(&late, with_root(root));
+    assert!(!verified);
+    assert!(
+        reason.starts_with("certificate not valid at the signing time"),
+        "{reason}"
+    );
+    let edited = edit_entry(&late, |entry| entry["integratedTime"] = (START + 60).to_string().into());
+    let (verified, reason) = outcome(&edited, with_root(root));
+    assert!(!verified);
+    assert_eq!(reason, "signed entry timestamp does not verify against the log's key");
+
+    // Without a signed entry timestamp the time is not signed: no verdict on the certificate.
+    for unsigned in [&edited, &good] {
+        let unsigned = edit_entry(unsigned, |entry| {
+            entry.as_object_mut().unwrap().remove("inclusionPromise");
+        });
+        let parsed = run(unsigned.to_string().as_bytes(), with_root(root), &Limits::default());
+        let attrs = &parsed.evidence[0].attrs;
+        assert_eq!(attrs["verified"], false);
+        assert_eq!(
+            attrs["verification_reason"],
+            dsomm_audit_collect::sigstore::UNSIGNED_TIME
+        );
+        assert!(attrs["verification_reason"].as_str().unwrap().contains("RFC 3161"));
+        assert_eq!(attrs["checks"]["transparency_log"], "inclusion_proof");
+        assert_eq!(attrs["checks"]["chain"], "not_checked");
+    }
+
+    // A garbage signed entry timestamp fails even beside a good inclusion proof.
+    let garbage = edit_entry(&good, |entry| {
+        entry["inclusionPromise"]["signedEntryTimestamp"] = STANDARD.encode(b"not a signature").into();
+    });
+    let (verified, reason) = outcome(&garbage, with_root(root));
+    assert!(!verified);
+    assert_eq!(reason, "signed entry timestamp does not verify against the log's key");
+}
+
+/// A Rekor `intoto` v0.0.2 entry body: the signature base64-encoded once more, as Rekor logs it.
+fn intoto_body(payload: &[u8], signature: &str, verifier: &str) -> String {
+    json!({
+        "apiVersion": "0.0.2",
+        "kind": "intoto",
+        "spec": {"content": {
+            "envelope": {
+                "payloadType": "application/vnd.in-toto+json",
+                "signatures": [{"sig": STANDARD.encode(signature), "publicKey": STANDARD.encode(verifier)}]
+            },
+            "hash": {"algorithm": "sha256", "value": "00".repeat(32)},
+            "payloadHash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(payload))}
+        }}
+    })
+    .to_string()
+}
+
+#[test]
+fn an_intoto_entry_must_log_this_signature_and_certificate() {
+    let setup = material();
+    let (payload, good) = setup.signed();
+    let (ca_key, ca, signer, certificate, log, root) = (
+        &setup.ca_key,
+        &setup.ca,
+        &setup.signer,
+        &setup.certificate,
+        &setup.log,
+        &setup.root,
+    );
+    let signature = dsse_signature(signer, &payload);
+    let pem = certificate.to_pem(der::pem::LineEnding::LF).unwrap();
+    let with_intoto = |body: String| {
+        edit_entry(&good, |entry| {
+            *entry = log.entry(body.as_bytes(), START + 60);
+            entry["kindVersion"] = json!({"kind": "intoto", "version": "0.0.2"});
+        })
+    };
+    let (verified, reason) = outcome(&with_intoto(intoto_body(&payload, &signature, &pem)), with_root(root));
+    assert!(verified, "{reason}");
+
+    // Another identity logged the same payload: its signature and certificate are not this bundle's.
+    let other = key();
+    let other_certificate = signing_certificate(ca_key, ca, &other, true);
+    let other_pem = other_certificate.to_pem(der::pem::LineEnding::LF).unwrap();
+    let borrowed = with_intoto(intoto_body(&payload, &dsse_signature(&other, &payload), &other_pem));
+    for verification in [with_root(root), Verification::default()] {
+        let (verified, reason) = outcome(&borrowed, verification);
+        assert!(!verified);
+        assert_eq!(
+            reason,
+            "signature does not match the transparency log entry: the logged DSSE signature differs from the bundle's"
+        );
+    }
+    // This signature, logged under another certificate.
+    let (verified, reason) = outcome(
+        &with_intoto(intoto_body(&payload, &signature, &other_pem)),
+        with_root(root),
+    );
+    assert!(!verified);
+    assert_eq!(
+        reason,
+        "signature does not match the transparency log entry: the logged certificate differs from the bundle's"
+    );
+}
+
+#[test]
+fn key_signed_bundles_compare_their_log_entry_and_verify_it_under_a_trust_root() {
+    let Material { signer, log, root, .. } = material();
+    let payload = serde_json::to_vec(&statement()).unwrap();
+    let signature = dsse_signature(&signer, &payload);
+    let key_pem = signer
+        .verifying_key()
+        .to_public_key_pem(p256::pkcs8::LineEnding::LF)
+        .unwrap();
+    let key_bundle = |body: String| {
+        json!({
+            "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+            "verificationMaterial": {
+                "publicKey": {"hint": "test-key"},
+                "tlogEntries": [log.entry(body.as_bytes(), START + 60)]
+            },
+            "dsseEnvelope": {
+                "payload": STANDARD.encode(&payload),
+                "payloadType": "application/vnd.in-toto+json",
+                "signatures": [{"sig": signature}]
+            }
+        })
+    };
+    let with_key = |root: Option<&TrustRoot>| Verification {
+        trust_root: root.cloned(),
+        public_key: Some(PublicKey::from_pem(&key_pem).unwrap()),
+        ..Verification::default()
+    };
+    let good = key_bundle(dsse_body(&payload, &signature, &key_pem));
+    let (verified, reason) = outcome(&good, with_key(None));
+    assert!(verified, "{reason}");
+    assert_eq!(reason, "signature verified with the given public key");
+    let (verified, reason) = outcome(&good, with_key(Some(&root)));
+    assert!(verified, "{reason}");
+    assert_eq!(
+        reason,
+        "signature verified with the given public key and transparency log entry \
+         (inclusion proof under a signed checkpoint and signed entry timestamp) verified"
+    );
+
+    // An entry for another payload, signature and key: refused with or without a trust root.
+    let other = key();
+    let other_pem = other
+        .verifying_key()
+        .to_public_key_pem(p256::pkcs8::LineEnding::LF)
+        .unwrap();
+    let other_payload = b"{\"_type\": \"other\"}";
+    let foreign = key_bundle(dsse_body(
+        other_payload,
+        &dsse_signature(&other, other_payload),
+        &other_pem,
+    ));
+    for root in [None, Some(&root)] {
+        let (verified, reason) = outcome(&foreign, with_key(root));
+        assert!(!verified);
+        assert_eq!(
+            reason,
+            "signature does not match the transparency log entry: the logged payload hash differs from the payload"
+        );
+    }
+    // This signature logged under another key.
+    let (verified, reason) = outcome(&key_bundle(dsse_body(&payload, &signature, &other_pem)), with_key(None));
+    assert!(!verified);
+    assert!(
+        reason.ends_with("the logged public key differs from the given --public-key"),
+        "{reason}"
+    );
+    // With a trust root, the entry itself must verify.
+    let broken = edit_entry(&good, |entry| {
+        entry["inclusionPromise"]["signedEntryTimestamp"] = STANDARD.encode(b"not a signature").into();
+    });
+    let (verified, reason) = outcome(&broken, with_key(Some(&root)));
+    assert!(!verified);
+    assert_eq!(reason, "signed entry timestamp does not verify against the log's key");
+    assert!(
+        outcome(&broken, with_key(None)).0,
+        "without a trust root the entry is not checked"
+    );
+}
+
+#[test]
+fn one_verified_log_entry_among_several_is_enough() {
+    let setup = material();
+    let (_payload, good) = setup.signed();
+    let (_signer, _certificate, log, root) = (&setup.signer, &setup.certificate, &setup.log, &setup.root);
+    let body = logged_body(&good);
+    let unknown = Log { key: key() };
+    let mut two = good.clone();
+    two["verificationMaterial"]["tlogEntries"] =
+        json!([unknown.entry(&body, START + 60), log.entry(&body, START + 120)]);
+    let parsed = run(two.to_string().as_bytes(), with_root(root), &Limits::default());
+    let attrs = &parsed.evidence[0].attrs;
+    assert_eq!(attrs["verified"], true, "{}", attrs["verification_reason"]);
+    // The record names the entry that verified, and its time.
+    assert_eq!(attrs["transparency_log"]["integrated_time"], START + 120);
+
+    let mut broken = log.entry(&body, START + 60);
+    broken["inclusionPromise"]["signedEntryTimestamp"] = STANDARD.encode(b"x").into();
+    two["verificationMaterial"]["tlogEntries"] = json!([unknown.entry(&body, START + 60), broken]);
+    let (verified, reason) = outcome(&two, with_root(root));
+    assert!(!verified);
+    assert_eq!(
+        reason,
+        "no transparency log entry verified (entry 0: transparency log entry from a log not in the trust root; \
+         entry 1: signed entry timestamp does not verify against the log's key)"
+    );
+}
+
+#[test]
+fn every_authority_of_the_trust_root_is_tried() {
+    let setup = material();
+    let (_payload, good) = setup.signed();
+    let (ca, _signer, _certificate, log) = (&setup.ca, &setup.signer, &setup.certificate, &setup.log);
+    // The same authority twice: first for a window that ended before the signing time.
+    let expired = json!({"start": "2024-01-01T00:00:00Z", "end": "2024-06-01T00:00:00Z"});
+    let current = json!({"start": "2024-06-01T00:00:00Z"});
+    let root = trust_root_of(&[(vec![&ca], expired.clone()), (vec![&ca], current)], log);
+    let (verified, reason) = outcome(&good, with_root(&root));
+    assert!(verified, "{reason}");
+    let root = trust_root_of(&[(vec![&ca], expired)], log);
+    let (verified, reason) = outcome(&good, with_root(&root));
+    assert!(!verified);
+    assert!(
+        reason.starts_with("certificate issued by a trusted authority that was not valid"),
+        "{reason}"
+    );
+}
+
+/// A sub-CA certificate for `key` named `name`, issued by `issuer`.
+fn sub_authority(
+    issuer_key: &SigningKey,
+    issuer: &x509_cert::Certificate,
+    key: &SigningKey,
+    name: &str,
+    path_len: Option<u8>,
+) -> x509_cert::Certificate {
+    CertificateBuilder::new(
+        Profile::SubCA {
+            issuer: issuer.tbs_certificate.subject.clone(),
+            path_len_constraint: path_len,
+        },
+        SerialNumber::from(3u32),
+        validity(START - 86_400, 86_400 * 30),
+        Name::from_str(&format!("CN={name},O=test")).unwrap(),
+        spki(key),
+        issuer_key,
+    )
+    .unwrap()
+    .build::<DerSignature>()
+    .unwrap()
+}
+
+#[test]
+fn chains_are_refused_where_rfc_5280_path_validation_refuses_them() {
+    let setup = material();
+    let payload = serde_json::to_vec(&statement()).unwrap();
+    let (ca_key, ca, signer, certificate, log, root) = (
+        &setup.ca_key,
+        &setup.ca,
+        &setup.signer,
+        &setup.certificate,
+        &setup.log,
+        &setup.root,
+    );
+    // The bundle carries the leaf and its intermediates (x509CertificateChain).
+    let chained = |leaf: &x509_cert::Certificate, intermediates: &[&x509_cert::Certificate]| {
+        let mut chained = bundle(&payload, signer, leaf, log);
+        let mut certificates = vec![json!({"rawBytes": STANDARD.encode(leaf.to_der().unwrap())})];
+        for intermediate in intermediates {
+            certificates.push(json!({"rawBytes": STANDARD.encode(intermediate.to_der().unwrap())}));
+        }
+        let material = chained["verificationMaterial"].as_object_mut().unwrap();
+        material.remove("certificate");
+        material.insert("x509CertificateChain".into(), json!({"certificates": certificates}));
+        chained
+    };
+    // An intermediate limited to pathLen 0 that issued a sub-CA, which issued the leaf.
+    let (intermediate_key, sub_key) = (key(), key());
+    let intermediate = sub_authority(ca_key, ca, &intermediate_key, "intermediate", Some(0));
+    let sub = sub_authority(&intermediate_key, &intermediate, &sub_key, "sub", None);
+    let leaf = signing_certificate(&sub_key, &sub, signer, true);
+    let (verified, reason) = outcome(&chained(&leaf, &[&sub, &intermediate]), with_root(root));
+    assert!(!verified);
+    assert_eq!(
+        reason,
+        "path length constraint of certificate authority `CN=intermediate,O=test` exceeded"
+    );
+    // With pathLen 1 the same shape verifies.
+    let intermediate = sub_authority(ca_key, ca, &intermediate_key, "intermediate", Some(1));
+    let sub = sub_authority(&intermediate_key, &intermediate, &sub_key, "sub", None);
+    let leaf = signing_certificate(&sub_key, &sub, signer, true);
+    let (verified, reason) = outcome(&chained(&leaf, &[&sub, &intermediate]), with_root(root));
+    assert!(verified, "{reason}");
+
+    // A leaf with an unknown critical extension.
+    let unknown = resigned(certificate, ca_key, |tbs| {
+        tbs.extensions
+            .get_or_insert_with(Vec::new)
+            .push(x509_cert::ext::Extension {
+                extn_id: der::oid::ObjectIdentifier::new_unwrap("1.3.6.1.4.1.99999.1"),
+                critical: true,
+                extn_value: der::asn1::OctetString::new(vec![0x05, 0x00]).unwrap(),
+            });
+    });
+    let (verified, reason) = outcome(&bundle(&payload, signer, &unknown, log), with_root(root));
+    assert!(!verified);
+    assert_eq!(
+        reason,
+        "the signing certificate (no subject) has an unhandled critical extension 1.3.6.1.4.1.99999.1"
+    );
+
+    // An intermediate that is a CA but whose key usage lacks keyCertSign.
+    let intermediate = sub_authority(ca_key, ca, &intermediate_key, "intermediate", None);
+    let no_cert_sign = resigned(&intermediate, ca_key, |tbs| {
+        for extension in tbs.extensions.iter_mut().flatten() {
+            if extension.extn_id.to_string() == "2.5.29.15" {
+                let usage = x509_cert::ext::pkix::KeyUsage(x509_cert::ext::pkix::KeyUsages::DigitalSignature.into());
+                extension.extn_value = der::asn1::OctetString::new(usage.to_der().unwrap()).unwrap();
+            }
+        }
+    });
+    let leaf = signing_certificate(&intermediate_key, &no_cert_sign, signer, true);
+    let (verified, reason) = outcome(&chained(&leaf, &[&no_cert_sign]), with_root(root));
+    assert!(!verified);
+    assert_eq!(
+        reason,
+        "certificate authority `CN=intermediate,O=test` may not sign certificates (its key usage lacks keyCertSign)"
+    );
+    // The same intermediate with its usual key usage verifies.
+    let leaf = signing_certificate(&intermediate_key, &intermediate, signer, true);
+    let (verified, reason) = outcome(&chained(&leaf, &[&intermediate]), with_root(root));
+    assert!(verified, "{reason}");
+}
+
+#[test]
+fn a_message_digest_must_fit_its_algorithm_and_the_logged_one() {
+    let Material {
+        signer,
+        certificate,
+        log,
+        root,
+        ..
+    } = material();
+    let artefact = b"release tarball bytes";
+    let digest = Sha256::digest(artefact);
+    let signature: DerSignature = signer.sign(artefact);
+    let signature = STANDARD.encode(signature.as_bytes());
+    let pem = certificate.to_pem(der::pem::LineEnding::LF).unwrap();
+    let message_bundle = |stated: &str, logged: &str| {
+        let body = json!({
+            "apiVersion": "0.0.1",
+            "kind": "hashedrekord",
+            "spec": {
+                "data": {"hash": {"algorithm": logged, "value": hex::encode(digest)}},
+                "signature": {"content": signature, "publicKey": {"content": STANDARD.encode(&pem)}}
+            }
+        })
+        .to_string();
+        json!({
+            "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+            "verificationMaterial": {
+                "certificate": {"rawBytes": STANDARD.encode(certificate.to_der().unwrap())},
+                "tlogEntries": [log.entry(body.as_bytes(), START + 30)]
+            },
+            "messageSignature": {
+                "messageDigest": {"algorithm": stated, "digest": STANDARD.encode(digest)},
+                "signature": signature
+            }
+        })
+    };
+    let (verified, reason) = outcome(&message_bundle("SHA2_256", "sha256"), with_root(&root));
+    assert!(verified, "{reason}");
+    // A 32-byte digest labelled SHA-512: no record with a digest that cannot exist.
+    let parsed = run(
+        message_bundle("SHA2_512", "sha256").to_string().as_bytes(),
+        with_root(&root),
+        &Limits::default(),
+    );
+    assert!(parsed.evidence.is_empty());
+    assert_eq!(
+        parsed.diagnostics[0].message,
+        "messageDigest is 32 bytes, not a SHA2_512 digest (64 bytes); skipped"
+    );
+    // The log names another algorithm than the bundle.
+    let (verified, reason) = outcome(&message_bundle("SHA2_256", "sha512"), Verification::default());
+    assert!(!verified);
+    assert_eq!(
+        reason,
+        "signature does not match the transparency log entry: the logged digest algorithm `sha512` differs from the bundle's `sha256`"
+    );
+}
+
+#[test]
+fn a_dsse_envelope_verifies_when_any_of_its_signatures_does() {
+    let (trusted, unknown) = (key(), key());
+    let payload = serde_json::to_vec(&statement()).unwrap();
+    let envelope = |signers: &[&SigningKey]| {
+        let signatures: Vec<Value> = signers
+            .iter()
+            .map(|signer| json!({"keyid": "", "sig": dsse_signature(signer, &payload)}))
+            .collect();
+        json!({
+            "payloadType": "application/vnd.in-toto+json",
+            "payload": STANDARD.encode(&payload),
+            "signatures": signatures
+        })
+    };
+    let pem = trusted
+        .verifying_key()
+        .to_public_key_pem(p256::pkcs8::LineEnding::LF)
+        .unwrap();
+    let with_key = || Verification {
+        public_key: Some(PublicKey::from_pem(&pem).unwrap()),
+        ..Verification::default()
+    };
+    for order in [[&trusted, &unknown], [&unknown, &trusted]] {
+        let (verified, reason) = outcome(&envelope(&order), with_key());
+        assert!(verified, "{reason}");
+    }
+    let (verified, reason) = outcome(&envelope(&[&unknown, &unknown]), with_key());
+    assert!(!verified);
+    assert_eq!(
+        reason,
+        "none of the 2 signatures checked (of 2) verified; the first: \
+         signature does not match payload under the given public key"
     );
 }
