@@ -35,6 +35,8 @@ pub enum PublicKey {
     P384(p384::ecdsa::VerifyingKey),
     /// Ed25519.
     Ed25519(ed25519_dalek::VerifyingKey),
+    /// RSA (2048 bits or more): PKCS #1 v1.5 or PSS signatures.
+    Rsa(Box<rsa::RsaPublicKey>),
 }
 
 /// The hash a signature was made over.
@@ -62,6 +64,13 @@ const ID_ED25519: &str = "1.3.101.112";
 const ECDSA_WITH_SHA256: &str = "1.2.840.10045.4.3.2";
 const ECDSA_WITH_SHA384: &str = "1.2.840.10045.4.3.3";
 const ECDSA_WITH_SHA512: &str = "1.2.840.10045.4.3.4";
+const RSA_ENCRYPTION: &str = "1.2.840.113549.1.1.1";
+const RSA_WITH_SHA256: &str = "1.2.840.113549.1.1.11";
+const RSA_WITH_SHA384: &str = "1.2.840.113549.1.1.12";
+const RSA_WITH_SHA512: &str = "1.2.840.113549.1.1.13";
+const RSASSA_PSS: &str = "1.2.840.113549.1.1.10";
+/// The smallest RSA modulus accepted, in bits.
+const RSA_MIN_BITS: usize = 2048;
 
 impl PublicKey {
     /// A key from its DER `SubjectPublicKeyInfo`.
@@ -75,6 +84,19 @@ impl PublicKey {
         }
         let info = spki::SubjectPublicKeyInfoRef::from_der(der)
             .map_err(|error| format!("not a DER SubjectPublicKeyInfo: {error}"))?;
+        if info.algorithm.oid.to_string() == RSA_ENCRYPTION {
+            use rsa::pkcs8::DecodePublicKey as _;
+            use rsa::traits::PublicKeyParts as _;
+            let key =
+                rsa::RsaPublicKey::from_public_key_der(der).map_err(|error| format!("not an RSA key: {error}"))?;
+            let bits = key.n().bits();
+            if bits < RSA_MIN_BITS {
+                return Err(format!(
+                    "an RSA key of {bits} bits is too weak to rely on ({RSA_MIN_BITS} bits at least)"
+                ));
+            }
+            return Ok(PublicKey::Rsa(Box::new(key)));
+        }
         if info.algorithm.oid.to_string() == ID_ED25519 {
             let bytes: [u8; 32] = info
                 .subject_public_key
@@ -86,7 +108,7 @@ impl PublicKey {
                 .map_err(|error| format!("not an Ed25519 key: {error}"));
         }
         Err(format!(
-            "key algorithm {} is not supported (ECDSA P-256, P-384 and Ed25519 are)",
+            "key algorithm {} is not supported (ECDSA P-256, P-384, Ed25519 and RSA are)",
             info.algorithm.oid
         ))
     }
@@ -103,6 +125,7 @@ impl PublicKey {
             PublicKey::P256(_) => "ecdsa-p256",
             PublicKey::P384(_) => "ecdsa-p384",
             PublicKey::Ed25519(_) => "ed25519",
+            PublicKey::Rsa(_) => "rsa",
         }
     }
 
@@ -131,7 +154,9 @@ impl PublicKey {
         }
     }
 
-    /// Check an ECDSA `signature` (DER or fixed-size) over a precomputed digest.
+    /// Check an ECDSA `signature` (DER or fixed-size) or an RSA one (PKCS #1
+    /// v1.5, or PSS with a salt as long as the hash or as long as possible)
+    /// over a precomputed digest; the digest's length names the hash.
     pub fn verify_digest(&self, digest: &[u8], signature: &[u8]) -> bool {
         match self {
             PublicKey::P256(key) => p256::ecdsa::Signature::from_der(signature)
@@ -141,8 +166,34 @@ impl PublicKey {
                 .or_else(|_| p384::ecdsa::Signature::from_slice(signature))
                 .is_ok_and(|signature| key.verify_prehash(digest, &signature).is_ok()),
             PublicKey::Ed25519(_) => false,
+            PublicKey::Rsa(key) => match digest.len() {
+                32 => verify_rsa::<Sha256>(key, digest, signature),
+                48 => verify_rsa::<Sha384>(key, digest, signature),
+                64 => verify_rsa::<Sha512>(key, digest, signature),
+                _ => false,
+            },
         }
     }
+}
+
+/// An RSA signature over a digest made with `D`: PKCS #1 v1.5, else PSS with
+/// the salt lengths signers use (the hash's length: Go's and OpenSSL's
+/// default; the largest possible: Python's `PSS.MAX_LENGTH`).
+fn verify_rsa<D>(key: &rsa::RsaPublicKey, digest: &[u8], signature: &[u8]) -> bool
+where
+    D: 'static + sha2::Digest + sha2::digest::DynDigest + sha2::digest::const_oid::AssociatedOid + Send + Sync,
+{
+    use rsa::traits::PublicKeyParts as _;
+    if key.verify(rsa::Pkcs1v15Sign::new::<D>(), digest, signature).is_ok() {
+        return true;
+    }
+    let hash_length = <D as sha2::Digest>::output_size();
+    let encoded_length = (key.n().bits() - 1).div_ceil(8);
+    let longest = encoded_length.saturating_sub(hash_length + 2);
+    [hash_length, longest].into_iter().any(|salt| {
+        key.verify(rsa::Pss::new_with_salt::<D>(salt), digest, signature)
+            .is_ok()
+    })
 }
 
 /// The DER inside a PEM block labelled `label`.
@@ -333,14 +384,28 @@ fn signed_by(child: &Certificate, issuer: &Certificate) -> bool {
     let Ok(key) = certificate_key(issuer) else {
         return false;
     };
-    let hash = match child.signature_algorithm.oid.to_string().as_str() {
-        ECDSA_WITH_SHA256 => HashAlgorithm::Sha256,
-        ECDSA_WITH_SHA384 => HashAlgorithm::Sha384,
-        ECDSA_WITH_SHA512 => HashAlgorithm::Sha512,
-        ID_ED25519 => return key.verify(&tbs, child.signature.raw_bytes()),
+    let algorithm = child.signature_algorithm.oid.to_string();
+    let signature = child.signature.raw_bytes();
+    // The algorithm's family must be the key's: no RSA signature checked
+    // against an ECDSA key's rules, or the reverse.
+    let rsa_key = matches!(key, PublicKey::Rsa(_));
+    let hash = match algorithm.as_str() {
+        ECDSA_WITH_SHA256 if !rsa_key => HashAlgorithm::Sha256,
+        ECDSA_WITH_SHA384 if !rsa_key => HashAlgorithm::Sha384,
+        ECDSA_WITH_SHA512 if !rsa_key => HashAlgorithm::Sha512,
+        RSA_WITH_SHA256 if rsa_key => HashAlgorithm::Sha256,
+        RSA_WITH_SHA384 if rsa_key => HashAlgorithm::Sha384,
+        RSA_WITH_SHA512 if rsa_key => HashAlgorithm::Sha512,
+        // PSS names its hash in parameters; the signature decides among them.
+        RSASSA_PSS if rsa_key => {
+            return [HashAlgorithm::Sha256, HashAlgorithm::Sha384, HashAlgorithm::Sha512]
+                .into_iter()
+                .any(|hash| key.verify_with(hash, &tbs, signature));
+        }
+        ID_ED25519 if matches!(key, PublicKey::Ed25519(_)) => return key.verify(&tbs, signature),
         _ => return false,
     };
-    key.verify_with(hash, &tbs, child.signature.raw_bytes())
+    key.verify_with(hash, &tbs, signature)
 }
 
 /// What RFC 5280 path validation refuses in a path (leaf first, trust anchor

@@ -1069,3 +1069,62 @@ fn a_dsse_envelope_verifies_when_any_of_its_signatures_does() {
          signature does not match payload under the given public key"
     );
 }
+
+/// RSA: a key-signed envelope verifies with PKCS #1 v1.5 and with PSS
+/// signatures, a changed payload does not, a 1024-bit key is refused; a chain
+/// whose authority is an RSA key verifies with either padding, and one from
+/// another RSA authority does not. The keys and certificates are in
+/// `tests/samples/rsa/` (see its README).
+#[test]
+fn rsa_keys_and_authorities_verify() {
+    use der::DecodePem as _;
+    use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey as _};
+    let sample = |name: &str| std::fs::read_to_string(format!("tests/samples/rsa/{name}")).unwrap();
+    let signer = rsa::RsaPrivateKey::from_pkcs8_pem(&sample("signer.pem")).unwrap();
+    let public = signer
+        .to_public_key()
+        .to_public_key_pem(rsa::pkcs8::LineEnding::LF)
+        .unwrap();
+    let payload = serde_json::to_vec(&statement()).unwrap();
+    let payload_type = "application/vnd.in-toto+json";
+    let digest = Sha256::digest(pae(payload_type, &payload));
+    let pkcs1 = signer.sign(rsa::Pkcs1v15Sign::new::<Sha256>(), &digest).unwrap();
+    let pss = signer
+        .sign_with_rng(&mut rand_core::OsRng, rsa::Pss::new::<Sha256>(), &digest)
+        .unwrap();
+    let envelope = |payload: &[u8], signature: &[u8]| {
+        json!({
+            "payloadType": payload_type,
+            "payload": STANDARD.encode(payload),
+            "signatures": [{"keyid": "", "sig": STANDARD.encode(signature)}]
+        })
+    };
+    let with_key = || Verification {
+        public_key: Some(PublicKey::from_pem(&public).unwrap()),
+        ..Verification::default()
+    };
+    for signature in [&pkcs1, &pss] {
+        let (verified, reason) = outcome(&envelope(&payload, signature), with_key());
+        assert!(verified, "{reason}");
+    }
+    let mut changed = payload.clone();
+    changed[10] ^= 1;
+    let (verified, reason) = outcome(&envelope(&changed, &pkcs1), with_key());
+    assert!(!verified);
+    assert_eq!(reason, "signature does not match payload under the given public key");
+    let weak = PublicKey::from_pem(&sample("weak.pub.pem")).unwrap_err().to_string();
+    assert!(weak.contains("1024 bits is too weak"), "{weak}");
+
+    let certificate = |name: &str| x509_cert::Certificate::from_pem(sample(name).as_bytes()).unwrap();
+    let root = certificate("root.pem");
+    let log = Log { key: key() };
+    let trust = trust_root(&root, &log);
+    let signed_at = jiff::Timestamp::from_second(START as i64 + 300).unwrap();
+    for leaf in ["leaf_pkcs1.pem", "leaf_pss.pem"] {
+        trust
+            .chain(&certificate(leaf), &[], signed_at)
+            .unwrap_or_else(|error| panic!("{leaf}: {error}"));
+    }
+    let error = trust.chain(&certificate("leaf_other.pem"), &[], signed_at).unwrap_err();
+    assert!(error.contains("trusted"), "{error}");
+}
