@@ -209,6 +209,16 @@ pub fn parse(bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
 /// RECURRENCE-ID) and the overrides.
 type EventGroup<'e, 'a> = (Option<(u64, &'e Component<'a>)>, Vec<(u64, &'e Component<'a>)>);
 
+/// The window's end for `--occurred-at YYYY-MM-DD` (given as that day's
+/// midnight UTC): the whole day is in the window, so the end is the last
+/// instant before the next day's midnight (the window's end is inclusive).
+pub fn window_end_of_date(midnight: Timestamp) -> Timestamp {
+    midnight
+        .checked_add(jiff::SignedDuration::from_hours(24))
+        .and_then(|next_day| next_day.checked_sub(jiff::SignedDuration::from_nanos(1)))
+        .unwrap_or(midnight)
+}
+
 /// Whether the head of a file is iCalendar (used by format detection).
 pub fn detect(head: &str) -> bool {
     head.trim_start_matches('\u{feff}')
@@ -1270,6 +1280,20 @@ mod tests {
         assert!(before.evidence.is_empty());
         // Without --occurred-at the latest DTSTAMP ends the window.
         assert!(check(&open, None).evidence.is_empty());
+    }
+
+    #[test]
+    fn a_date_as_the_window_end_includes_that_whole_day() {
+        let text = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:last\nDTSTART:20250331T090000Z\nDTEND:20250331T120000Z\nEND:VEVENT\n\
+            BEGIN:VEVENT\nUID:next\nDTSTART:20250401T000000Z\nEND:VEVENT\nEND:VCALENDAR\n";
+        let end = window_end_of_date(model::time::parse_time("2025-03-31").unwrap());
+        assert_eq!(model::time::format_time(end), "2025-03-31T23:59:59.999999999Z");
+        let context = Context {
+            occurred_at: Some(end),
+            ..Context::default()
+        };
+        let parsed = parse(text.as_bytes(), &context, &Limits::default());
+        assert_eq!(starts(&parsed), ["2025-03-31T09:00"]);
     }
 
     #[test]
