@@ -360,7 +360,10 @@ metadata: {name: broken: [}
             panic!("{:?}", parsed.diagnostics)
         };
         assert!(!refusal.warning);
-        assert_eq!((refusal.line, refusal.pointer.as_deref()), (Some(7), Some("/subjects/0")));
+        assert_eq!(
+            (refusal.line, refusal.pointer.as_deref()),
+            (Some(7), Some("/subjects/0"))
+        );
         assert!(refusal.message.contains("has no namespace"), "{}", refusal.message);
     }
 
