@@ -295,6 +295,7 @@ pub fn run(dir: &Path, seed: u64, scale: demo::Scale) -> Result<Outcome> {
             commit: item.commit.clone(),
             git_ref: None,
             occurred_at: item.occurred_at,
+            occurred_at_is_date: false,
             limits: config.limits,
             batch_size: 0,
             provenance: match &item.public_key {

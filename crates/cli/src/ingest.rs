@@ -29,6 +29,9 @@ pub struct IngestOptions {
     pub git_ref: Option<String>,
     /// `--occurred-at`.
     pub occurred_at: Option<Timestamp>,
+    /// `--occurred-at` was a date (`YYYY-MM-DD`, read as its midnight UTC): a
+    /// calendar's window then ends with that whole day.
+    pub occurred_at_is_date: bool,
     /// `--person`: the owner of a calendar (ics), by e-mail.
     pub person: Option<String>,
     /// Input limits.
@@ -327,7 +330,12 @@ fn ingest_file(
         repo: options.repo.clone(),
         commit: options.commit.clone(),
         git_ref: options.git_ref.clone(),
-        occurred_at: options.occurred_at,
+        occurred_at: match options.occurred_at {
+            Some(midnight) if options.occurred_at_is_date && collector == Collector::Ics => {
+                Some(collect::calendar::window_end_of_date(midnight))
+            }
+            other => other,
+        },
         person: options.person.clone(),
         provenance: options.provenance.clone(),
         aliases: options.aliases.clone(),

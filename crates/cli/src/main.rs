@@ -133,7 +133,8 @@ enum Command {
         #[command(flatten)]
         provenance: ProvenanceArgs,
         /// Time to record when the input states none (RFC 3339 with zone, or
-        /// YYYY-MM-DD); for calendars (ics), the end of the expansion window.
+        /// YYYY-MM-DD); for calendars (ics), the end of the expansion window
+        /// (a date includes that whole day).
         #[arg(long, value_name = "TIME")]
         occurred_at: Option<String>,
         /// The person (e-mail) a calendar (ics) belongs to; its blocks are
@@ -650,6 +651,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     })
                 })
                 .transpose()?;
+            let occurred_at_is_date = occurred_at
+                .as_deref()
+                .is_some_and(|text| text.trim().len() == 10 && !text.contains('T'));
             let occurred_at = occurred_at
                 .map(|text| model::time::parse_time(&text))
                 .transpose()
@@ -660,6 +664,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 commit,
                 git_ref,
                 occurred_at,
+                occurred_at_is_date,
                 person: person
                     .map(|person| person.trim().to_ascii_lowercase())
                     .filter(|person| !person.is_empty()),

@@ -8,8 +8,11 @@
 //! their groups (`via: group/<name>`). `what` is the policy name, `where` is
 //! `aws:<account id>` from the principal's ARN. A grant is elevated with reason
 //! `AdministratorAccess` (the managed policy), `Action: "*"` (an `Allow`
-//! statement whose action is `*` or `*:*`) or `iam:*`. Managed policy
-//! documents are read from the `Policies` list (the default version).
+//! statement whose action is `*` or `*:*`), `NotAction allow (all actions
+//! except ...)` or `iam:*`. Managed policy documents are read from the
+//! `Policies` list (the default version). A principal's permissions boundary
+//! is recorded on each of its grants (`permissions_boundary`) and named in an
+//! elevated grant's reason.
 //!
 //! Credential report: per row a grant `console password` when the password
 //! is enabled, `access key 1`/`access key 2` when active, and `root user` for
@@ -90,19 +93,20 @@ pub fn elevated_reason(name: &str, document: Option<&Value>) -> Option<String> {
     if name == "AdministratorAccess" {
         return Some("AdministratorAccess".into());
     }
+    let mut not_action = None;
     let mut iam_star = false;
-    for statement in statements(document) {
-        if statement.get("Effect").and_then(Value::as_str) != Some("Allow") {
-            continue;
-        }
-        for action in actions(statement) {
+    for statement in allow_statements(document) {
+        for action in listed(statement, "Action") {
             if action == "*" || action == "*:*" {
                 return Some("Action: \"*\"".into());
             }
             iam_star |= action.eq_ignore_ascii_case("iam:*");
         }
+        if not_action.is_none() && statement.get("NotAction").is_some() {
+            not_action = Some(format!("NotAction allow ({})", all_except(statement)));
+        }
     }
-    iam_star.then(|| "iam:*".into())
+    not_action.or_else(|| iam_star.then(|| "iam:*".into()))
 }
 
 fn statements(document: Option<&Value>) -> Vec<&Value> {
@@ -113,23 +117,44 @@ fn statements(document: Option<&Value>) -> Vec<&Value> {
     }
 }
 
-fn actions(statement: &Value) -> Vec<&str> {
-    match statement.get("Action") {
+fn allow_statements(document: Option<&Value>) -> impl Iterator<Item = &Value> {
+    statements(document)
+        .into_iter()
+        .filter(|statement| statement.get("Effect").and_then(Value::as_str) == Some("Allow"))
+}
+
+/// The actions a statement lists under `key` (`Action` or `NotAction`).
+fn listed<'a>(statement: &'a Value, key: &str) -> Vec<&'a str> {
+    match statement.get(key) {
         Some(Value::String(action)) => vec![action.as_str()],
         Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
         _ => Vec::new(),
     }
 }
 
-/// The allowed actions of a policy document (at most [`MAX_ACTIONS`]).
+/// What an `Allow` with `NotAction` allows: `all actions except a, b`.
+fn all_except(statement: &Value) -> String {
+    crate::cut_text(
+        &format!("all actions except {}", listed(statement, "NotAction").join(", ")),
+        256,
+    )
+}
+
+/// The allowed actions of a policy document (at most [`MAX_ACTIONS`]); an
+/// `Allow` with `NotAction` is listed as `all actions except ...`.
 fn allowed_actions(document: Option<&Value>) -> Value {
     let mut found: Vec<Value> = Vec::new();
-    for statement in statements(document) {
-        if statement.get("Effect").and_then(Value::as_str) == Some("Allow") {
-            for action in actions(statement) {
-                if found.len() < MAX_ACTIONS && !found.iter().any(|known| known.as_str() == Some(action)) {
-                    found.push(crate::cut_text(action, 256).into());
-                }
+    for statement in allow_statements(document) {
+        let mut actions: Vec<String> = listed(statement, "Action")
+            .into_iter()
+            .map(|action| crate::cut_text(action, 256))
+            .collect();
+        if statement.get("NotAction").is_some() {
+            actions.push(all_except(statement));
+        }
+        for action in actions {
+            if found.len() < MAX_ACTIONS && !found.iter().any(|known| known.as_str() == Some(&action)) {
+                found.push(action.into());
             }
         }
     }
@@ -304,6 +329,7 @@ fn authorization_details(document: &Value, context: &Context, parsed: &mut Parse
                 continue;
             };
             let arn = text_at(entity, "/Arn").unwrap_or_default();
+            let boundary = text_at(entity, "/PermissionsBoundary/PermissionsBoundaryArn");
             let mut policies = held(entity, &base, inline_key, &managed, None);
             for group in entity.get("GroupList").and_then(Value::as_array).into_iter().flatten() {
                 let Some(group_name) = group.as_str() else { continue };
@@ -357,11 +383,24 @@ fn authorization_details(document: &Value, context: &Context, parsed: &mut Parse
                 if document.is_none() {
                     extra.insert("document_known".into(), false.into());
                 }
+                // A permissions boundary caps what the policy allows; the
+                // grant stays elevated (the boundary may allow as much, and
+                // is one edit away from it) but says it is bounded.
+                let mut reason = elevated_reason(&policy.name, document.as_ref());
+                if let Some(boundary) = &boundary {
+                    extra.insert("permissions_boundary".into(), boundary.clone().into());
+                    reason = reason.map(|reason| {
+                        format!(
+                            "{reason}; bounded by permissions boundary {}",
+                            crate::cut_text(boundary, 256)
+                        )
+                    });
+                }
                 let grant = Grant {
                     principal: name.clone(),
                     principal_type: kind,
                     email: None,
-                    reason: elevated_reason(&policy.name, document.as_ref()),
+                    reason,
                     what: policy.name,
                     place: account_of(&arn),
                     via: policy.via,
@@ -602,6 +641,80 @@ mod tests {
         assert_eq!(via["elevated"], true);
         assert_eq!(parsed.evidence[3].attrs["elevated"], false);
         assert_eq!(parsed.evidence[3].attrs["actions"], json!(["s3:GetObject"]));
+    }
+
+    #[test]
+    fn an_allow_with_not_action_is_elevated_and_listed() {
+        let user = |name: &str, statement: Value| {
+            json!({"UserName": name, "Arn": format!("arn:aws:iam::111122223333:user/{name}"),
+                   "UserPolicyList": [{"PolicyName": "p", "PolicyDocument": {"Statement": statement}}]})
+        };
+        let input = json!({"UserDetailList": [
+            user("power", json!([
+                {"Effect": "Allow", "NotAction": ["iam:*", "organizations:*"], "Resource": "*"},
+                {"Effect": "Allow", "Action": ["iam:ListRoles"], "Resource": "*"}])),
+            user("allbutone", json!({"Effect": "Allow", "NotAction": "s3:GetObject", "Resource": "arn:aws:s3:::bucket/*"})),
+            user("denied", json!({"Effect": "Deny", "NotAction": "s3:GetObject", "Resource": "*"})),
+        ]});
+        let parsed = check(&input.to_string());
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        let found: Vec<(Value, Value, Value)> = parsed
+            .evidence
+            .iter()
+            .map(|record| {
+                (
+                    record.attrs["elevated"].clone(),
+                    record.attrs["reason"].clone(),
+                    record.attrs["actions"].clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    json!(true),
+                    json!("NotAction allow (all actions except iam:*, organizations:*)"),
+                    json!(["all actions except iam:*, organizations:*", "iam:ListRoles"])
+                ),
+                (
+                    json!(true),
+                    json!("NotAction allow (all actions except s3:GetObject)"),
+                    json!(["all actions except s3:GetObject"])
+                ),
+                (json!(false), Value::Null, json!([])),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_permissions_boundary_is_recorded_on_the_grant() {
+        let input = json!({"UserDetailList": [
+            {"UserName": "bounded", "Arn": "arn:aws:iam::111122223333:user/bounded",
+             "AttachedManagedPolicies": [
+                {"PolicyName": "AdministratorAccess", "PolicyArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
+                {"PolicyName": "Reader", "PolicyArn": "arn:aws:iam::111122223333:policy/Reader"}],
+             "PermissionsBoundary": {"PermissionsBoundaryType": "Policy",
+                "PermissionsBoundaryArn": "arn:aws:iam::111122223333:policy/ReadOnlyBoundary"}}],
+            "Policies": [{"Arn": "arn:aws:iam::111122223333:policy/Reader", "PolicyName": "Reader",
+               "PolicyVersionList": [{"IsDefaultVersion": true, "Document": {"Statement": {"Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}}}]}]});
+        let parsed = check(&input.to_string());
+        let admin = &parsed.evidence[0].attrs;
+        assert_eq!(admin["elevated"], true);
+        assert_eq!(
+            admin["reason"],
+            "AdministratorAccess; bounded by permissions boundary arn:aws:iam::111122223333:policy/ReadOnlyBoundary"
+        );
+        assert_eq!(
+            admin["permissions_boundary"],
+            "arn:aws:iam::111122223333:policy/ReadOnlyBoundary"
+        );
+        let reader = &parsed.evidence[1].attrs;
+        assert_eq!(reader["elevated"], false);
+        assert_eq!(
+            reader["permissions_boundary"],
+            "arn:aws:iam::111122223333:policy/ReadOnlyBoundary"
+        );
     }
 
     #[test]

@@ -8,10 +8,11 @@
 //! RDATE (dates, times or periods) adds them, and a VEVENT with the same UID
 //! and a RECURRENCE-ID replaces the occurrence it names. Times are read in the
 //! event's time zone: an IANA name (`Europe/Zurich`, `US/Eastern`, with the
-//! tz database compiled into `chrono-tz`), or a VTIMEZONE of the file with
-//! one fixed offset or a yearly STANDARD/DAYLIGHT pair (Exchange's
-//! `GMT +0100 (Standard) / GMT +0200 (Daylight)`); floating times use the
-//! calendar's `X-WR-TIMEZONE`, else UTC.
+//! tz database compiled into `chrono-tz`), or a VTIMEZONE of the file: one
+//! fixed offset, or the onsets of its STANDARD/DAYLIGHT observances (their
+//! rules expanded by `rrule`, UNTIL honoured); floating times use the
+//! calendar's `X-WR-TIMEZONE`, else UTC. DURATION days and weeks are nominal
+//! (added on the wall clock).
 //!
 //! The person is `--person` (the calendar's owner), else the event's
 //! ORGANIZER, else its only ATTENDEE, else an e-mail `X-WR-CALNAME`.
@@ -47,6 +48,16 @@ pub const WINDOW_DAYS: i64 = 400;
 
 /// Most events read from one file.
 const MAX_EVENTS: usize = 100_000;
+
+/// Most STANDARD/DAYLIGHT observances read from one VTIMEZONE.
+const MAX_OBSERVANCES: usize = 200;
+
+/// Most onsets expanded from one observance's rule.
+const MAX_ONSETS_PER_OBSERVANCE: u16 = 2_000;
+
+/// Observance rules without an end are expanded up to this year; later times
+/// keep the last offset.
+const ZONE_RULES_UNTIL_YEAR: i16 = 2200;
 
 /// Parse an iCalendar file into `calendar_block` records.
 ///
@@ -198,6 +209,16 @@ pub fn parse(bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
 /// RECURRENCE-ID) and the overrides.
 type EventGroup<'e, 'a> = (Option<(u64, &'e Component<'a>)>, Vec<(u64, &'e Component<'a>)>);
 
+/// The window's end for `--occurred-at YYYY-MM-DD` (given as that day's
+/// midnight UTC): the whole day is in the window, so the end is the last
+/// instant before the next day's midnight (the window's end is inclusive).
+pub fn window_end_of_date(midnight: Timestamp) -> Timestamp {
+    midnight
+        .checked_add(jiff::SignedDuration::from_hours(24))
+        .and_then(|next_day| next_day.checked_sub(jiff::SignedDuration::from_nanos(1)))
+        .unwrap_or(midnight)
+}
+
 /// Whether the head of a file is iCalendar (used by format detection).
 pub fn detect(head: &str) -> bool {
     head.trim_start_matches('\u{feff}')
@@ -300,8 +321,49 @@ fn nesting_problem(unfolded: &str, lines: &[u64], max_depth: usize) -> Option<(u
 enum Zone {
     /// An IANA zone from the tz database compiled into `chrono-tz`.
     Iana(rrule::Tz),
-    /// A zone defined by offsets (UTC, a fixed offset, a POSIX rule).
+    /// A fixed offset (UTC, or a VTIMEZONE with one observance).
     Fixed(TimeZone),
+    /// A VTIMEZONE with several observances: its onsets, expanded.
+    Transitions(std::sync::Arc<Transitions>),
+}
+
+/// The offset changes of a VTIMEZONE: each onset (the instant an observance
+/// starts) with the offset it brings, in order, and the offset before the
+/// first.
+struct Transitions {
+    before: Offset,
+    changes: Vec<(Timestamp, Offset)>,
+}
+
+impl Transitions {
+    /// The offset in force at `instant`.
+    fn offset_at(&self, instant: Timestamp) -> Offset {
+        let index = self.changes.partition_point(|(onset, _)| *onset <= instant);
+        index
+            .checked_sub(1)
+            .and_then(|last| self.changes.get(last))
+            .map_or(self.before, |(_, offset)| *offset)
+    }
+
+    /// The instant of a wall-clock time: the earlier one when it is
+    /// ambiguous, the offset before the change in a gap (as
+    /// [`jiff`]'s `compatible`). Onsets are assumed more than a day apart.
+    fn instant(&self, wall: Civil) -> Option<Timestamp> {
+        let near = Offset::UTC.to_timestamp(wall).ok()?;
+        let day = jiff::SignedDuration::from_hours(24);
+        let before = self.offset_at(near.checked_sub(day).unwrap_or(near));
+        let after = self.offset_at(near.checked_add(day).unwrap_or(near));
+        [before, after]
+            .into_iter()
+            .filter_map(|offset| {
+                offset
+                    .to_timestamp(wall)
+                    .ok()
+                    .filter(|instant| self.offset_at(*instant) == offset)
+            })
+            .min()
+            .or_else(|| before.to_timestamp(wall).ok())
+    }
 }
 
 impl Zone {
@@ -310,6 +372,7 @@ impl Zone {
     fn instant(&self, wall: Civil) -> Option<Timestamp> {
         match self {
             Zone::Fixed(zone) => zone.to_ambiguous_timestamp(wall).compatible().ok(),
+            Zone::Transitions(transitions) => transitions.instant(wall),
             Zone::Iana(zone) => {
                 let naive = to_naive(wall)?;
                 let local = zone.from_local_datetime(&naive).earliest().or_else(|| {
@@ -325,6 +388,7 @@ impl Zone {
     fn wall(&self, instant: Timestamp) -> Option<Civil> {
         match self {
             Zone::Fixed(zone) => Some(zone.to_datetime(instant)),
+            Zone::Transitions(transitions) => Some(transitions.offset_at(instant).to_datetime(instant)),
             Zone::Iana(zone) => {
                 let local = zone.timestamp_opt(instant.as_second(), 0).single()?;
                 from_naive(local.naive_local())
@@ -380,55 +444,130 @@ fn offset_seconds(text: &str) -> Option<i32> {
     Some(sign * seconds)
 }
 
-/// A POSIX offset (hours west of UTC) for an offset in seconds east.
-fn posix_offset(seconds: i32) -> String {
-    let west = -seconds;
-    let sign = if west < 0 { "-" } else { "+" };
-    let west = west.abs();
-    format!("{sign}{}:{:02}:{:02}", west / 3600, west % 3600 / 60, west % 60)
-}
-
-/// A yearly rule `BYMONTH=M;BYDAY=nDD` as a POSIX `Mm.w.d/hh:mm:ss` at the
-/// wall time of `start`.
-fn posix_rule(rule: &str, start: Civil) -> Option<String> {
-    let mut month = None;
-    let mut day = None;
-    let mut yearly = false;
-    for part in rule.split(';') {
-        let (key, value) = part.split_once('=')?;
-        match key.trim().to_ascii_uppercase().as_str() {
-            "FREQ" => yearly = value.trim().eq_ignore_ascii_case("YEARLY"),
-            "BYMONTH" => month = value.trim().parse::<u8>().ok(),
-            "BYDAY" => day = Some(value.trim().to_ascii_uppercase()),
-            "INTERVAL" if value.trim() != "1" => return None,
-            "WKST" | "INTERVAL" | "UNTIL" => {}
-            _ => return None,
+/// The onsets of a VTIMEZONE's observances: each observance's DTSTART, its
+/// RRULE expanded (its UNTIL or COUNT honoured) and its RDATEs, each a wall
+/// time in the offset the observance starts from (TZOFFSETFROM).
+fn transitions(observances: &[&Component<'_>]) -> Result<Transitions, String> {
+    let mut changes: Vec<(Timestamp, Offset, Offset)> = Vec::new();
+    for observance in observances {
+        let offset = |name: &str| -> Result<Option<Offset>, String> {
+            property(observance, name)
+                .map(|value| {
+                    offset_seconds(value.val.as_str())
+                        .and_then(|seconds| Offset::from_seconds(seconds).ok())
+                        .ok_or_else(|| format!("{name} `{}` cannot be read", bounded(value.val.as_str())))
+                })
+                .transpose()
+        };
+        let to = offset("TZOFFSETTO")?.ok_or("an observance has no TZOFFSETTO")?;
+        let from = offset("TZOFFSETFROM")?.unwrap_or(to);
+        let start = property(observance, "DTSTART")
+            .and_then(|start| written(start.val.as_str()))
+            .ok_or("an observance has no readable DTSTART")?;
+        let mut walls = vec![start.wall];
+        for rule_property in properties(observance, "RRULE") {
+            let dt_start = to_rrule(start.wall).ok_or("an observance's DTSTART is out of range")?;
+            let (rule, _) = wall_rule(rule_property.val.as_str(), dt_start, &|instant| {
+                Some(from.to_datetime(instant))
+            })?;
+            let horizon = Civil::new(ZONE_RULES_UNTIL_YEAR, 1, 1, 0, 0, 0, 0)
+                .ok()
+                .and_then(to_rrule)
+                .ok_or("the horizon of observance rules is out of range")?;
+            let result = rrule::RRuleSet::new(dt_start)
+                .rrule(rule)
+                .before(horizon)
+                .all(MAX_ONSETS_PER_OBSERVANCE);
+            if result.limited && result.dates.len() >= usize::from(MAX_ONSETS_PER_OBSERVANCE) {
+                return Err(format!(
+                    "an observance rule starts more than {MAX_ONSETS_PER_OBSERVANCE} times before {ZONE_RULES_UNTIL_YEAR}"
+                ));
+            }
+            walls.extend(result.dates.iter().filter_map(|date| from_naive(date.naive_utc())));
+        }
+        for rdate in properties(observance, "RDATE") {
+            for value in rdate.val.as_str().split(',') {
+                let time =
+                    written(value).ok_or_else(|| format!("observance RDATE `{}` cannot be read", bounded(value)))?;
+                walls.push(if time.utc {
+                    from.to_datetime(Offset::UTC.to_timestamp(time.wall).map_err(|error| error.to_string())?)
+                } else {
+                    time.wall
+                });
+            }
+        }
+        for wall in walls {
+            let onset = from.to_timestamp(wall).map_err(|error| error.to_string())?;
+            changes.push((onset, from, to));
         }
     }
-    let day = day?;
-    let (ordinal, weekday) = day.split_at(day.len().checked_sub(2)?);
-    let week = match ordinal {
-        "-1" => 5,
-        "" | "+1" | "1" => 1,
-        other => other
-            .trim_start_matches('+')
-            .parse::<u8>()
-            .ok()
-            .filter(|week| (1..=4).contains(week))?,
-    };
-    let weekday = ["SU", "MO", "TU", "WE", "TH", "FR", "SA"]
-        .iter()
-        .position(|name| *name == weekday)?;
-    if !yearly {
-        return None;
+    changes.sort_by_key(|(onset, _, _)| *onset);
+    let before = changes.first().map_or(Offset::UTC, |(_, from, _)| *from);
+    Ok(Transitions {
+        before,
+        changes: changes.into_iter().map(|(onset, _, to)| (onset, to)).collect(),
+    })
+}
+
+/// The stand-in for a wall-clock time in the `rrule` crate: the same digits
+/// in UTC (expansion runs on wall-clock times, so that an occurrence keeps its
+/// local time across daylight saving changes).
+fn to_rrule(wall: Civil) -> Option<chrono::DateTime<rrule::Tz>> {
+    Some(rrule::Tz::UTC.from_utc_datetime(&to_naive(wall)?))
+}
+
+/// A recurrence rule validated for expansion on wall-clock times from
+/// `dt_start` (see [`to_rrule`]), and whether its UNTIL was floating. UNTIL is
+/// rewritten as a wall time: a UTC one through `until_wall`, a floating one
+/// as it is (read in DTSTART's zone), a date as the end of that day.
+fn wall_rule(
+    text: &str,
+    dt_start: chrono::DateTime<rrule::Tz>,
+    until_wall: &dyn Fn(Timestamp) -> Option<Civil>,
+) -> Result<(rrule::RRule, bool), String> {
+    let text = text.replace([' ', '\t'], "");
+    // RFC 5545 recurrence rules are ASCII; the rrule crate slices its input
+    // by bytes and panics on anything else (found by fuzzing).
+    if !text.is_ascii() {
+        return Err(format!("RRULE `{}` has characters that are not ASCII", bounded(&text)));
     }
-    Some(format!(
-        "M{}.{week}.{weekday}/{}:{:02}:{:02}",
-        month?,
-        start.hour(),
-        start.minute(),
-        start.second()
-    ))
+    let mut floating = false;
+    let parts: Vec<String> = text
+        .split(';')
+        .map(|part| match part.split_once('=') {
+            Some((key, value)) if key.eq_ignore_ascii_case("INTERVAL") && value.parse::<u64>().ok() == Some(0) => Err(
+                format!("RRULE `{}`: INTERVAL must be a positive number", bounded(&text)),
+            ),
+            Some((key, value)) if key.eq_ignore_ascii_case("UNTIL") => {
+                let time = written(value).ok_or_else(|| format!("UNTIL `{}` cannot be read", bounded(value)))?;
+                let wall = if time.utc {
+                    let instant = Offset::UTC.to_timestamp(time.wall).map_err(|error| error.to_string())?;
+                    until_wall(instant).ok_or("UNTIL cannot be placed in the event's time zone")?
+                } else if time.all_day {
+                    time.wall
+                        .with()
+                        .hour(23)
+                        .minute(59)
+                        .second(59)
+                        .build()
+                        .map_err(|error| error.to_string())?
+                } else {
+                    floating = true;
+                    time.wall
+                };
+                Ok(format!("UNTIL={}", wall.strftime("%Y%m%dT%H%M%SZ")))
+            }
+            _ => Ok(part.to_string()),
+        })
+        .collect::<Result<_, String>>()?;
+    let text = parts.join(";");
+    let rule: rrule::RRule<rrule::Unvalidated> = text
+        .parse()
+        .map_err(|error: rrule::RRuleError| format!("RRULE `{}` cannot be read: {error}", bounded(&text)))?;
+    let rule = rule
+        .validate(dt_start)
+        .map_err(|error| format!("RRULE `{}` is not valid: {error}", bounded(&text)))?;
+    Ok((rule, floating))
 }
 
 // ---------------------------------------------------------------------------
@@ -441,6 +580,39 @@ struct Reader<'c> {
     default_zone: Zone,
     calendar_person: Option<String>,
     diagnostics: Vec<Diagnostic>,
+}
+
+/// The occurrences of a master event (start, end), whether the expansion was
+/// cut, and notes on how it was read.
+struct Expansion {
+    occurrences: Vec<(Timestamp, Timestamp)>,
+    cut: bool,
+    notes: Vec<String>,
+}
+
+/// How long an occurrence lasts: whole days and weeks, which are nominal
+/// (added on the wall clock of the event's zone, RFC 5545 3.3.6), then an
+/// exact part.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Length {
+    days: i32,
+    exact: jiff::SignedDuration,
+}
+
+impl Length {
+    /// The end of an occurrence starting at `start`, in `zone`.
+    fn end(self, zone: &Zone, start: Timestamp) -> Option<Timestamp> {
+        let after_days = if self.days == 0 {
+            start
+        } else {
+            let wall = zone
+                .wall(start)?
+                .checked_add(jiff::Span::new().try_days(self.days).ok()?)
+                .ok()?;
+            zone.instant(wall)?
+        };
+        after_days.checked_add(self.exact).ok()
+    }
 }
 
 /// A time as written: a wall time in a zone, or a date.
@@ -468,43 +640,24 @@ impl Reader<'_> {
             self.zones.insert(id, Ok(zone));
             return;
         }
-        let mut standard = Vec::new();
-        let mut daylight = Vec::new();
-        for observance in &component.components {
-            let to = property(observance, "TZOFFSETTO").and_then(|offset| offset_seconds(offset.val.as_str()));
-            let start = property(observance, "DTSTART").and_then(|start| written(start.val.as_str()));
-            let rule = property(observance, "RRULE").map(|rule| rule.val.as_str().replace([' ', '\t'], ""));
-            let entry = (to, start, rule);
-            match observance.name.as_str().to_ascii_uppercase().as_str() {
-                "STANDARD" => standard.push(entry),
-                "DAYLIGHT" => daylight.push(entry),
-                _ => {}
-            }
-        }
-        let zone = match (standard.as_slice(), daylight.as_slice()) {
-            ([(Some(offset), _, _)], []) | ([], [(Some(offset), _, _)]) => Offset::from_seconds(*offset)
-                .map(|offset| Zone::Fixed(TimeZone::fixed(offset)))
-                .map_err(|error| error.to_string()),
-            (
-                [(Some(standard_offset), Some(standard_start), Some(standard_rule))],
-                [(Some(daylight_offset), Some(daylight_start), Some(daylight_rule))],
-            ) => match (
-                posix_rule(daylight_rule, daylight_start.wall),
-                posix_rule(standard_rule, standard_start.wall),
-            ) {
-                (Some(to_daylight), Some(to_standard)) => {
-                    let posix = format!(
-                        "STD{}DST{},{to_daylight},{to_standard}",
-                        posix_offset(*standard_offset),
-                        posix_offset(*daylight_offset)
-                    );
-                    TimeZone::posix(&posix)
-                        .map(Zone::Fixed)
-                        .map_err(|error| format!("{posix}: {error}"))
-                }
-                _ => Err("its yearly rules are not of the form BYMONTH=M;BYDAY=nDD".to_string()),
-            },
-            _ => Err("it is neither one fixed offset nor one STANDARD and one DAYLIGHT rule".to_string()),
+        let observances: Vec<&Component<'_>> = component
+            .components
+            .iter()
+            .filter(|observance| {
+                ["STANDARD", "DAYLIGHT"]
+                    .iter()
+                    .any(|name| observance.name.as_str().eq_ignore_ascii_case(name))
+            })
+            .collect();
+        let zone = match observances.as_slice() {
+            [only] => property(only, "TZOFFSETTO")
+                .and_then(|offset| offset_seconds(offset.val.as_str()))
+                .ok_or_else(|| "its observance has no readable TZOFFSETTO".to_string())
+                .and_then(|offset| Offset::from_seconds(offset).map_err(|error| error.to_string()))
+                .map(|offset| Zone::Fixed(TimeZone::fixed(offset))),
+            [] => Err("it has no STANDARD or DAYLIGHT observance".to_string()),
+            _ if observances.len() > MAX_OBSERVANCES => Err(format!("more than {MAX_OBSERVANCES} observances")),
+            many => transitions(many).map(|transitions| Zone::Transitions(std::sync::Arc::new(transitions))),
         };
         self.zones.insert(id, zone);
     }
@@ -529,10 +682,7 @@ impl Reader<'_> {
 
     /// The instants of a property's values (comma-separated), with their
     /// durations when they are periods.
-    fn instants(
-        &self,
-        property: &Property<'_>,
-    ) -> Result<Vec<(Timestamp, Option<jiff::SignedDuration>, bool)>, String> {
+    fn instants(&self, property: &Property<'_>) -> Result<Vec<(Timestamp, Option<Length>, bool)>, String> {
         let zone = self.zone_of(property)?;
         let mut out = Vec::new();
         for value in property
@@ -562,7 +712,10 @@ impl Reader<'_> {
                 Some(end) => {
                     let end_time =
                         written(end).ok_or_else(|| format!("period end `{}` cannot be read", bounded(end)))?;
-                    Some(self.instant(&zone, end_time)?.duration_since(instant))
+                    Some(Length {
+                        days: 0,
+                        exact: self.instant(&zone, end_time)?.duration_since(instant),
+                    })
                 }
             };
             out.push((instant, duration, time.all_day));
@@ -611,18 +764,24 @@ impl Reader<'_> {
             return;
         };
         match self.occurrences(event, window) {
-            Ok((starts, cut)) => {
+            Ok(Expansion {
+                occurrences,
+                cut,
+                notes,
+            }) => {
+                for note in notes {
+                    self.diagnostics.push(self.context.warning(Some(line), note));
+                }
                 if cut {
                     self.diagnostics.push(self.context.warning(
                         Some(line),
                         format!("more than {MAX_OCCURRENCES_PER_EVENT} occurrences; the first {MAX_OCCURRENCES_PER_EVENT} kept"),
                     ));
                 }
-                for (start, length) in starts {
+                for (start, end) in occurrences {
                     if replaced.contains(&start) || !in_window(start) {
                         continue;
                     }
-                    let end = start.checked_add(length).unwrap_or(start);
                     records.push(self.record(uid, event, line, start, end, None));
                 }
             }
@@ -634,13 +793,10 @@ impl Reader<'_> {
         }
     }
 
-    /// The (start, length) of each occurrence of a master event, and whether
-    /// the expansion was cut at [`MAX_OCCURRENCES_PER_EVENT`].
-    fn occurrences(
-        &self,
-        event: &Component<'_>,
-        window: Option<(Timestamp, Timestamp)>,
-    ) -> Result<(Vec<(Timestamp, jiff::SignedDuration)>, bool), String> {
+    /// The (start, end) of each occurrence of a master event, whether the
+    /// expansion was cut at [`MAX_OCCURRENCES_PER_EVENT`], and notes (warnings)
+    /// about how the event was read.
+    fn occurrences(&self, event: &Component<'_>, window: Option<(Timestamp, Timestamp)>) -> Result<Expansion, String> {
         let start_property = property(event, "DTSTART").ok_or("event without DTSTART")?;
         let zone = self.zone_of(start_property)?;
         let start_written = written(start_property.val.as_str()).ok_or_else(|| {
@@ -650,7 +806,6 @@ impl Reader<'_> {
             )
         })?;
         let start = self.instant(&zone, start_written)?;
-        let length = self.length(event, start, start_written.all_day)?;
         // Expansion runs on wall-clock times (UTC stands in for the zone), so
         // that an occurrence keeps its local time across daylight saving changes.
         let wall_zone = if start_written.utc {
@@ -658,15 +813,14 @@ impl Reader<'_> {
         } else {
             zone.clone()
         };
+        let length = self.length(event, start_written.all_day)?;
         let start_wall = wall_zone
             .wall(start)
             .ok_or("DTSTART cannot be placed in its time zone")?;
-        let to_rrule = |wall: Civil| -> Option<chrono::DateTime<rrule::Tz>> {
-            Some(rrule::Tz::UTC.from_utc_datetime(&to_naive(wall)?))
-        };
         let dt_start = to_rrule(start_wall).ok_or("DTSTART out of range")?;
         let mut set = rrule::RRuleSet::new(dt_start);
         let mut has_rule = false;
+        let mut notes = Vec::new();
         for rule_property in properties(event, "RRULE") {
             let text = rule_property.val.as_str().replace([' ', '\t'], "");
             let upper = text.to_ascii_uppercase();
@@ -675,11 +829,6 @@ impl Reader<'_> {
                     "RRULE `{}` repeats every second or minute: not a calendar block",
                     bounded(&text)
                 ));
-            }
-            // RFC 5545 recurrence rules are ASCII; the rrule crate slices its
-            // input by bytes and panics on anything else (found by fuzzing).
-            if !text.is_ascii() {
-                return Err(format!("RRULE `{}` has characters that are not ASCII", bounded(&text)));
             }
             // A date-only UNTIL with a date-time DTSTART breaks RFC 5545 (UNTIL
             // must then be a date-time, in UTC when DTSTART has a zone). Said
@@ -702,17 +851,22 @@ impl Reader<'_> {
                     bounded(until)
                 ));
             }
-            let text = self.until_as_wall(&text, &wall_zone)?;
-            let rule: rrule::RRule<rrule::Unvalidated> = text
-                .parse()
-                .map_err(|error: rrule::RRuleError| format!("RRULE `{}` cannot be read: {error}", bounded(&text)))?;
-            let rule = rule
-                .validate(dt_start)
-                .map_err(|error| format!("RRULE `{}` is not valid: {error}", bounded(&text)))?;
+            let (rule, floating) = wall_rule(&text, dt_start, &|instant| wall_zone.wall(instant))?;
+            // RFC 5545 wants UNTIL in UTC when DTSTART has a zone; many
+            // producers write the zone's wall time instead, and most readers
+            // take it so.
+            if floating && (start_written.utc || parameter(start_property, "TZID").is_some()) {
+                notes.push(format!(
+                    "RRULE `{}`: UNTIL has no `Z` but DTSTART `{}` has a time zone; UNTIL read as a wall time in \
+                     DTSTART's zone (RFC 5545 asks for UTC)",
+                    bounded(&text),
+                    bounded(start_property.val.as_str())
+                ));
+            }
             set = set.rrule(rule);
             has_rule = true;
         }
-        let mut lengths: BTreeMap<Timestamp, jiff::SignedDuration> = BTreeMap::new();
+        let mut lengths: BTreeMap<Timestamp, Length> = BTreeMap::new();
         let mut extra: Vec<Timestamp> = vec![start];
         for rdate in properties(event, "RDATE") {
             for (instant, period, _) in self.instants(rdate)? {
@@ -756,52 +910,58 @@ impl Reader<'_> {
         starts.sort();
         starts.dedup();
         starts.retain(|start| !excluded.contains(start));
-        Ok((
-            starts
-                .into_iter()
-                .map(|start| (start, lengths.get(&start).copied().unwrap_or(length)))
-                .collect(),
-            cut,
-        ))
-    }
-
-    /// An RRULE with `UNTIL=…Z` rewritten as the wall time of `zone` (the
-    /// expansion runs on wall-clock times).
-    fn until_as_wall(&self, rule: &str, zone: &Zone) -> Result<String, String> {
-        let parts: Vec<String> = rule
-            .split(';')
-            .map(|part| match part.split_once('=') {
-                Some((key, value)) if key.eq_ignore_ascii_case("UNTIL") && value.ends_with(['Z', 'z']) => {
-                    let time = written(value).ok_or_else(|| format!("UNTIL `{}` cannot be read", bounded(value)))?;
-                    let instant = self.instant(&Zone::Fixed(TimeZone::UTC), time)?;
-                    let wall = zone
-                        .wall(instant)
-                        .ok_or("UNTIL cannot be placed in the event's time zone")?;
-                    Ok(format!("UNTIL={}", wall.strftime("%Y%m%dT%H%M%SZ")))
-                }
-                _ => Ok(part.to_string()),
+        let occurrences = starts
+            .into_iter()
+            .map(|start| {
+                let length = lengths.get(&start).copied().unwrap_or(length);
+                let end = length
+                    .end(&wall_zone, start)
+                    .ok_or("an occurrence's end is out of range")?;
+                Ok((start, end))
             })
             .collect::<Result<_, String>>()?;
-        Ok(parts.join(";"))
+        Ok(Expansion {
+            occurrences,
+            cut,
+            notes,
+        })
     }
 
-    /// The length of an event: DTEND - DTSTART, else DURATION, else a day for
-    /// an all-day event and nothing for a timed one.
-    fn length(&self, event: &Component<'_>, start: Timestamp, all_day: bool) -> Result<jiff::SignedDuration, String> {
+    /// The length of an event: DTEND - DTSTART (exact), else DURATION
+    /// (nominal days), else a day for an all-day event and nothing for a
+    /// timed one. An end before the start is refused.
+    fn length(&self, event: &Component<'_>, all_day: bool) -> Result<Length, String> {
+        let start_property = property(event, "DTSTART").ok_or("event without DTSTART")?;
         if let Some(end) = property(event, "DTEND") {
+            let (start, _, _) = self
+                .instants(start_property)?
+                .into_iter()
+                .next()
+                .ok_or("empty DTSTART")?;
             let zone = self.zone_of(end)?;
             let end_time = written(end.val.as_str())
                 .ok_or_else(|| format!("DTEND `{}` cannot be read", bounded(end.val.as_str())))?;
-            return Ok(self.instant(&zone, end_time)?.duration_since(start));
+            let exact = self.instant(&zone, end_time)?.duration_since(start);
+            if exact.is_negative() {
+                return Err(format!(
+                    "DTEND `{}` is before DTSTART `{}`",
+                    bounded(end.val.as_str()),
+                    bounded(start_property.val.as_str())
+                ));
+            }
+            return Ok(Length { days: 0, exact });
         }
         if let Some(length) = property(event, "DURATION") {
-            return duration(length.val.as_str())
-                .ok_or_else(|| format!("DURATION `{}` cannot be read", bounded(length.val.as_str())));
+            let text = length.val.as_str();
+            let length = duration(text).ok_or_else(|| format!("DURATION `{}` cannot be read", bounded(text)))?;
+            if length.days < 0 || length.exact.is_negative() {
+                return Err(format!("DURATION `{}` is negative", bounded(text)));
+            }
+            return Ok(length);
         }
-        Ok(if all_day {
-            jiff::SignedDuration::from_hours(24)
-        } else {
-            jiff::SignedDuration::ZERO
+        Ok(Length {
+            days: i32::from(all_day),
+            exact: jiff::SignedDuration::ZERO,
         })
     }
 
@@ -819,8 +979,16 @@ impl Reader<'_> {
             .into_iter()
             .next()
             .ok_or("empty DTSTART")?;
-        let length = self.length(event, start, all_day)?;
-        Ok((recurrence_id, start, start.checked_add(length).unwrap_or(start)))
+        let zone = if start_property.val.as_str().trim().ends_with(['Z', 'z']) {
+            Zone::Fixed(TimeZone::UTC)
+        } else {
+            self.zone_of(start_property)?
+        };
+        let end = self
+            .length(event, all_day)?
+            .end(&zone, start)
+            .ok_or("the override's end is out of range")?;
+        Ok((recurrence_id, start, end))
     }
 
     fn record(
@@ -955,15 +1123,16 @@ fn written(text: &str) -> Option<Written> {
     }
 }
 
-/// An iCalendar duration (`PT1H`, `P1D`, `-PT15M`, `P2W`).
-fn duration(text: &str) -> Option<jiff::SignedDuration> {
+/// An iCalendar duration (`PT1H`, `P1D`, `-PT15M`, `P2W`): weeks and days
+/// nominal, hours, minutes and seconds exact.
+fn duration(text: &str) -> Option<Length> {
     let text = text.trim();
     let (negative, rest) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, text.strip_prefix('+').unwrap_or(text)),
     };
     let rest = rest.strip_prefix('P')?;
-    let mut seconds: i64 = 0;
+    let (mut days, mut seconds): (i32, i64) = (0, 0);
     let mut number = String::new();
     let mut in_time = false;
     let mut any = false;
@@ -972,29 +1141,34 @@ fn duration(text: &str) -> Option<jiff::SignedDuration> {
             '0'..='9' => number.push(character),
             'T' => in_time = true,
             unit => {
-                let value: i64 = number.parse().ok()?;
+                let value: i32 = number.parse().ok()?;
                 number.clear();
                 any = true;
-                let factor = match (unit, in_time) {
-                    ('W', false) => 7 * 86_400,
-                    ('D', false) => 86_400,
-                    ('H', true) => 3_600,
-                    ('M', true) => 60,
-                    ('S', true) => 1,
+                match (unit, in_time) {
+                    ('W', false) => days = days.checked_add(value.checked_mul(7)?)?,
+                    ('D', false) => days = days.checked_add(value)?,
+                    (unit, true) => {
+                        let factor = match unit {
+                            'H' => 3_600,
+                            'M' => 60,
+                            'S' => 1,
+                            _ => return None,
+                        };
+                        seconds = seconds.checked_add(i64::from(value).checked_mul(factor)?)?;
+                    }
                     _ => return None,
-                };
-                seconds = seconds.checked_add(value.checked_mul(factor)?)?;
+                }
             }
         }
     }
     if !any || !number.is_empty() {
         return None;
     }
-    Some(jiff::SignedDuration::from_secs(if negative {
-        -seconds
-    } else {
-        seconds
-    }))
+    let sign = if negative { -1 } else { 1 };
+    Some(Length {
+        days: days * sign,
+        exact: jiff::SignedDuration::from_secs(seconds * i64::from(sign)),
+    })
 }
 
 /// An e-mail address from `mailto:` (lower-case), or the value as it is.
@@ -1109,6 +1283,20 @@ mod tests {
     }
 
     #[test]
+    fn a_date_as_the_window_end_includes_that_whole_day() {
+        let text = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:last\nDTSTART:20250331T090000Z\nDTEND:20250331T120000Z\nEND:VEVENT\n\
+            BEGIN:VEVENT\nUID:next\nDTSTART:20250401T000000Z\nEND:VEVENT\nEND:VCALENDAR\n";
+        let end = window_end_of_date(model::time::parse_time("2025-03-31").unwrap());
+        assert_eq!(model::time::format_time(end), "2025-03-31T23:59:59.999999999Z");
+        let context = Context {
+            occurred_at: Some(end),
+            ..Context::default()
+        };
+        let parsed = parse(text.as_bytes(), &context, &Limits::default());
+        assert_eq!(starts(&parsed), ["2025-03-31T09:00"]);
+    }
+
+    #[test]
     fn a_long_running_rule_is_expanded_inside_the_window_only() {
         let text = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:daily\nDTSTART:20000101T090000Z\nRRULE:FREQ=DAILY\nEND:VEVENT\n\
             BEGIN:VEVENT\nUID:often\nDTSTART:20000101T090000Z\nRRULE:FREQ=MINUTELY\nEND:VEVENT\nEND:VCALENDAR\n";
@@ -1158,20 +1346,178 @@ mod tests {
 
     #[test]
     fn durations_and_times() {
-        assert_eq!(duration("PT1H30M"), Some(jiff::SignedDuration::from_secs(5400)));
-        assert_eq!(duration("P1W"), Some(jiff::SignedDuration::from_hours(168)));
-        assert_eq!(duration("-PT15M"), Some(jiff::SignedDuration::from_secs(-900)));
+        let exact = |seconds| {
+            Some(Length {
+                days: 0,
+                exact: jiff::SignedDuration::from_secs(seconds),
+            })
+        };
+        assert_eq!(duration("PT1H30M"), exact(5400));
+        assert_eq!(duration("-PT15M"), exact(-900));
+        assert_eq!(duration("P1W").map(|length| length.days), Some(7));
+        assert_eq!(
+            duration("P1DT2H"),
+            Some(Length {
+                days: 1,
+                exact: jiff::SignedDuration::from_hours(2)
+            })
+        );
         assert_eq!(duration("P1H"), None);
         assert!(written("20250303").is_some_and(|time| time.all_day));
         assert!(written("20250303T250000").is_none());
         assert_eq!(offset_seconds("-0430"), Some(-16_200));
-        assert_eq!(
-            posix_rule(
-                "FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU",
-                Civil::new(1601, 1, 1, 2, 0, 0, 0).unwrap()
+    }
+
+    /// A one-event calendar around `lines` (each line of the VEVENT after its UID).
+    fn event(lines: &str) -> String {
+        format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:e\r\nDTSTAMP:20250101T000000Z\r\n{}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+            lines.trim().replace('\n', "\r\n")
+        )
+    }
+
+    fn blocks(parsed: &Parsed) -> Vec<(String, String)> {
+        parsed
+            .evidence
+            .iter()
+            .map(|record| {
+                let time = |key: &str| record.attrs[key].as_str().unwrap()[..16].to_string();
+                (time("start"), time("end"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_all_day_series_with_a_date_until_is_expanded_until_that_day() {
+        let text = event("DTSTART;VALUE=DATE:20250303\nRRULE:FREQ=WEEKLY;UNTIL=20250324\nSUMMARY:Focus day");
+        let parsed = check(&text, Some("2025-12-31T00:00:00Z"));
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        let days = ["03", "10", "17", "24"].map(|day| {
+            (
+                format!("2025-03-{day}T00:00"),
+                format!("2025-03-{:02}T00:00", day.parse::<u8>().unwrap() + 1),
             )
-            .as_deref(),
-            Some("M3.5.0/2:00:00")
+        });
+        assert_eq!(blocks(&parsed), days);
+        let excluded = text.replace("SUMMARY", "EXDATE;VALUE=DATE:20250310,20250317\r\nSUMMARY");
+        assert_eq!(
+            starts(&check(&excluded, Some("2025-12-31T00:00:00Z"))),
+            ["2025-03-03T00:00", "2025-03-24T00:00"]
+        );
+    }
+
+    #[test]
+    fn a_floating_until_with_a_zoned_start_is_read_in_that_zone_with_a_note() {
+        let text = event(
+            "DTSTART;TZID=Europe/Berlin:20250303T090000\nDTEND;TZID=Europe/Berlin:20250303T093000\nRRULE:FREQ=WEEKLY;UNTIL=20250331T090000",
+        );
+        let parsed = check(&text, Some("2025-12-31T00:00:00Z"));
+        // Five Mondays, the last one (31 March, summer time) at 09:00 Berlin.
+        assert_eq!(
+            starts(&parsed),
+            [
+                "2025-03-03T08:00",
+                "2025-03-10T08:00",
+                "2025-03-17T08:00",
+                "2025-03-24T08:00",
+                "2025-03-31T07:00"
+            ]
+        );
+        let [note] = parsed.diagnostics.as_slice() else {
+            panic!("{:?}", parsed.diagnostics)
+        };
+        assert!(note.warning);
+        assert_eq!(note.line, Some(3));
+        assert!(
+            note.message.contains("read as a wall time in DTSTART's zone"),
+            "{}",
+            note.message
+        );
+        assert!(!note.message.contains("specified in UTC"), "{}", note.message);
+        // A floating DTSTART with a floating UNTIL is what RFC 5545 asks: no note.
+        let floating = text.replace(";TZID=Europe/Berlin", "");
+        let parsed = check(&floating, Some("2025-12-31T00:00:00Z"));
+        assert_eq!(parsed.evidence.len(), 5);
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+    }
+
+    /// A custom VTIMEZONE for São Paulo written as Thunderbird does: daylight
+    /// saving time whose rules end in 2018/2019 (Brazil abolished it).
+    const SAO_PAULO: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VTIMEZONE\r\nTZID:Custom Sao Paulo\r\n\
+        BEGIN:DAYLIGHT\r\nTZOFFSETFROM:-0300\r\nTZOFFSETTO:-0200\r\nDTSTART:20081019T000000\r\n\
+        RRULE:FREQ=YEARLY;BYMONTH=11;BYDAY=1SU;UNTIL=20181104T030000Z\r\nEND:DAYLIGHT\r\n\
+        BEGIN:STANDARD\r\nTZOFFSETFROM:-0200\r\nTZOFFSETTO:-0300\r\nDTSTART:20090215T000000\r\n\
+        RRULE:FREQ=YEARLY;BYMONTH=2;BYDAY=3SU;UNTIL=20190217T020000Z\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n\
+        BEGIN:VEVENT\r\nUID:sp\r\nDTSTAMP:20250101T000000Z\r\nDTSTART;TZID=Custom Sao Paulo:DATE\r\n\
+        DURATION:PT1H\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+
+    #[test]
+    fn observance_rules_that_ended_are_not_applied_after_their_until() {
+        let at = |date: &str| {
+            let window_end = format!("{}-12-31T00:00:00Z", &date[..4]);
+            starts(&check(&SAO_PAULO.replace("DATE", date), Some(&window_end)))
+        };
+        // January 2025: no daylight saving time any more, UTC-3.
+        assert_eq!(at("20250106T090000"), ["2025-01-06T12:00"]);
+        // January 2018: still daylight saving time, UTC-2.
+        assert_eq!(at("20180108T090000"), ["2018-01-08T11:00"]);
+        // July 2018: standard time, UTC-3.
+        assert_eq!(at("20180709T090000"), ["2018-07-09T12:00"]);
+    }
+
+    #[test]
+    fn a_nominal_day_keeps_the_wall_clock_across_a_daylight_saving_change() {
+        let text = event("DTSTART;TZID=Europe/Berlin:20250329T120000\nDURATION:P1D");
+        // 12:00 CET (11:00Z) to 12:00 CEST (10:00Z): 23 hours.
+        assert_eq!(
+            blocks(&check(&text, Some("2025-12-31T00:00:00Z"))),
+            [("2025-03-29T11:00".to_string(), "2025-03-30T10:00".to_string())]
+        );
+        let week = event("DTSTART;TZID=Europe/Berlin:20250326T120000\nDURATION:P1WT1H");
+        assert_eq!(
+            blocks(&check(&week, Some("2025-12-31T00:00:00Z"))),
+            [("2025-03-26T11:00".to_string(), "2025-04-02T11:00".to_string())]
+        );
+    }
+
+    #[test]
+    fn inverted_times_and_a_zero_interval_are_refused_at_the_event() {
+        for (lines, says) in [
+            ("DTSTART:20250303T090000Z\nDTEND:20250303T080000Z", "is before DTSTART"),
+            ("DTSTART:20250304T090000Z\nDURATION:-PT1H", "is negative"),
+            (
+                "DTSTART:20250305T090000Z\nDTEND:20250305T100000Z\nRRULE:FREQ=DAILY;INTERVAL=0",
+                "INTERVAL must be a positive number",
+            ),
+        ] {
+            let parsed = check(&event(lines), Some("2025-12-31T00:00:00Z"));
+            assert!(parsed.evidence.is_empty(), "{lines}");
+            let refusals: Vec<&Diagnostic> = parsed
+                .diagnostics
+                .iter()
+                .filter(|diagnostic| !diagnostic.warning)
+                .collect();
+            let [refusal] = refusals.as_slice() else {
+                panic!("{lines}: {:?}", parsed.diagnostics)
+            };
+            assert_eq!(refusal.line, Some(3));
+            assert!(refusal.message.contains(says), "{}", refusal.message);
+            assert!(refusal.message.ends_with("event skipped"), "{}", refusal.message);
+        }
+        // An override with an inverted end is skipped too.
+        let text = WEEKLY.replace("DURATION:PT1H", "DTEND;TZID=Europe/Berlin:20250325T130000");
+        let parsed = check(&text, Some("2025-06-01T00:00:00Z"));
+        assert!(
+            parsed
+                .diagnostics
+                .iter()
+                .any(|diagnostic| diagnostic.message.contains("is before DTSTART"))
+        );
+        assert!(
+            parsed
+                .evidence
+                .iter()
+                .all(|record| record.attrs["start"].as_str() <= record.attrs["end"].as_str())
         );
     }
 

@@ -26,7 +26,9 @@
 //! `maintain`; a team's repository permission is granted to each of its
 //! members `via: team/<slug>`. A login's `email`, given anywhere in the same
 //! document (usually under `members`), applies to all of that login's grants,
-//! so `person` is the same on each.
+//! so `person` is the same on each. Logins are lower-cased (GitHub compares
+//! them without case); a membership with `state: pending` (an invitation not
+//! yet accepted) is not a grant, and gives a warning.
 
 use jiff::Timestamp;
 use serde_json::{Map, Value};
@@ -172,13 +174,18 @@ impl Reader<'_> {
             .map(|repo| repo.split('/').next().unwrap_or(repo).to_string())
     }
 
+    /// A user's login (lower-cased) and e-mail; a user without a login is
+    /// refused at `pointer`.
     fn user(&mut self, user: &Value, pointer: &str) -> Option<(String, Option<String>)> {
-        let login = text_at(user, "/login").or_else(|| text_at(user, "/user/login"));
+        // GitHub logins are case-insensitive: one principal, in lower case.
+        let login = text_at(user, "/login")
+            .or_else(|| text_at(user, "/user/login"))
+            .map(|login| login.to_ascii_lowercase());
         match login {
             Some(login) => {
                 let email = text_at(user, "/email")
                     .or_else(|| text_at(user, "/user/email"))
-                    .or_else(|| self.emails.get(&login.to_ascii_lowercase()).cloned());
+                    .or_else(|| self.emails.get(&login).cloned());
                 Some((login, email))
             }
             None => {
@@ -298,6 +305,22 @@ impl Reader<'_> {
         let Some((login, email)) = self.user(membership, &pointer) else {
             return;
         };
+        // An invitation not yet accepted gives no access: not a grant.
+        if text_at(membership, "/state").is_some_and(|state| state.eq_ignore_ascii_case("pending")) {
+            self.parsed.diagnostics.push(model::Diagnostic {
+                warning: true,
+                ..self.context.diagnostic(
+                    None,
+                    Some(pointer),
+                    format!(
+                    "`{}` has a pending invitation (role `{}`), not yet accepted: no access, not recorded as a grant",
+                    crate::cut_text(&login, 256),
+                        crate::cut_text(&text_at(membership, "/role").unwrap_or_default(), 64)
+                    ),
+                )
+            });
+            return;
+        }
         let org = text_at(membership, "/organization/login")
             .or_else(|| org.map(str::to_string))
             .or_else(|| self.org_from_flag())
@@ -518,6 +541,38 @@ mod tests {
     }
 
     #[test]
+    fn a_login_in_another_case_is_the_same_principal() {
+        let parsed = check(
+            json!({"organization": "acme",
+                   "members": [{"login": "Octocat", "email": "octo@example.com"}],
+                   "memberships": [{"role": "member", "state": "active", "user": {"login": "octocat"}}]}),
+            None,
+        );
+        assert_eq!(
+            grants(&parsed),
+            ["octocat member @ github:acme elevated=false reason=null via=null"; 2]
+        );
+    }
+
+    #[test]
+    fn a_pending_invitation_is_not_a_grant() {
+        let membership = json!({"role": "admin", "state": "pending", "user": {"login": "invitee"},
+                                "organization": {"login": "acme"}});
+        for input in [
+            json!({"organization": "acme", "memberships": [membership.clone()]}),
+            json!([membership]),
+        ] {
+            let parsed = check(input, None);
+            assert!(parsed.evidence.is_empty(), "{:?}", grants(&parsed));
+            let [warning] = parsed.diagnostics.as_slice() else {
+                panic!("{:?}", parsed.diagnostics)
+            };
+            assert!(warning.warning);
+            assert!(warning.message.contains("pending invitation"), "{}", warning.message);
+        }
+    }
+
+    #[test]
     fn raw_collaborators_need_the_repository() {
         let list = json!([{"login": "a", "role_name": "maintain"}]);
         assert_eq!(
@@ -563,13 +618,13 @@ mod tests {
         assert_eq!(
             persons,
             [
-                ("Dana @ github:acme".to_string(), json!("dana@acme.io")),
+                ("dana @ github:acme".to_string(), json!("dana@acme.io")),
                 ("eve @ github:acme".to_string(), Value::Null),
                 ("dana @ github:acme/team/core".to_string(), json!("dana@acme.io")),
                 ("dana @ acme/api".to_string(), json!("dana@acme.io")),
                 ("eve @ github:acme/team/core".to_string(), Value::Null),
                 ("eve @ acme/api".to_string(), Value::Null),
-                ("DANA @ acme/web".to_string(), json!("dana@acme.io")),
+                ("dana @ acme/web".to_string(), json!("dana@acme.io")),
             ]
         );
         assert!(

@@ -111,10 +111,14 @@ pub fn normal_repo(text: &str) -> Option<String> {
     (valid(owner) && valid(name)).then(|| format!("{owner}/{name}"))
 }
 
-/// A date `YYYY-MM-DD` (or a full time) kept as its first ten characters.
+/// A date `YYYY-MM-DD`, or the local date of an RFC 3339 time.
 fn review_date(text: &str) -> Result<String, String> {
-    model::time::parse_time(text)
-        .map(|time| model::time::format_time(time)[..10].to_string())
+    // Checked as a time (a zone is required, the range bounded), then the
+    // date as written: `2025-03-01T23:30:00-05:00` was reviewed on 1 March
+    // where it happened, not on the UTC date.
+    model::time::parse_time(text).map_err(|error| error.to_string())?;
+    jiff::fmt::temporal::Pieces::parse(text.trim())
+        .map(|pieces| pieces.date().to_string())
         .map_err(|error| error.to_string())
 }
 
@@ -651,6 +655,43 @@ metadata: {name: [broken
             .map(|diagnostic| (diagnostic.line, diagnostic.warning))
             .collect();
         assert_eq!(lines, vec![(Some(25), false), (Some(20), true)]);
+    }
+
+    #[test]
+    fn a_review_time_with_an_offset_keeps_its_local_date() {
+        let backstage = "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: api\n  annotations:\n    \
+            dsomm-audit.io/last-security-review: 2025-03-01T23:30:00-05:00\nspec: {owner: team-a, lifecycle: production}\n";
+        let parsed = parse_backstage(backstage.as_bytes(), &context(), &Limits::default());
+        assert_eq!(
+            parsed.evidence[0].attrs["assets"][0]["last_security_review"],
+            "2025-03-01"
+        );
+        let csv = "name,owner,environment,last_security_review\n\
+                   west,team-a,production,2025-01-10T23:30:00-05:00\n\
+                   east,team-a,production,2025-01-10T00:30:00+09:00\n\
+                   utc,team-a,production,2025-01-10T12:00:00Z\n\
+                   floating,team-a,production,2025-01-10T12:00:00\n";
+        let parsed = parse_inventory(csv.as_bytes(), &context(), &Limits::default());
+        let assets = &parsed.evidence[0].attrs["assets"];
+        let dates: Vec<&Value> = (0..4).map(|index| &assets[index]["last_security_review"]).collect();
+        assert_eq!(
+            dates,
+            [
+                &json!("2025-01-10"),
+                &json!("2025-01-10"),
+                &json!("2025-01-10"),
+                &Value::Null
+            ]
+        );
+        // A time without a zone is not read (as before), with a warning.
+        assert_eq!(parsed.diagnostics.len(), 1, "{:?}", parsed.diagnostics);
+        let json = r#"{"assets": [{"name": "api", "owner": "a", "environment": "production",
+            "last_security_review": "2025-03-01T23:30:00-05:00"}]}"#;
+        let parsed = parse_inventory(json.as_bytes(), &context(), &Limits::default());
+        assert_eq!(
+            parsed.evidence[0].attrs["assets"][0]["last_security_review"],
+            "2025-03-01"
+        );
     }
 
     #[test]

@@ -195,8 +195,28 @@ fn binding(
             "ServiceAccount" => "service_account",
             _ => "user",
         };
-        let principal = match (principal_type, text_at(subject, "/namespace")) {
+        // A RoleBinding's ServiceAccount subject without a namespace is in
+        // the binding's namespace (the API server defaults it so); in a
+        // ClusterRoleBinding it names no account.
+        let subject_namespace = text_at(subject, "/namespace").or_else(|| match kind {
+            "RoleBinding" => Some(namespace.clone().unwrap_or_else(|| "default".into())),
+            _ => None,
+        });
+        let principal = match (principal_type, subject_namespace) {
             ("service_account", Some(namespace)) => format!("system:serviceaccount:{namespace}:{subject_name}"),
+            ("service_account", None) => {
+                parsed.diagnostics.push(context.diagnostic(
+                    Some(line),
+                    Some(subject_pointer),
+                    format!(
+                        "ServiceAccount subject `{}` of {kind} `{}` has no namespace (required outside a \
+                         RoleBinding); skipped",
+                        crate::cut_text(&subject_name, 256),
+                        crate::cut_text(&name, 256)
+                    ),
+                ));
+                continue;
+            }
             _ => subject_name.clone(),
         };
         // `system:masters` is cluster-admin by itself (the API server grants
@@ -319,6 +339,32 @@ metadata: {name: broken: [}
              roleRef: {kind: ClusterRole, name: edit}\nsubjects: [{kind: Group, name: system:masters}]\n",
         );
         assert_eq!(group_only.evidence[0].attrs["reason"], "system:masters");
+    }
+
+    #[test]
+    fn a_service_account_without_namespace_is_in_the_role_binding_namespace() {
+        let parsed = check(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: bots, namespace: team-c}\n\
+             roleRef: {kind: ClusterRole, name: edit}\n\
+             subjects: [{kind: ServiceAccount, name: bot}, {kind: ServiceAccount, name: bot, namespace: team-c}]\n---\n\
+             apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: cluster-bots}\n\
+             roleRef: {kind: ClusterRole, name: view}\nsubjects: [{kind: ServiceAccount, name: bot}]\n",
+        );
+        let principals: Vec<&str> = parsed
+            .evidence
+            .iter()
+            .map(|record| record.attrs["principal"].as_str().unwrap_or(""))
+            .collect();
+        assert_eq!(principals, ["system:serviceaccount:team-c:bot"; 2]);
+        let [refusal] = parsed.diagnostics.as_slice() else {
+            panic!("{:?}", parsed.diagnostics)
+        };
+        assert!(!refusal.warning);
+        assert_eq!(
+            (refusal.line, refusal.pointer.as_deref()),
+            (Some(7), Some("/subjects/0"))
+        );
+        assert!(refusal.message.contains("has no namespace"), "{}", refusal.message);
     }
 
     #[test]

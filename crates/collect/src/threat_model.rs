@@ -502,6 +502,28 @@ fn line_of_key(text: &str, key: &str) -> Option<u64> {
         .map(|index| index as u64 + 1)
 }
 
+/// The cells of a markdown table row (GFM): the outer pipes dropped, split at
+/// each pipe that is not escaped; `\|` is a literal pipe inside a cell.
+fn table_cells(line: &str) -> Vec<String> {
+    let mut cells = vec![String::new()];
+    let mut characters = line.strip_prefix('|').unwrap_or(line).chars().peekable();
+    while let Some(character) = characters.next() {
+        match character {
+            '\\' if characters.peek() == Some(&'|') => {
+                characters.next();
+                cells.last_mut().into_iter().for_each(|cell| cell.push('|'));
+            }
+            '|' => cells.push(String::new()),
+            other => cells.last_mut().into_iter().for_each(|cell| cell.push(other)),
+        }
+    }
+    // A closing pipe leaves an empty last cell.
+    if line.len() > 1 && line.ends_with('|') && !line.ends_with("\\|") {
+        cells.pop();
+    }
+    cells.into_iter().map(|cell| cell.trim().to_string()).collect()
+}
+
 /// Threats from markdown tables whose header has a column with `threat` in
 /// its name: one per row; `status`, `severity` (or `risk`, `priority`) and
 /// `mitigation` (or `control`, `countermeasure`) columns are read when present.
@@ -516,11 +538,7 @@ fn table_threats(body: &str) -> Vec<Threat> {
             in_rows = false;
             continue;
         }
-        let cells: Vec<String> = line
-            .trim_matches('|')
-            .split('|')
-            .map(|cell| cell.trim().to_string())
-            .collect();
+        let cells = table_cells(line);
         match &header {
             None => header = Some(cells.iter().map(|cell| cell.to_ascii_lowercase()).collect()),
             Some(_) if !in_rows => {
@@ -662,6 +680,27 @@ mod tests {
             record.occurred_at.map(model::time::format_time).as_deref(),
             Some("2025-02-10T00:00:00.000000000Z")
         );
+    }
+
+    #[test]
+    fn an_escaped_pipe_is_part_of_its_cell() {
+        let parsed = check(
+            "---\nservice: edge\n---\n| Threat | Severity | Status | Mitigation |\n|---|---|---|---|\n\
+             | Token theft | High | Mitigated | short-lived tokens |\n\
+             | Weak TLS ciphers \\| legacy clients | Low | Accepted | n/a |\n",
+        );
+        let [record] = parsed.evidence.as_slice() else {
+            panic!("{parsed:?}")
+        };
+        assert_eq!(record.attrs["threats_by_severity"], json!({"high": 1, "low": 1}));
+        assert_eq!(
+            record.attrs["threats_by_status"],
+            json!({"accepted": 1, "mitigated": 1})
+        );
+        assert_eq!(record.attrs["mitigations"], 1);
+        assert_eq!(record.attrs["residual_risk_accepted"], true);
+        assert_eq!(table_cells("| a \\| b | c |"), ["a | b", "c"]);
+        assert_eq!(table_cells("a | b"), ["a", "b"]);
     }
 
     #[test]

@@ -144,6 +144,11 @@ fn jira_object(collected: &mut Collected<'_>, value: &Value, pointer: &str, in_l
     } else if let Some(issues) = fields.get("issues") {
         match issues.as_array() {
             Some(items) => {
+                // A cassette records every call an integration made, often
+                // each page of a search: its pages are not checked one by one.
+                if !pointer.starts_with("/interactions/") {
+                    partial_page(&mut collected.problems, &fields, items.len());
+                }
                 for (index, item) in items.iter().enumerate() {
                     let item_pointer = format!("{}/{index}", fields.pointer_of("issues"));
                     match Owned::new(item, item_pointer.clone()) {
@@ -170,6 +175,31 @@ fn jira_object(collected: &mut Collected<'_>, value: &Value, pointer: &str, in_l
     } else {
         collected.skip("recorded Jira response that is not an issue");
     }
+}
+
+/// A warning when a search result's pagination fields say it is one page
+/// of more: `total` above the issues held, `isLast: false` or a
+/// `nextPageToken` (the enhanced search, which gives no total).
+fn partial_page(problems: &mut Problems, fields: &Fields<'_>, held: usize) {
+    let total = fields.get("total").and_then(Value::as_u64);
+    let more = total.is_some_and(|total| total > held as u64)
+        || fields.get("isLast").and_then(Value::as_bool) == Some(false)
+        || fields.get("nextPageToken").is_some_and(|token| !token.is_null());
+    if !more {
+        return;
+    }
+    let of = total.map_or_else(
+        || "more (isLast: false or a nextPageToken)".to_string(),
+        |total| total.to_string(),
+    );
+    let start = fields.get("startAt").and_then(Value::as_u64).unwrap_or(0);
+    problems.warn(
+        Some(fields.pointer_of("issues")),
+        format!(
+            "the export holds {held} of {of} issues (one page of the search, from startAt {start}): the remediation \
+             history is incomplete; export every page"
+        ),
+    );
 }
 
 fn jira_issue(collected: &mut Collected<'_>, issue: Fields<'_>) {
@@ -875,6 +905,37 @@ mod tests {
         assert_eq!(
             record.occurred_at.map(model::time::format_time).as_deref(),
             Some("2025-03-02T12:30:00.000000000Z")
+        );
+    }
+
+    #[test]
+    fn a_partial_search_page_gives_a_warning() {
+        let issue = r#"{"key":"A-1","fields":{"created":"2025-01-01T00:00:00.000+0000","summary":"a"}}"#;
+        for (page, says) in [
+            (
+                format!(
+                    r#"{{"startAt":0,"maxResults":2,"total":5,"isLast":false,"nextPageToken":"abc","issues":[{issue}]}}"#
+                ),
+                "holds 1 of 5 issues",
+            ),
+            (
+                format!(r#"{{"isLast":false,"nextPageToken":"abc","issues":[{issue}]}}"#),
+                "holds 1 of more",
+            ),
+        ] {
+            let parsed = parse_jira(page.as_bytes(), &context(), &Limits::default());
+            assert_eq!(parsed.evidence.len(), 1);
+            let [warning] = parsed.diagnostics.as_slice() else {
+                panic!("{:?}", parsed.diagnostics)
+            };
+            assert!(warning.warning);
+            assert!(warning.message.contains(says), "{}", warning.message);
+        }
+        let whole = format!(r#"{{"startAt":0,"maxResults":50,"total":1,"isLast":true,"issues":[{issue}]}}"#);
+        assert!(
+            parse_jira(whole.as_bytes(), &context(), &Limits::default())
+                .diagnostics
+                .is_empty()
         );
     }
 

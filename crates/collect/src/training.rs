@@ -10,8 +10,9 @@
 //! but no zone keeps only its date), `status` (`completed`, `in_progress`,
 //! `not_started`, `assigned`, `overdue`, `failed`, or the export's word in
 //! lower case; without a status column a row with a completion date is
-//! `completed` and one without is `assigned`) and `score` (a number, when
-//! present). The record's time is the completion time, else `--occurred-at`.
+//! `completed` and one without is `assigned`) and `score` (a number from 0 to
+//! 100, a decimal comma accepted; one that cannot be read gives a warning and
+//! is left out). The record's time is the completion time, else `--occurred-at`.
 //!
 //! Mimecast (`templateName`, `numTrainingModulesAssigned`, ...): `course` is
 //! the template, `status` is `completed` when the user answered questions
@@ -157,13 +158,31 @@ fn normal_status(text: &str) -> String {
     }
 }
 
-fn number(text: &str) -> Option<f64> {
-    text.trim()
-        .trim_end_matches('%')
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|value| value.is_finite())
+/// A score in percent: a plain decimal number (`92`, `88.5`, a decimal
+/// comma `88,5`, a trailing `%`) from 0 to 100. `Ok(None)` for a cell that
+/// says there is none (`n/a`, `-`); `Err` for anything else.
+fn score(text: &str) -> Result<Option<f64>, String> {
+    let trimmed = text.trim().trim_end_matches('%').trim();
+    if matches!(trimmed.to_ascii_lowercase().as_str(), "n/a" | "na" | "-") {
+        return Ok(None);
+    }
+    let decimal = match trimmed.split_once(',') {
+        Some((whole, fraction)) if !whole.contains('.') && !fraction.contains([',', '.']) => {
+            format!("{whole}.{fraction}")
+        }
+        _ => trimmed.to_string(),
+    };
+    let plain = !decimal.is_empty()
+        && decimal.bytes().all(|byte| byte.is_ascii_digit() || byte == b'.')
+        && decimal.bytes().any(|byte| byte.is_ascii_digit());
+    match decimal.parse::<f64>() {
+        Ok(value) if plain && (0.0..=100.0).contains(&value) => Ok(Some(value)),
+        Ok(_) if plain => Err(format!("score `{}` is outside 0..100", crate::cut_text(text, 64))),
+        _ => Err(format!(
+            "score `{}` is not a number from 0 to 100",
+            crate::cut_text(text, 64)
+        )),
+    }
 }
 
 /// Parse a training export into `training_record` records.
@@ -259,10 +278,14 @@ pub fn parse(bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
                 .filter(|value| !value.is_empty())
                 .map(|value| crate::cut_text(value, 1024))
         };
-        match record(&cell, &keys, &row, mimecast, context) {
+        let mut warnings = Vec::new();
+        match record(&cell, &keys, &row, mimecast, context, &mut warnings) {
             Ok(mut record) => {
                 record.source.line = Some(line);
                 parsed.evidence.push(record);
+                for warning in warnings {
+                    parsed.diagnostics.push(context.warning(Some(line), warning));
+                }
             }
             Err(message) => parsed.diagnostics.push(context.diagnostic(Some(line), None, message)),
         }
@@ -281,6 +304,7 @@ fn record(
     row: &[String],
     mimecast: bool,
     context: &Context,
+    warnings: &mut Vec<String>,
 ) -> Result<model::NewEvidence, String> {
     // `email` is kept as exported; `person` (what matching uses) is it in
     // lower case, else the user name.
@@ -359,8 +383,12 @@ fn record(
         };
         attrs.insert("completed_at".into(), json!(completed.map(model::time::format_time)));
         attrs.insert("status".into(), status.into());
-        if let Some(score) = cell("score").and_then(|text| number(&text)) {
-            attrs.insert("score".into(), json!(score));
+        match cell("score").map(|text| score(&text)).transpose() {
+            Ok(Some(Some(score))) => {
+                attrs.insert("score".into(), json!(score));
+            }
+            Ok(_) => {}
+            Err(message) => warnings.push(format!("{message}; recorded without a score")),
         }
         time = completed;
     }
@@ -423,6 +451,48 @@ mod tests {
         assert!(parsed.evidence[1].attrs.get("score").is_none());
         let lines: Vec<Option<u64>> = parsed.diagnostics.iter().map(|diagnostic| diagnostic.line).collect();
         assert_eq!(lines, vec![Some(4), Some(5)]);
+    }
+
+    #[test]
+    fn scores_with_a_decimal_comma_are_read_and_unreadable_ones_warned() {
+        let parsed = check(
+            "email,course,completed,score\n\
+             a@example.com,Secure Coding,2025-04-13,\"88,5\"\n\
+             b@example.com,Secure Coding,2025-04-13,88.5\n\
+             c@example.com,Secure Coding,2025-04-13,N/A\n\
+             d@example.com,Secure Coding,2025-04-13,-5\n\
+             e@example.com,Secure Coding,2025-04-13,1e3\n\
+             f@example.com,Secure Coding,2025-04-13,NaN\n\
+             g@example.com,Secure Coding,2025-04-13,120\n\
+             h@example.com,Secure Coding,2025-04-13,100 %\n",
+            None,
+        );
+        let scores: Vec<Option<&Value>> = parsed.evidence.iter().map(|record| record.attrs.get("score")).collect();
+        let (some, none) = (|value: f64| Some(json!(value)), None);
+        assert_eq!(
+            scores,
+            [
+                some(88.5).as_ref(),
+                some(88.5).as_ref(),
+                none,
+                none,
+                none,
+                none,
+                none,
+                some(100.0).as_ref()
+            ]
+        );
+        let warnings: Vec<(Option<u64>, bool)> = parsed
+            .diagnostics
+            .iter()
+            .map(|diagnostic| (diagnostic.line, diagnostic.warning))
+            .collect();
+        assert_eq!(warnings, [5, 6, 7, 8].map(|line| (Some(line), true)));
+        assert!(
+            parsed.diagnostics[3].message.contains("outside 0..100"),
+            "{:?}",
+            parsed.diagnostics
+        );
     }
 
     #[test]
