@@ -81,6 +81,11 @@ max_line_bytes = 16777216
 max_depth = 64
 "#;
 
+/// The largest `[limits] max_depth` accepted: the JSON and YAML parsers and
+/// the walkers over their trees recurse once per level, and a few thousand
+/// levels overflow a thread's stack (a debug build overflows YAML at 500).
+pub const MAX_DEPTH_CEILING: usize = 256;
+
 /// The parsed configuration, with paths resolved against the config's directory.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -229,6 +234,12 @@ impl Config {
         };
         if limits.max_depth == 0 || limits.max_line_bytes == 0 || limits.max_document_bytes == 0 {
             bail!("{}: [limits] values must be greater than zero", file.display());
+        }
+        if limits.max_depth > MAX_DEPTH_CEILING {
+            bail!(
+                "{}: [limits] max_depth must be at most {MAX_DEPTH_CEILING}: the parsers recurse, and deeper input would overflow the stack",
+                file.display()
+            );
         }
         let override_max_days = raw.overrides.max_days.unwrap_or(policy::DEFAULT_MAX_DAYS);
         if !(1..=3650).contains(&override_max_days) {
@@ -399,5 +410,16 @@ mod tests {
         let error = Config::load(&file).unwrap_err().to_string();
         assert!(error.contains("bad.toml:3"), "{error}");
         assert!(error.contains("bogus"), "{error}");
+    }
+
+    #[test]
+    fn max_depth_is_capped_where_the_parsers_stay_safe() {
+        let directory = tempfile::tempdir().unwrap();
+        let file = directory.path().join("deep.toml");
+        std::fs::write(&file, "[limits]\nmax_depth = 10000\n").unwrap();
+        let error = Config::load(&file).unwrap_err().to_string();
+        assert!(error.contains("max_depth must be at most 256"), "{error}");
+        std::fs::write(&file, "[limits]\nmax_depth = 256\n").unwrap();
+        assert_eq!(Config::load(&file).unwrap().limits.max_depth, 256);
     }
 }

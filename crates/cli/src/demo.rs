@@ -298,6 +298,7 @@ pub fn run(dir: &Path, seed: u64, scale: demo::Scale) -> Result<Outcome> {
             occurred_at_is_date: false,
             limits: config.limits,
             batch_size: 0,
+            batch_bytes: 0,
             provenance: match &item.public_key {
                 Some(path) => {
                     let pem =

@@ -38,6 +38,9 @@ pub struct IngestOptions {
     pub limits: Limits,
     /// Records per atomic batch (0 = the default, 20,000).
     pub batch_size: usize,
+    /// Bytes of subject and attribute text after which a streamed batch is
+    /// appended early (0 = the default, [`MAX_BATCH_BYTES`]).
+    pub batch_bytes: usize,
     /// `--trust-root`, `--public-key` and the trusted builders, for provenance.
     pub provenance: Option<std::sync::Arc<collect::provenance::Verification>>,
     /// `[people] aliases`, for the IAM and training collectors.
@@ -217,7 +220,17 @@ struct InOrder {
     next_sequence: u64,
     batch: Vec<CanonicalRecord>,
     batch_size: usize,
+    /// Bytes of subject and attribute text in `batch`.
+    batch_bytes: usize,
+    /// When `batch_bytes` reaches this, the batch is appended.
+    max_bytes: usize,
 }
+
+/// A streamed batch is appended once its records hold this many bytes of
+/// subject and attribute text, even before `batch_size` records: memory is
+/// then bounded by this and the blocks in flight, not by `batch_size` long
+/// lines.
+pub const MAX_BATCH_BYTES: usize = 64 * 1024 * 1024;
 
 impl InOrder {
     /// Append every block that is next in file order, completing records
@@ -252,9 +265,11 @@ impl InOrder {
                     (Some(text), true) => record.with_source_sha256(text, &mut scratch),
                     _ => record,
                 };
+                self.batch_bytes += record.subject.len() + record.attrs.len();
                 self.batch.push(record);
-                if self.batch.len() >= self.batch_size {
+                if self.batch.len() >= self.batch_size || self.batch_bytes >= self.max_bytes {
                     append_batch(ledger, &mut self.batch, summary, on_batch)?;
+                    self.batch_bytes = 0;
                 }
             }
         }
@@ -675,6 +690,12 @@ fn ingest_streamed(
         next_sequence: 0,
         batch: Vec::with_capacity(batch_size),
         batch_size,
+        batch_bytes: 0,
+        max_bytes: if options.batch_bytes == 0 {
+            MAX_BATCH_BYTES
+        } else {
+            options.batch_bytes
+        },
     };
     let mut failure: Option<ledger::LedgerError> = None;
     let mut rejected_file: Option<String> = None;
@@ -778,5 +799,49 @@ fn ingest_streamed(
     match failure {
         Some(error) => Err(IngestError(error)),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Long lines do not wait for `batch_size` records: a streamed batch is
+    /// appended once its text reaches the byte cap.
+    #[test]
+    fn a_streamed_batch_is_appended_at_its_byte_cap() {
+        let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
+        let ledger_path = dir.path().join("ledger.db");
+        let signer =
+            ledger::NoteSigner::from_seed("dsomm-audit/test", [7u8; 32]).unwrap_or_else(|error| panic!("{error}"));
+        ledger::Ledger::create(&ledger_path, signer.clone()).unwrap_or_else(|error| panic!("{error}"));
+        let mut ledger = ledger::Ledger::open(&ledger_path)
+            .and_then(|ledger| ledger.with_signer(signer))
+            .unwrap_or_else(|error| panic!("{error}"));
+        let input = dir.path().join("long.ndjson");
+        let padding = "x".repeat(1000);
+        let lines: String = (0..10)
+            .map(|index| {
+                format!(
+                    "{{\"kind\":\"scan_report\",\"occurred_at\":\"2025-01-01T00:00:0{index}Z\",\"subject\":{{\"repo\":\"o/r\"}},\"attrs\":{{\"tool\":\"semgrep\",\"pad\":\"{padding}\"}}}}\n"
+                )
+            })
+            .collect();
+        std::fs::write(&input, lines).unwrap_or_else(|error| panic!("{error}"));
+        let batches = |batch_bytes: usize, ledger: &mut ledger::Ledger| {
+            let options = IngestOptions {
+                source: Some(Collector::EvidenceNdjson),
+                batch_bytes,
+                ..IngestOptions::default()
+            };
+            let mut count = 0;
+            let summary = ingest_paths(ledger, std::slice::from_ref(&input), &options, |_| count += 1)
+                .unwrap_or_else(|error| panic!("{error}"));
+            (count, summary.added + summary.duplicates)
+        };
+        // Three lines (about 3 KB) per batch under a 2.5 KB cap: four batches.
+        assert_eq!(batches(2_500, &mut ledger), (4, 10));
+        // The default cap holds all ten in one batch (all duplicates now).
+        assert_eq!(batches(0, &mut ledger), (1, 10));
     }
 }

@@ -670,6 +670,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     .filter(|person| !person.is_empty()),
                 limits: config.limits,
                 batch_size: 0,
+                batch_bytes: 0,
                 provenance,
                 aliases: (!config.aliases.is_empty()).then(|| std::sync::Arc::new(config.aliases.clone())),
                 columns: columns

@@ -716,3 +716,58 @@ fn fifos_and_dev_zero_are_refused_by_name_never_read() {
     let outcome = run_bounded(&workspace, &["ingest", "--format", "json", "repo"]);
     assert_ne!(outcome.code, -1, "killed by the timeout: {outcome:#?}");
 }
+
+/// `[limits] max_depth` is capped where every parser survives input nested
+/// just inside it (a debug build overflows YAML at 500 levels): at the cap,
+/// YAML, front matter, NDJSON and iCalendar nested to it are read or refused,
+/// never a stack overflow; above it, the config is refused.
+#[test]
+fn max_depth_at_its_ceiling_never_overflows_the_stack() {
+    let workspace = Workspace::new();
+    let config = std::fs::read_to_string(workspace.path("dsomm-audit.toml")).unwrap();
+    let raised = |depth: usize| config.replace("max_depth = 64", &format!("max_depth = {depth}"));
+    workspace.write("dsomm-audit.toml", raised(257));
+    let refused = workspace.run(&["verify"]);
+    assert_eq!(refused.code, 2, "{refused:#?}");
+    assert!(refused.stderr.contains("max_depth must be at most 256"), "{refused:#?}");
+    workspace.write("dsomm-audit.toml", raised(256));
+    let deep = 253;
+    let (open, close) = ("[".repeat(deep), "]".repeat(deep));
+    let inputs: [(&str, &str, String); 5] = [
+        (
+            "kubernetes",
+            "deep.yaml",
+            format!("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {{name: p}}\nx: {open}{close}\n"),
+        ),
+        (
+            "backstage",
+            "deep-catalog.yaml",
+            format!("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {{name: p}}\nx: {open}{close}\n"),
+        ),
+        (
+            "threat-model",
+            "deep.md",
+            format!("---\nservice: api\ndate: 2025-01-10\nx: {open}{close}\n---\n# t\n"),
+        ),
+        (
+            "evidence-ndjson",
+            "deep.ndjson",
+            format!("{{\"kind\":\"deploy\",\"attrs\":{{\"x\":{open}{close}}}}}\n"),
+        ),
+        (
+            "ics",
+            "deep.ics",
+            format!(
+                "{}{}",
+                "BEGIN:VCALENDAR\r\n".repeat(deep),
+                "END:VCALENDAR\r\n".repeat(deep)
+            ),
+        ),
+    ];
+    for (source, file, text) in inputs {
+        workspace.write(file, text);
+        let outcome = workspace.run(&["ingest", "--format", "json", "--source", source, file]);
+        check_no_panic(&outcome);
+        assert!(matches!(outcome.code, 0 | 1), "{source}: {outcome:#?}");
+    }
+}

@@ -2,14 +2,17 @@
 //!
 //! Every stored time is `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ` (nanoseconds, always
 //! nine digits), so that text order is time order and no precision a source gave
-//! is lost. Years outside 1970..=9999 are refused as out of range.
+//! is lost. Times before 1970 or after 9999-12-30T22:00:00Z (the latest instant
+//! whose date is year 9999 in every time zone) are refused as out of range.
 
 use jiff::Timestamp;
 
 /// Earliest accepted evidence time (the Unix epoch).
 pub const MIN_SECOND: i64 = 0;
-/// Latest accepted evidence time (the last second of year 9999).
-pub const MAX_SECOND: i64 = 253_402_300_799;
+/// Latest accepted evidence time, 9999-12-30T22:00:00Z: the latest instant
+/// the time library represents (it keeps every zone's local date in year
+/// 9999), so later times in year 9999 cannot be held.
+pub const MAX_SECOND: i64 = 253_402_207_200;
 
 /// Why a time could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -22,8 +25,8 @@ pub enum TimeError {
         /// What the time parser said.
         reason: String,
     },
-    /// The time is before 1970 or after 9999.
-    #[error("`{text}` is out of range (1970-01-01 .. 9999-12-31)")]
+    /// The time is before 1970 or after 9999-12-30T22:00:00Z.
+    #[error("`{text}` is out of range (1970-01-01T00:00:00Z .. 9999-12-30T22:00:00Z)")]
     OutOfRange {
         /// The offending text (shortened).
         text: String,
@@ -55,9 +58,17 @@ pub fn parse_time(text: &str) -> Result<Timestamp, TimeError> {
     } else {
         trimmed.parse::<Timestamp>().map_err(|error| error.to_string())
     };
-    let timestamp = parsed.map_err(|reason| TimeError::Unparsable {
-        text: shorten(text),
-        reason,
+    let timestamp = parsed.map_err(|reason| {
+        // A well-formed time past the library's range (late on 9999-12-31) is
+        // out of range, not unreadable.
+        if reason.contains("overflow") || reason.contains("not in the required range") {
+            TimeError::OutOfRange { text: shorten(text) }
+        } else {
+            TimeError::Unparsable {
+                text: shorten(text),
+                reason,
+            }
+        }
     })?;
     check_range(timestamp).map_err(|_| TimeError::OutOfRange { text: shorten(text) })
 }
@@ -141,6 +152,10 @@ mod tests {
             parse_time("1969-12-31T23:59:59Z"),
             Err(TimeError::OutOfRange { .. })
         ));
+        for late in ["9999-12-31T00:00:00Z", "9999-12-31", "9999-12-30T22:00:01Z"] {
+            assert!(matches!(parse_time(late), Err(TimeError::OutOfRange { .. })), "{late}");
+        }
+        assert!(parse_time("9999-12-30T22:00:00Z").is_ok());
         assert!(parse_time("not a time").is_err());
         assert!(parse_time("").is_err());
     }
