@@ -68,15 +68,9 @@ struct ReadInput {
 
 fn read_input(input: &GateInput, options: &GateOptions, threshold: Severity) -> Result<ReadInput, String> {
     let shown = input.path.display().to_string();
-    let metadata = std::fs::metadata(&input.path).map_err(|error| format!("{shown}: cannot read: {error}"))?;
-    if metadata.len() > options.limits.max_document_bytes {
-        return Err(format!(
-            "{shown}: {} bytes exceeds the document limit of {} bytes",
-            metadata.len(),
-            options.limits.max_document_bytes
-        ));
-    }
-    let bytes = std::fs::read(&input.path).map_err(|error| format!("{shown}: cannot read: {error}"))?;
+    // Only a regular file, never more than the limit: a FIFO or `/dev/zero` is
+    // refused by name instead of blocking or filling memory.
+    let bytes = crate::files::read_limited(&input.path, options.limits.max_document_bytes)?;
     let digest: [u8; 32] = Sha256::digest(&bytes).into();
     let origin = std::fs::canonicalize(&input.path).map_or_else(|_| shown.clone(), |full| full.display().to_string());
     let context = Context {

@@ -636,19 +636,7 @@ fn a_directory_of_many_small_files_is_walked_and_reported_file_by_file() {
 /// Run the binary in the workspace with a 60-second timeout: a regression that
 /// blocks on a FIFO or reads `/dev/zero` forever fails instead of hanging.
 fn run_bounded(workspace: &Workspace, args: &[&str]) -> Outcome {
-    let output = Command::cargo_bin("dsomm-audit")
-        .unwrap()
-        .current_dir(workspace.dir.path())
-        .env_remove("DSOMM_MODEL")
-        .args(args)
-        .timeout(Duration::from_secs(60))
-        .output()
-        .unwrap();
-    let outcome = Outcome {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
+    let outcome = common::run_in_within(workspace.dir.path(), args, Duration::from_secs(60));
     check_no_panic(&outcome);
     outcome
 }
