@@ -167,7 +167,8 @@ pub fn path_text(path: &Path) -> String {
     }
 }
 
-fn kind_of(metadata: &std::fs::Metadata) -> &'static str {
+/// What a file that is not a regular file is: `a FIFO`, `a character device`, ...
+pub fn kind_of(metadata: &std::fs::Metadata) -> &'static str {
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileTypeExt;

@@ -149,6 +149,15 @@ fn walk(directory: &Path, files: &mut Vec<PathBuf>, diagnostics: &mut Vec<Diagno
             }
         } else if metadata.is_file() {
             files.push(entry);
+        } else {
+            // A FIFO, socket or device: never opened (a FIFO would block), but named.
+            diagnostics.push(Diagnostic {
+                file: entry.display().to_string(),
+                line: None,
+                pointer: None,
+                message: format!("not a regular file ({}): skipped", crate::files::kind_of(&metadata)),
+                warning: true,
+            });
         }
     }
 }
@@ -187,7 +196,11 @@ pub fn ingest_paths(
 ) -> Result<IngestSummary, IngestError> {
     let mut summary = IngestSummary::default();
     let files = expand_paths(paths, &mut summary.diagnostics);
-    summary.rejected += summary.diagnostics.len() as u64;
+    summary.rejected += summary
+        .diagnostics
+        .iter()
+        .filter(|diagnostic| !diagnostic.warning)
+        .count() as u64;
     let batch_size = if options.batch_size == 0 {
         DEFAULT_BATCH
     } else {

@@ -1404,7 +1404,9 @@ fn suppressions(paths: &[PathBuf], limits: &collect::Limits, format: Format) -> 
         }
     }
     for diagnostic in &diagnostics {
-        eprintln!("warning: {}", files::for_terminal(&diagnostic.to_string()));
+        // The walk's diagnostics name a file or directory, no line.
+        let problem = format!("{}: {}", diagnostic.file, diagnostic.message);
+        eprintln!("warning: {}", files::for_terminal(&problem));
     }
     let mut by_tool: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
     for suppression in &found {

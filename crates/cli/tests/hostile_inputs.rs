@@ -704,3 +704,54 @@ fn fifos_and_dev_zero_are_refused_by_name_never_read() {
     let outcome = run_bounded(&workspace, &["ingest", "--format", "json", "repo"]);
     assert_ne!(outcome.code, -1, "killed by the timeout: {outcome:#?}");
 }
+
+#[test]
+fn a_fifo_inside_a_walked_directory_is_skipped_with_a_warning_naming_it() {
+    let workspace = Workspace::new();
+    std::fs::create_dir_all(workspace.path("repo/.github/workflows")).unwrap();
+    for fifo in ["repo/evidence.ndjson", "repo/.github/workflows/ci.yml"] {
+        let made = std::process::Command::new("mkfifo")
+            .arg(workspace.path(fifo))
+            .status()
+            .unwrap();
+        assert!(made.success());
+    }
+    workspace.write("repo/good.ndjson", format!("{GOOD_LINE}\n"));
+
+    let outcome = run_bounded(&workspace, &["ingest", "--format", "json", "repo"]);
+    assert_eq!(outcome.code, 0, "a warning does not change the status: {outcome:#?}");
+    let summary = outcome.json();
+    assert_eq!(summary["added"], 1, "{summary:#}");
+    assert_eq!(summary["rejected"], 0, "{summary:#}");
+    let diagnostics = summary["diagnostics"].as_array().unwrap();
+    for fifo in ["repo/evidence.ndjson", "repo/.github/workflows/ci.yml"] {
+        let found = diagnostics
+            .iter()
+            .find(|diagnostic| diagnostic["file"] == fifo)
+            .unwrap_or_else(|| panic!("{fifo} not named: {summary:#}"));
+        assert_eq!(found["message"], "not a regular file (a FIFO): skipped", "{found}");
+        assert_eq!(found["warning"], true, "{found}");
+    }
+    let table = run_bounded(&workspace, &["ingest", "repo"]);
+    assert!(
+        table
+            .stderr
+            .contains("note: repo/evidence.ndjson: warning: not a regular file (a FIFO): skipped"),
+        "{table:#?}"
+    );
+
+    let outcome = run_bounded(&workspace, &["lint-pipelines", "repo"]);
+    assert!(
+        outcome
+            .stderr
+            .contains("repo/.github/workflows/ci.yml: warning: not a regular file (a FIFO): skipped"),
+        "{outcome:#?}"
+    );
+    let outcome = run_bounded(&workspace, &["suppressions", "repo"]);
+    assert!(
+        outcome
+            .stderr
+            .contains("warning: repo/evidence.ndjson: not a regular file (a FIFO): skipped"),
+        "{outcome:#?}"
+    );
+}
