@@ -98,7 +98,7 @@ pub fn attest(
             .map_err(|error| anyhow::anyhow!("--document {error}"))?;
         let digest: [u8; 32] = Sha256::digest(&bytes).into();
         let origin =
-            std::fs::canonicalize(path).map_or_else(|_| document.to_string(), |full| full.display().to_string());
+            std::fs::canonicalize(path).map_or_else(|_| document.to_string(), |full| crate::files::path_text(&full));
         ledger.store_blob(&digest, &origin, bytes.as_slice())?;
         ("file", Some(hex::encode(digest)), Some(bytes.len()))
     };

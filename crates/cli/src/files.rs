@@ -32,7 +32,7 @@ pub fn open_regular(path: &Path) -> std::io::Result<File> {
 /// Read a regular file whole, refusing it if it holds more than `limit` bytes:
 /// at most `limit + 1` bytes are ever read, even from a file that grows.
 pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
-    let shown = path.display();
+    let shown = path_text(path);
     read_capped(path, limit).map_err(|problem| match problem {
         Problem::Io(error) => format!("{shown}: {error}"),
         Problem::TooLarge(size) => format!("{shown}: {size} bytes exceeds the document limit of {limit} bytes"),

@@ -67,12 +67,13 @@ struct ReadInput {
 }
 
 fn read_input(input: &GateInput, options: &GateOptions, threshold: Severity) -> Result<ReadInput, String> {
-    let shown = input.path.display().to_string();
+    let shown = crate::files::path_text(&input.path);
     // Only a regular file, never more than the limit: a FIFO or `/dev/zero` is
     // refused by name instead of blocking or filling memory.
     let bytes = crate::files::read_limited(&input.path, options.limits.max_document_bytes)?;
     let digest: [u8; 32] = Sha256::digest(&bytes).into();
-    let origin = std::fs::canonicalize(&input.path).map_or_else(|_| shown.clone(), |full| full.display().to_string());
+    let origin =
+        std::fs::canonicalize(&input.path).map_or_else(|_| shown.clone(), |full| crate::files::path_text(&full));
     let context = Context {
         origin,
         shown_as: shown.clone(),
@@ -120,7 +121,7 @@ pub fn run(ledger: &mut Ledger, inputs: &[GateInput], options: &GateOptions, now
         match read_input(input, options, threshold) {
             Ok(input_read) => {
                 // The bytes parsed are the bytes kept: the file is read once.
-                let origin = input.path.display().to_string();
+                let origin = crate::files::path_text(&input.path);
                 ledger.store_blob(&input_read.digest, &origin, input_read.bytes.as_slice())?;
                 records.extend(input_read.records);
                 reports.extend(input_read.reports);

@@ -80,7 +80,7 @@ pub fn expand_paths(paths: &[PathBuf], diagnostics: &mut Vec<Diagnostic>) -> Vec
             Ok(metadata) if metadata.is_dir() => walk(path, &mut files, diagnostics),
             Ok(_) => files.push(path.clone()),
             Err(error) => diagnostics.push(Diagnostic {
-                file: path.display().to_string(),
+                file: crate::files::path_text(path),
                 line: None,
                 pointer: None,
                 message: format!("cannot read: {error}"),
@@ -98,7 +98,7 @@ fn walk(directory: &Path, files: &mut Vec<PathBuf>, diagnostics: &mut Vec<Diagno
             .collect(),
         Err(error) => {
             diagnostics.push(Diagnostic {
-                file: directory.display().to_string(),
+                file: crate::files::path_text(directory),
                 line: None,
                 pointer: None,
                 message: format!("cannot list directory: {error}"),
@@ -111,7 +111,7 @@ fn walk(directory: &Path, files: &mut Vec<PathBuf>, diagnostics: &mut Vec<Diagno
     for entry in entries {
         if files.len() >= MAX_FILES {
             diagnostics.push(Diagnostic {
-                file: directory.display().to_string(),
+                file: crate::files::path_text(directory),
                 line: None,
                 pointer: None,
                 message: format!("more than {MAX_FILES} files; the rest were not read"),
@@ -135,7 +135,7 @@ fn walk(directory: &Path, files: &mut Vec<PathBuf>, diagnostics: &mut Vec<Diagno
             };
             if let Some(message) = skipped {
                 diagnostics.push(Diagnostic {
-                    file: entry.display().to_string(),
+                    file: crate::files::path_text(&entry),
                     line: None,
                     pointer: None,
                     message,
@@ -152,7 +152,7 @@ fn walk(directory: &Path, files: &mut Vec<PathBuf>, diagnostics: &mut Vec<Diagno
         } else {
             // A FIFO, socket or device: never opened (a FIFO would block), but named.
             diagnostics.push(Diagnostic {
-                file: entry.display().to_string(),
+                file: crate::files::path_text(&entry),
                 line: None,
                 pointer: None,
                 message: format!("not a regular file ({}): skipped", crate::files::kind_of(&metadata)),
@@ -292,7 +292,7 @@ fn append_batch(
 fn reject(summary: &mut IngestSummary, file: &Path, message: String) {
     summary.rejected += 1;
     summary.diagnostics.push(Diagnostic {
-        file: file.display().to_string(),
+        file: crate::files::path_text(file),
         line: None,
         pointer: None,
         message,
@@ -308,7 +308,9 @@ fn ingest_file(
     summary: &mut IngestSummary,
     on_batch: &mut impl FnMut(&AppendSummary),
 ) -> Result<(), IngestError> {
-    let origin = path.display().to_string();
+    // Lossless (`files::path_text`): two files whose names differ only in bytes
+    // that are not UTF-8 are two origins, not one.
+    let origin = crate::files::path_text(path);
     let collector = match options.source {
         Some(collector) => collector,
         None => {
@@ -335,7 +337,7 @@ fn ingest_file(
     };
     // The same file named differently (`./a.json`, `a.json`) is the same input:
     // records name it by its resolved absolute path.
-    let resolved = std::fs::canonicalize(path).map_or_else(|_| origin.clone(), |full| full.display().to_string());
+    let resolved = std::fs::canonicalize(path).map_or_else(|_| origin.clone(), |full| crate::files::path_text(&full));
     let mut context = Context {
         origin: resolved,
         shown_as: origin.clone(),
@@ -395,7 +397,7 @@ fn ingest_file(
         let bytes = match crate::files::read_limited(path, options.limits.max_document_bytes) {
             Ok(bytes) => bytes,
             Err(error) => {
-                let prefix = format!("{}: ", path.display());
+                let prefix = format!("{}: ", crate::files::path_text(path));
                 let error = error.strip_prefix(&prefix).unwrap_or(&error);
                 reject(summary, path, format!("cannot read: {error}"));
                 return Ok(());
@@ -605,7 +607,7 @@ fn ingest_streamed(
     // - this thread, the writer, puts blocks back in file order and appends
     //   them, so ids follow the file whatever the timing.
     let limits = options.limits;
-    let origin = path.display().to_string();
+    let origin = crate::files::path_text(path);
     let (file, hashed_file) =
         match crate::files::open_regular(path).and_then(|file| Ok((file, crate::files::open_regular(path)?))) {
             Ok(files) => files,

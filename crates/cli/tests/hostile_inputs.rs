@@ -755,3 +755,39 @@ fn a_fifo_inside_a_walked_directory_is_skipped_with_a_warning_naming_it() {
         "{outcome:#?}"
     );
 }
+
+#[test]
+fn names_differing_only_in_bytes_that_are_not_utf8_are_two_origins() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let workspace = Workspace::new();
+    std::fs::create_dir_all(workspace.path("lossy")).unwrap();
+    for name in [&b"a\xff.ndjson"[..], &b"a\xfe.ndjson"[..]] {
+        let path = workspace.path("lossy").join(OsStr::from_bytes(name));
+        std::fs::write(path, format!("{GOOD_LINE}\n")).unwrap();
+    }
+    let outcome = run_bounded(&workspace, &["ingest", "--format", "json", "lossy"]);
+    assert_eq!(outcome.code, 0, "{outcome:#?}");
+    let summary = outcome.json();
+    assert_eq!(summary["added"], 2, "one record per file: {summary:#}");
+    assert_eq!(summary["duplicates"], 0, "{summary:#}");
+    let database = rusqlite::Connection::open(workspace.path("ledger.db")).unwrap();
+    let mut statement = database
+        .prepare("SELECT origin FROM source_file ORDER BY origin")
+        .unwrap();
+    let origins: Vec<String> = statement
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(origins.len(), 2, "{origins:?}");
+    assert!(origins[0].ends_with("/lossy/a\\xFE.ndjson"), "{origins:?}");
+    assert!(origins[1].ends_with("/lossy/a\\xFF.ndjson"), "{origins:?}");
+    // Ingested again: the same two origins, so only duplicates.
+    let again = run_bounded(&workspace, &["ingest", "--format", "json", "lossy"]).json();
+    assert_eq!(
+        (again["added"].as_u64(), again["duplicates"].as_u64()),
+        (Some(0), Some(2)),
+        "{again:#}"
+    );
+}
