@@ -212,10 +212,14 @@ pub fn summary(outcome: &GateOutcome) -> String {
         outcome.record
     );
     for error in &decision.input_errors {
-        out.push_str(&format!("  input error: {error}\n"));
+        // One line each: a file name or report text with a newline cannot forge lines.
+        out.push_str(&format!("  input error: {}\n", crate::files::for_terminal(error)));
     }
     for finding in decision.blocking.iter().take(50) {
-        out.push_str(&format!("  blocks: {}\n", finding_line(finding)));
+        out.push_str(&format!(
+            "  blocks: {}\n",
+            crate::files::for_terminal(&finding_line(finding))
+        ));
     }
     if decision.blocking.len() > 50 {
         out.push_str(&format!(
@@ -232,7 +236,7 @@ pub fn summary(outcome: &GateOutcome) -> String {
     for waived in &decision.waived {
         out.push_str(&format!(
             "  waived: {} by override {} (owner {}, ticket {}, sunset {})\n",
-            finding_line(&waived.finding),
+            crate::files::for_terminal(&finding_line(&waived.finding)),
             waived.override_id,
             waived.owner,
             waived.ticket,

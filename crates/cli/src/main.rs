@@ -1268,8 +1268,10 @@ fn ingest(
         Format::Table => {
             for diagnostic in &summary.diagnostics {
                 // A warning concerns input that still landed (its Display says "warning").
+                // Control characters escaped: a file name holding a newline
+                // cannot forge a line of this output.
                 let label = if diagnostic.warning { "note" } else { "rejected" };
-                eprintln!("{label}: {diagnostic}");
+                eprintln!("{label}: {}", files::for_terminal(&diagnostic.to_string()));
             }
             outln!(
                 "{} files: {} added, {} duplicates, {} rejected",
@@ -1350,7 +1352,7 @@ fn lint_pipelines(
     }
     let linted = dsomm_audit::pipelines::lint_paths(paths, limits);
     for diagnostic in &linted.diagnostics {
-        eprintln!("{diagnostic}");
+        eprintln!("{}", files::for_terminal(&diagnostic.to_string()));
     }
     match format {
         Format::Json => outln!(
@@ -1383,7 +1385,7 @@ fn suppressions(paths: &[PathBuf], limits: &collect::Limits, format: Format) -> 
     let mut found = Vec::new();
     let mut unreadable = false;
     for file in &files {
-        let shown = file.display().to_string();
+        let shown = files::path_text(file);
         let too_large = std::fs::metadata(file).is_ok_and(|metadata| metadata.len() > limits.max_document_bytes);
         if too_large {
             eprintln!(
@@ -1425,7 +1427,7 @@ fn suppressions(paths: &[PathBuf], limits: &collect::Limits, format: Format) -> 
         Format::Table => {
             let locations: Vec<String> = found
                 .iter()
-                .map(|suppression| format!("{}:{}", printable(&suppression.file), suppression.line))
+                .map(|suppression| format!("{}:{}", files::for_terminal(&suppression.file), suppression.line))
                 .collect();
             let location_width = locations
                 .iter()

@@ -245,7 +245,11 @@ pub fn table(linted: &Linted) -> String {
             if current.is_some() {
                 out.push('\n');
             }
-            out.push_str(&format!("{} ({})\n", step.file, platform_name(step.platform)));
+            out.push_str(&format!(
+                "{} ({})\n",
+                crate::files::for_terminal(&step.file),
+                platform_name(step.platform)
+            ));
             current = Some(step.file.as_str());
         }
         let marker = match step.mode {

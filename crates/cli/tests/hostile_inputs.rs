@@ -791,3 +791,32 @@ fn names_differing_only_in_bytes_that_are_not_utf8_are_two_origins() {
         "{again:#}"
     );
 }
+
+#[test]
+fn a_file_name_with_a_newline_cannot_forge_lines_of_the_table_output() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let workspace = Workspace::new();
+    std::fs::create_dir_all(workspace.path("names")).unwrap();
+    let name = &b"x.ndjson: fine\nrejected: etc-passwd:1: forged\xff.ndjson"[..];
+    std::fs::write(workspace.path("names").join(OsStr::from_bytes(name)), "{not json\n").unwrap();
+
+    let outcome = run_bounded(&workspace, &["ingest", "names"]);
+    assert_eq!(outcome.code, 1, "{outcome:#?}");
+    let rejected: Vec<&str> = outcome
+        .stderr
+        .lines()
+        .filter(|line| line.starts_with("rejected:"))
+        .collect();
+    assert_eq!(rejected.len(), 1, "one diagnostic, one line: {outcome:#?}");
+    assert!(
+        rejected[0].starts_with("rejected: names/x.ndjson: fine\\nrejected: etc-passwd:1: forged\\xFF.ndjson:1:"),
+        "{outcome:#?}"
+    );
+    // The JSON summary keeps the name whole (its newline escaped by JSON).
+    let summary = run_bounded(&workspace, &["ingest", "--format", "json", "names"]).json();
+    assert_eq!(
+        summary["diagnostics"][0]["file"], "names/x.ndjson: fine\nrejected: etc-passwd:1: forged\\xFF.ndjson",
+        "{summary:#}"
+    );
+}
