@@ -3,7 +3,7 @@
 //! assessment library, and render tables and Markdown.
 
 use crate::config::Config;
-use anyhow::{Context as _, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use assess::{Assessment, Claims, Rubric};
 use jiff::Timestamp;
 use model::Evidence;
@@ -68,7 +68,8 @@ pub fn load(
     let model_path = model.or_else(|| config.model_path.clone());
     let (catalogue, assessment_texts, depends_on) = match &model_path {
         Some(path) => {
-            let bytes = std::fs::read(path).with_context(|| format!("cannot read model {}", path.display()))?;
+            let bytes = crate::files::read_input(path, "model file", model::dsomm::MAX_MODEL_BYTES as u64)
+                .map_err(|error| anyhow!(error))?;
             let loaded = model::dsomm::load_model(&bytes, &path.display().to_string())?;
             let texts = loaded
                 .activities
@@ -119,16 +120,17 @@ pub fn load(
     }
     let claims = match claims {
         Some(path) => {
-            let text =
-                std::fs::read_to_string(path).with_context(|| format!("cannot read claims {}", path.display()))?;
+            let text = crate::files::read_input_text(path, "claims file", assess::claims::MAX_BYTES as u64)
+                .map_err(|error| anyhow!(error))?;
             let meta_path = meta.map(Path::to_path_buf).or_else(|| {
                 let beside = path.parent().unwrap_or(Path::new(".")).join("meta.yaml");
                 beside.is_file().then_some(beside)
             });
             let meta_text = match &meta_path {
-                Some(meta) => {
-                    Some(std::fs::read_to_string(meta).with_context(|| format!("cannot read {}", meta.display()))?)
-                }
+                Some(meta) => Some(
+                    crate::files::read_input_text(meta, "meta file", assess::claims::MAX_BYTES as u64)
+                        .map_err(|error| anyhow!(error))?,
+                ),
                 None => None,
             };
             let meta_shown = meta_path

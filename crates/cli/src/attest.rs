@@ -93,10 +93,12 @@ pub fn attest(
                 limits.max_document_bytes
             );
         }
-        let bytes = std::fs::read(path).with_context(|| format!("--document {document}: cannot read"))?;
+        // Checked again as it is read: a file swapped for a FIFO or grown since is refused.
+        let bytes = crate::files::read_limited(path, limits.max_document_bytes)
+            .map_err(|error| anyhow::anyhow!("--document {error}"))?;
         let digest: [u8; 32] = Sha256::digest(&bytes).into();
         let origin =
-            std::fs::canonicalize(path).map_or_else(|_| document.to_string(), |full| full.display().to_string());
+            std::fs::canonicalize(path).map_or_else(|_| document.to_string(), |full| crate::files::path_text(&full));
         ledger.store_blob(&digest, &origin, bytes.as_slice())?;
         ("file", Some(hex::encode(digest)), Some(bytes.len()))
     };

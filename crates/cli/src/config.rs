@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Result, bail};
 use serde::Deserialize;
 
 /// The commented default configuration that `init` writes.
@@ -213,7 +213,8 @@ struct RawLimits {
 impl Config {
     /// Read and validate a config file; every problem names the file and line.
     pub fn load(file: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let text = crate::files::read_input_text(file, "config file", crate::files::CONFIG_LIMIT)
+            .map_err(|error| anyhow::anyhow!(error))?;
         let raw: RawConfig = toml::from_str(&text).map_err(|error| {
             let position = error
                 .span()

@@ -65,8 +65,8 @@ pub fn write_private(path: &Path, text: &str) -> Result<()> {
 
 /// Open the ledger for appending with the configured key.
 pub fn open_for_append(config: &Config) -> Result<Ledger> {
-    let key = std::fs::read_to_string(&config.key_path)
-        .with_context(|| format!("cannot read the signing key {}", config.key_path.display()))?;
+    let key = crate::files::read_input_text(&config.key_path, "signing key file", crate::files::KEY_LIMIT)
+        .map_err(|error| anyhow!(error))?;
     let signer = NoteSigner::parse(&key).with_context(|| format!("{}", config.key_path.display()))?;
     Ok(Ledger::open(&config.ledger_path)?.with_signer(signer)?)
 }
@@ -301,8 +301,8 @@ pub fn run(dir: &Path, seed: u64, scale: demo::Scale) -> Result<Outcome> {
             batch_bytes: 0,
             provenance: match &item.public_key {
                 Some(path) => {
-                    let pem =
-                        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+                    let pem = crate::files::read_input_text(path, "public key file", crate::files::KEY_LIMIT)
+                        .map_err(|error| anyhow!(error))?;
                     let key = collect::sigstore::PublicKey::from_pem(&pem)
                         .map_err(|error| anyhow!("{}: {error}", path.display()))?;
                     Some(std::sync::Arc::new(collect::provenance::Verification {

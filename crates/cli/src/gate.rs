@@ -67,18 +67,13 @@ struct ReadInput {
 }
 
 fn read_input(input: &GateInput, options: &GateOptions, threshold: Severity) -> Result<ReadInput, String> {
-    let shown = input.path.display().to_string();
-    let metadata = std::fs::metadata(&input.path).map_err(|error| format!("{shown}: cannot read: {error}"))?;
-    if metadata.len() > options.limits.max_document_bytes {
-        return Err(format!(
-            "{shown}: {} bytes exceeds the document limit of {} bytes",
-            metadata.len(),
-            options.limits.max_document_bytes
-        ));
-    }
-    let bytes = std::fs::read(&input.path).map_err(|error| format!("{shown}: cannot read: {error}"))?;
+    let shown = crate::files::path_text(&input.path);
+    // Only a regular file, never more than the limit: a FIFO or `/dev/zero` is
+    // refused by name instead of blocking or filling memory.
+    let bytes = crate::files::read_limited(&input.path, options.limits.max_document_bytes)?;
     let digest: [u8; 32] = Sha256::digest(&bytes).into();
-    let origin = std::fs::canonicalize(&input.path).map_or_else(|_| shown.clone(), |full| full.display().to_string());
+    let origin =
+        std::fs::canonicalize(&input.path).map_or_else(|_| shown.clone(), |full| crate::files::path_text(&full));
     let context = Context {
         origin,
         shown_as: shown.clone(),
@@ -126,7 +121,7 @@ pub fn run(ledger: &mut Ledger, inputs: &[GateInput], options: &GateOptions, now
         match read_input(input, options, threshold) {
             Ok(input_read) => {
                 // The bytes parsed are the bytes kept: the file is read once.
-                let origin = input.path.display().to_string();
+                let origin = crate::files::path_text(&input.path);
                 ledger.store_blob(&input_read.digest, &origin, input_read.bytes.as_slice())?;
                 records.extend(input_read.records);
                 reports.extend(input_read.reports);
@@ -217,10 +212,14 @@ pub fn summary(outcome: &GateOutcome) -> String {
         outcome.record
     );
     for error in &decision.input_errors {
-        out.push_str(&format!("  input error: {error}\n"));
+        // One line each: a file name or report text with a newline cannot forge lines.
+        out.push_str(&format!("  input error: {}\n", crate::files::for_terminal(error)));
     }
     for finding in decision.blocking.iter().take(50) {
-        out.push_str(&format!("  blocks: {}\n", finding_line(finding)));
+        out.push_str(&format!(
+            "  blocks: {}\n",
+            crate::files::for_terminal(&finding_line(finding))
+        ));
     }
     if decision.blocking.len() > 50 {
         out.push_str(&format!(
@@ -237,7 +236,7 @@ pub fn summary(outcome: &GateOutcome) -> String {
     for waived in &decision.waived {
         out.push_str(&format!(
             "  waived: {} by override {} (owner {}, ticket {}, sunset {})\n",
-            finding_line(&waived.finding),
+            crate::files::for_terminal(&finding_line(&waived.finding)),
             waived.override_id,
             waived.owner,
             waived.ticket,

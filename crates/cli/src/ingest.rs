@@ -83,7 +83,7 @@ pub fn expand_paths(paths: &[PathBuf], diagnostics: &mut Vec<Diagnostic>) -> Vec
             Ok(metadata) if metadata.is_dir() => walk(path, &mut files, diagnostics),
             Ok(_) => files.push(path.clone()),
             Err(error) => diagnostics.push(Diagnostic {
-                file: path.display().to_string(),
+                file: crate::files::path_text(path),
                 line: None,
                 pointer: None,
                 message: format!("cannot read: {error}"),
@@ -101,7 +101,7 @@ fn walk(directory: &Path, files: &mut Vec<PathBuf>, diagnostics: &mut Vec<Diagno
             .collect(),
         Err(error) => {
             diagnostics.push(Diagnostic {
-                file: directory.display().to_string(),
+                file: crate::files::path_text(directory),
                 line: None,
                 pointer: None,
                 message: format!("cannot list directory: {error}"),
@@ -114,7 +114,7 @@ fn walk(directory: &Path, files: &mut Vec<PathBuf>, diagnostics: &mut Vec<Diagno
     for entry in entries {
         if files.len() >= MAX_FILES {
             diagnostics.push(Diagnostic {
-                file: directory.display().to_string(),
+                file: crate::files::path_text(directory),
                 line: None,
                 pointer: None,
                 message: format!("more than {MAX_FILES} files; the rest were not read"),
@@ -138,7 +138,7 @@ fn walk(directory: &Path, files: &mut Vec<PathBuf>, diagnostics: &mut Vec<Diagno
             };
             if let Some(message) = skipped {
                 diagnostics.push(Diagnostic {
-                    file: entry.display().to_string(),
+                    file: crate::files::path_text(&entry),
                     line: None,
                     pointer: None,
                     message,
@@ -152,6 +152,15 @@ fn walk(directory: &Path, files: &mut Vec<PathBuf>, diagnostics: &mut Vec<Diagno
             }
         } else if metadata.is_file() {
             files.push(entry);
+        } else {
+            // A FIFO, socket or device: never opened (a FIFO would block), but named.
+            diagnostics.push(Diagnostic {
+                file: crate::files::path_text(&entry),
+                line: None,
+                pointer: None,
+                message: format!("not a regular file ({}): skipped", crate::files::kind_of(&metadata)),
+                warning: true,
+            });
         }
     }
 }
@@ -190,7 +199,11 @@ pub fn ingest_paths(
 ) -> Result<IngestSummary, IngestError> {
     let mut summary = IngestSummary::default();
     let files = expand_paths(paths, &mut summary.diagnostics);
-    summary.rejected += summary.diagnostics.len() as u64;
+    summary.rejected += summary
+        .diagnostics
+        .iter()
+        .filter(|diagnostic| !diagnostic.warning)
+        .count() as u64;
     let batch_size = if options.batch_size == 0 {
         DEFAULT_BATCH
     } else {
@@ -294,7 +307,7 @@ fn append_batch(
 fn reject(summary: &mut IngestSummary, file: &Path, message: String) {
     summary.rejected += 1;
     summary.diagnostics.push(Diagnostic {
-        file: file.display().to_string(),
+        file: crate::files::path_text(file),
         line: None,
         pointer: None,
         message,
@@ -310,7 +323,9 @@ fn ingest_file(
     summary: &mut IngestSummary,
     on_batch: &mut impl FnMut(&AppendSummary),
 ) -> Result<(), IngestError> {
-    let origin = path.display().to_string();
+    // Lossless (`files::path_text`): two files whose names differ only in bytes
+    // that are not UTF-8 are two origins, not one.
+    let origin = crate::files::path_text(path);
     let collector = match options.source {
         Some(collector) => collector,
         None => {
@@ -337,7 +352,7 @@ fn ingest_file(
     };
     // The same file named differently (`./a.json`, `a.json`) is the same input:
     // records name it by its resolved absolute path.
-    let resolved = std::fs::canonicalize(path).map_or_else(|_| origin.clone(), |full| full.display().to_string());
+    let resolved = std::fs::canonicalize(path).map_or_else(|_| origin.clone(), |full| crate::files::path_text(&full));
     let mut context = Context {
         origin: resolved,
         shown_as: origin.clone(),
@@ -397,7 +412,7 @@ fn ingest_file(
         let bytes = match crate::files::read_limited(path, options.limits.max_document_bytes) {
             Ok(bytes) => bytes,
             Err(error) => {
-                let prefix = format!("{}: ", path.display());
+                let prefix = format!("{}: ", crate::files::path_text(path));
                 let error = error.strip_prefix(&prefix).unwrap_or(&error);
                 reject(summary, path, format!("cannot read: {error}"));
                 return Ok(());
@@ -607,7 +622,7 @@ fn ingest_streamed(
     // - this thread, the writer, puts blocks back in file order and appends
     //   them, so ids follow the file whatever the timing.
     let limits = options.limits;
-    let origin = path.display().to_string();
+    let origin = crate::files::path_text(path);
     let (file, hashed_file) =
         match crate::files::open_regular(path).and_then(|file| Ok((file, crate::files::open_regular(path)?))) {
             Ok(files) => files,

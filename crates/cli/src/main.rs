@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use dsomm_audit::config::Config;
+use dsomm_audit::files;
 use dsomm_audit::ingest::{IngestOptions, expand_paths, ingest_paths};
 use ledger::{InclusionProof, Ledger, NoteVerifier};
 
@@ -404,7 +405,8 @@ impl ProvenanceArgs {
         let trust_root = self
             .trust_root
             .map(|path| {
-                let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+                let bytes =
+                    files::read_input(&path, "trust root file", files::KEY_LIMIT).map_err(|error| anyhow!(error))?;
                 collect::sigstore::TrustRoot::from_json(&bytes)
                     .with_context(|| format!("--trust-root {}", path.display()))
             })
@@ -412,7 +414,8 @@ impl ProvenanceArgs {
         let public_key = self
             .public_key
             .map(|path| {
-                let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+                let text = files::read_input_text(&path, "public key file", files::KEY_LIMIT)
+                    .map_err(|error| anyhow!(error))?;
                 collect::sigstore::PublicKey::from_pem(&text)
                     .with_context(|| format!("--public-key {}", path.display()))
             })
@@ -717,7 +720,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::VerifyConsistency { file, public_key } => {
             let verifier = read_verifier(&public_key)?;
-            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let text =
+                files::read_input_text(&file, "proof file", files::PROOF_LIMIT).map_err(|error| anyhow!(error))?;
             let proof: ledger::ConsistencyProof = serde_json::from_str(&text)
                 .with_context(|| format!("{} is not a consistency proof", file.display()))?;
             match proof.verify(&verifier) {
@@ -738,7 +742,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::VerifyProof { file, public_key } => {
             let verifier = read_verifier(&public_key)?;
-            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let text =
+                files::read_input_text(&file, "proof file", files::PROOF_LIMIT).map_err(|error| anyhow!(error))?;
             let proof: InclusionProof =
                 serde_json::from_str(&text).with_context(|| format!("{} is not an inclusion proof", file.display()))?;
             match proof.verify(&verifier) {
@@ -780,8 +785,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     .ok_or_else(|| anyhow!("no team `{team}`"))?;
                 let states = match &args.meta {
                     Some(meta) => {
-                        let text =
-                            std::fs::read_to_string(meta).with_context(|| format!("cannot read {}", meta.display()))?;
+                        let text = files::read_input_text(meta, "meta file", assess::claims::MAX_BYTES as u64)
+                            .map_err(|error| anyhow!(error))?;
                         assess::claims::progress_states(&text, &meta.display().to_string())
                             .map_err(|error| anyhow!(error))?
                             .into_iter()
@@ -1264,8 +1269,10 @@ fn ingest(
         Format::Table => {
             for diagnostic in &summary.diagnostics {
                 // A warning concerns input that still landed (its Display says "warning").
+                // Control characters escaped: a file name holding a newline
+                // cannot forge a line of this output.
                 let label = if diagnostic.warning { "note" } else { "rejected" };
-                eprintln!("{label}: {diagnostic}");
+                eprintln!("{label}: {}", files::for_terminal(&diagnostic.to_string()));
             }
             outln!(
                 "{} files: {} added, {} duplicates, {} rejected",
@@ -1346,7 +1353,7 @@ fn lint_pipelines(
     }
     let linted = dsomm_audit::pipelines::lint_paths(paths, limits);
     for diagnostic in &linted.diagnostics {
-        eprintln!("{diagnostic}");
+        eprintln!("{}", files::for_terminal(&diagnostic.to_string()));
     }
     match format {
         Format::Json => outln!(
@@ -1377,23 +1384,32 @@ fn suppressions(paths: &[PathBuf], limits: &collect::Limits, format: Format) -> 
     let mut diagnostics = Vec::new();
     let files = expand_paths(paths, &mut diagnostics);
     let mut found = Vec::new();
+    let mut unreadable = false;
     for file in &files {
-        let shown = file.display().to_string();
+        let shown = files::path_text(file);
         let too_large = std::fs::metadata(file).is_ok_and(|metadata| metadata.len() > limits.max_document_bytes);
         if too_large {
             eprintln!(
-                "warning: {shown}: larger than {} bytes; not searched",
+                "warning: {}: larger than {} bytes; not searched",
+                files::for_terminal(&shown),
                 limits.max_document_bytes
             );
             continue;
         }
-        match std::fs::read(file) {
+        // Only a regular file, never more than the limit: a FIFO or `/dev/zero`
+        // is an error for that file, not a hang or a read that fills memory.
+        match files::read_limited(file, limits.max_document_bytes) {
             Ok(bytes) => found.extend(scan(&shown, &bytes, limits)),
-            Err(error) => eprintln!("warning: {shown}: cannot read: {error}"),
+            Err(error) => {
+                unreadable = true;
+                eprintln!("error: cannot read {}", files::for_terminal(&error));
+            }
         }
     }
     for diagnostic in &diagnostics {
-        eprintln!("warning: {diagnostic}");
+        // The walk's diagnostics name a file or directory, no line.
+        let problem = format!("{}: {}", diagnostic.file, diagnostic.message);
+        eprintln!("warning: {}", files::for_terminal(&problem));
     }
     let mut by_tool: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
     for suppression in &found {
@@ -1412,7 +1428,7 @@ fn suppressions(paths: &[PathBuf], limits: &collect::Limits, format: Format) -> 
         Format::Table => {
             let locations: Vec<String> = found
                 .iter()
-                .map(|suppression| format!("{}:{}", printable(&suppression.file), suppression.line))
+                .map(|suppression| format!("{}:{}", files::for_terminal(&suppression.file), suppression.line))
                 .collect();
             let location_width = locations
                 .iter()
@@ -1465,7 +1481,11 @@ fn suppressions(paths: &[PathBuf], limits: &collect::Limits, format: Format) -> 
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if unreadable {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Text from a scanned file, safe for a terminal: control characters become spaces.
@@ -1475,18 +1495,23 @@ fn printable(text: &str) -> String {
         .collect()
 }
 
+/// A verifier key given as text or as the name of a file holding it. Anything
+/// that exists at that path (a FIFO, a device, a huge file) is read as a file,
+/// and so refused unless it is a regular file of at most `files::KEY_LIMIT`
+/// bytes; an error quotes at most a short prefix of the key.
 fn read_verifier(text_or_file: &str) -> Result<NoteVerifier> {
-    let text = if Path::new(text_or_file).is_file() {
-        std::fs::read_to_string(text_or_file).with_context(|| format!("cannot read {text_or_file}"))?
+    let path = Path::new(text_or_file);
+    let text = if std::fs::metadata(path).is_ok() {
+        files::read_input_text(path, "verifier key file", files::KEY_LIMIT).map_err(|error| anyhow!(error))?
     } else {
         text_or_file.to_string()
     };
-    NoteVerifier::parse(text.trim()).with_context(|| format!("bad verifier key `{}`", text.trim()))
+    NoteVerifier::parse(text.trim()).with_context(|| format!("bad verifier key `{}`", files::quote_prefix(text.trim())))
 }
 
 /// The signed checkpoint notes in a file: a note itself, or the checkpoints of a proof file.
 fn kept_checkpoints(path: &Path) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = files::read_input_text(path, "checkpoint file", files::PROOF_LIMIT).map_err(|error| anyhow!(error))?;
     if let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) {
         let notes: Vec<String> = [
             "checkpoint",
@@ -1572,7 +1597,8 @@ fn describe_model(config: Option<&Path>, model_path: Option<PathBuf>, format: Fo
     let catalogue = model::catalogue::Catalogue::embedded()?;
     let loaded = match &model_path {
         Some(path) => {
-            let bytes = std::fs::read(path).with_context(|| format!("cannot read model {}", path.display()))?;
+            let bytes = files::read_input(path, "model file", model::dsomm::MAX_MODEL_BYTES as u64)
+                .map_err(|error| anyhow!(error))?;
             Some(model::dsomm::load_model(&bytes, &path.display().to_string())?)
         }
         None => None,

@@ -59,7 +59,7 @@ pub fn read_local(root: &Path, wanted: &str, limits: &collect::Limits) -> Result
         ));
     }
     let bytes = crate::files::read_limited(&path, document_limit(limits))?;
-    Ok((path.display().to_string(), bytes))
+    Ok((crate::files::path_text(&path), bytes))
 }
 
 /// The most a CI configuration file may hold.
@@ -95,7 +95,7 @@ pub fn repository_root(path: &Path) -> PathBuf {
 
 /// Lint one file (platform from its path, then its content).
 pub fn lint_file(path: &Path, limits: &collect::Limits, root: Option<&Path>) -> Result<Lint, String> {
-    let shown = path.display().to_string();
+    let shown = crate::files::path_text(path);
     // Only a regular file, and never more than the limit, is read: a FIFO or
     // `/dev/zero` is refused instead of blocking or filling memory.
     let bytes = crate::files::read_limited(path, document_limit(limits)).map_err(|error| {
@@ -139,7 +139,7 @@ pub fn lint_paths(paths: &[PathBuf], limits: &collect::Limits) -> Linted {
             }
             Ok(_) => candidates.push((path.clone(), true, None)),
             Err(error) => linted.diagnostics.push(Diagnostic {
-                file: path.display().to_string(),
+                file: crate::files::path_text(path),
                 line: None,
                 pointer: None,
                 message: format!("cannot read: {error}"),
@@ -172,7 +172,7 @@ pub fn lint_paths(paths: &[PathBuf], limits: &collect::Limits) -> Linted {
             && !canonical.starts_with(&directory)
         {
             linted.diagnostics.push(Diagnostic {
-                file: path.display().to_string(),
+                file: crate::files::path_text(&path),
                 line: None,
                 pointer: None,
                 message: format!(
@@ -186,7 +186,7 @@ pub fn lint_paths(paths: &[PathBuf], limits: &collect::Limits) -> Linted {
         if !explicit && !is_ci_path(&path) {
             // Only the head is read to recognise the file: a huge YAML file is not read whole.
             let head = read_head(&path);
-            if pipelines::platform_of(&path.display().to_string(), &head).is_none() {
+            if pipelines::platform_of(&crate::files::path_text(&path), &head).is_none() {
                 continue;
             }
         }
@@ -203,7 +203,7 @@ pub fn lint_paths(paths: &[PathBuf], limits: &collect::Limits) -> Linted {
                 calls.extend(lint.calls);
             }
             Err(message) => linted.diagnostics.push(Diagnostic {
-                file: path.display().to_string(),
+                file: crate::files::path_text(&path),
                 line: None,
                 pointer: None,
                 message,
@@ -215,7 +215,7 @@ pub fn lint_paths(paths: &[PathBuf], limits: &collect::Limits) -> Linted {
     if linted.files == 0 && !directories.is_empty() && linted.diagnostics.iter().all(|found| found.warning) {
         for directory in directories {
             linted.diagnostics.push(Diagnostic {
-                file: directory.display().to_string(),
+                file: crate::files::path_text(directory),
                 line: None,
                 pointer: None,
                 message: "no CI configuration found (GitHub workflows, .gitlab-ci.yml, azure-pipelines*.yml)".into(),
@@ -245,7 +245,11 @@ pub fn table(linted: &Linted) -> String {
             if current.is_some() {
                 out.push('\n');
             }
-            out.push_str(&format!("{} ({})\n", step.file, platform_name(step.platform)));
+            out.push_str(&format!(
+                "{} ({})\n",
+                crate::files::for_terminal(&step.file),
+                platform_name(step.platform)
+            ));
             current = Some(step.file.as_str());
         }
         let marker = match step.mode {

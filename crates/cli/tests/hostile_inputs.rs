@@ -636,19 +636,7 @@ fn a_directory_of_many_small_files_is_walked_and_reported_file_by_file() {
 /// Run the binary in the workspace with a 60-second timeout: a regression that
 /// blocks on a FIFO or reads `/dev/zero` forever fails instead of hanging.
 fn run_bounded(workspace: &Workspace, args: &[&str]) -> Outcome {
-    let output = Command::cargo_bin("dsomm-audit")
-        .unwrap()
-        .current_dir(workspace.dir.path())
-        .env_remove("DSOMM_MODEL")
-        .args(args)
-        .timeout(Duration::from_secs(60))
-        .output()
-        .unwrap();
-    let outcome = Outcome {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
+    let outcome = common::run_in_within(workspace.dir.path(), args, Duration::from_secs(60));
     check_no_panic(&outcome);
     outcome
 }
@@ -770,4 +758,120 @@ fn max_depth_at_its_ceiling_never_overflows_the_stack() {
         check_no_panic(&outcome);
         assert!(matches!(outcome.code, 0 | 1), "{source}: {outcome:#?}");
     }
+}
+
+#[test]
+fn a_fifo_inside_a_walked_directory_is_skipped_with_a_warning_naming_it() {
+    let workspace = Workspace::new();
+    std::fs::create_dir_all(workspace.path("repo/.github/workflows")).unwrap();
+    for fifo in ["repo/evidence.ndjson", "repo/.github/workflows/ci.yml"] {
+        let made = std::process::Command::new("mkfifo")
+            .arg(workspace.path(fifo))
+            .status()
+            .unwrap();
+        assert!(made.success());
+    }
+    workspace.write("repo/good.ndjson", format!("{GOOD_LINE}\n"));
+
+    let outcome = run_bounded(&workspace, &["ingest", "--format", "json", "repo"]);
+    assert_eq!(outcome.code, 0, "a warning does not change the status: {outcome:#?}");
+    let summary = outcome.json();
+    assert_eq!(summary["added"], 1, "{summary:#}");
+    assert_eq!(summary["rejected"], 0, "{summary:#}");
+    let diagnostics = summary["diagnostics"].as_array().unwrap();
+    for fifo in ["repo/evidence.ndjson", "repo/.github/workflows/ci.yml"] {
+        let found = diagnostics
+            .iter()
+            .find(|diagnostic| diagnostic["file"] == fifo)
+            .unwrap_or_else(|| panic!("{fifo} not named: {summary:#}"));
+        assert_eq!(found["message"], "not a regular file (a FIFO): skipped", "{found}");
+        assert_eq!(found["warning"], true, "{found}");
+    }
+    let table = run_bounded(&workspace, &["ingest", "repo"]);
+    assert!(
+        table
+            .stderr
+            .contains("note: repo/evidence.ndjson: warning: not a regular file (a FIFO): skipped"),
+        "{table:#?}"
+    );
+
+    let outcome = run_bounded(&workspace, &["lint-pipelines", "repo"]);
+    assert!(
+        outcome
+            .stderr
+            .contains("repo/.github/workflows/ci.yml: warning: not a regular file (a FIFO): skipped"),
+        "{outcome:#?}"
+    );
+    let outcome = run_bounded(&workspace, &["suppressions", "repo"]);
+    assert!(
+        outcome
+            .stderr
+            .contains("warning: repo/evidence.ndjson: not a regular file (a FIFO): skipped"),
+        "{outcome:#?}"
+    );
+}
+
+#[test]
+fn names_differing_only_in_bytes_that_are_not_utf8_are_two_origins() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let workspace = Workspace::new();
+    std::fs::create_dir_all(workspace.path("lossy")).unwrap();
+    for name in [&b"a\xff.ndjson"[..], &b"a\xfe.ndjson"[..]] {
+        let path = workspace.path("lossy").join(OsStr::from_bytes(name));
+        std::fs::write(path, format!("{GOOD_LINE}\n")).unwrap();
+    }
+    let outcome = run_bounded(&workspace, &["ingest", "--format", "json", "lossy"]);
+    assert_eq!(outcome.code, 0, "{outcome:#?}");
+    let summary = outcome.json();
+    assert_eq!(summary["added"], 2, "one record per file: {summary:#}");
+    assert_eq!(summary["duplicates"], 0, "{summary:#}");
+    let database = rusqlite::Connection::open(workspace.path("ledger.db")).unwrap();
+    let mut statement = database
+        .prepare("SELECT origin FROM source_file ORDER BY origin")
+        .unwrap();
+    let origins: Vec<String> = statement
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(origins.len(), 2, "{origins:?}");
+    assert!(origins[0].ends_with("/lossy/a\\xFE.ndjson"), "{origins:?}");
+    assert!(origins[1].ends_with("/lossy/a\\xFF.ndjson"), "{origins:?}");
+    // Ingested again: the same two origins, so only duplicates.
+    let again = run_bounded(&workspace, &["ingest", "--format", "json", "lossy"]).json();
+    assert_eq!(
+        (again["added"].as_u64(), again["duplicates"].as_u64()),
+        (Some(0), Some(2)),
+        "{again:#}"
+    );
+}
+
+#[test]
+fn a_file_name_with_a_newline_cannot_forge_lines_of_the_table_output() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let workspace = Workspace::new();
+    std::fs::create_dir_all(workspace.path("names")).unwrap();
+    let name = &b"x.ndjson: fine\nrejected: etc-passwd:1: forged\xff.ndjson"[..];
+    std::fs::write(workspace.path("names").join(OsStr::from_bytes(name)), "{not json\n").unwrap();
+
+    let outcome = run_bounded(&workspace, &["ingest", "names"]);
+    assert_eq!(outcome.code, 1, "{outcome:#?}");
+    let rejected: Vec<&str> = outcome
+        .stderr
+        .lines()
+        .filter(|line| line.starts_with("rejected:"))
+        .collect();
+    assert_eq!(rejected.len(), 1, "one diagnostic, one line: {outcome:#?}");
+    assert!(
+        rejected[0].starts_with("rejected: names/x.ndjson: fine\\nrejected: etc-passwd:1: forged\\xFF.ndjson:1:"),
+        "{outcome:#?}"
+    );
+    // The JSON summary keeps the name whole (its newline escaped by JSON).
+    let summary = run_bounded(&workspace, &["ingest", "--format", "json", "names"]).json();
+    assert_eq!(
+        summary["diagnostics"][0]["file"], "names/x.ndjson: fine\nrejected: etc-passwd:1: forged\\xFF.ndjson",
+        "{summary:#}"
+    );
 }

@@ -59,12 +59,18 @@ impl Workspace {
 /// Run the binary in `dir` with `args`, without any model from the environment; fails
 /// the test when the binary panicked.
 pub fn run_in(dir: &Path, args: &[&str]) -> Outcome {
+    run_in_within(dir, args, std::time::Duration::from_secs(600))
+}
+
+/// [`run_in`], killing the binary after `timeout` (its outcome's code is then
+/// -1): a regression that blocks (on a FIFO, say) fails instead of hanging.
+pub fn run_in_within(dir: &Path, args: &[&str], timeout: std::time::Duration) -> Outcome {
     let output = Command::cargo_bin("dsomm-audit")
         .unwrap()
         .current_dir(dir)
         .env_remove("DSOMM_MODEL")
         .args(args)
-        .timeout(std::time::Duration::from_secs(600))
+        .timeout(timeout)
         .output()
         .unwrap();
     let outcome = Outcome {
