@@ -46,9 +46,6 @@ pub const MAX_OCCURRENCES_PER_EVENT: u16 = 5_000;
 /// How far back from the window's end occurrences are kept, in days.
 pub const WINDOW_DAYS: i64 = 400;
 
-/// Most events read from one file.
-const MAX_EVENTS: usize = 100_000;
-
 /// Most STANDARD/DAYLIGHT observances read from one VTIMEZONE.
 const MAX_OBSERVANCES: usize = 200;
 
@@ -145,13 +142,19 @@ pub fn parse(bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
             reader.read_zone(component);
         }
     }
-    // Events grouped by UID, with the line each starts on.
-    let events: Vec<(u64, &Component<'_>)> = components
+    // Events grouped by UID, with the line each starts on; those past
+    // `max_entries` are refused with one diagnostic.
+    let mut events: Vec<(u64, &Component<'_>)> = components
         .iter()
         .filter(|(_, component)| component.name.as_str().eq_ignore_ascii_case("VEVENT"))
-        .take(MAX_EVENTS)
         .map(|(line, component)| (line.unwrap_or(1), component))
         .collect();
+    if let Some((line, _)) = events.get(limits.max_entries) {
+        reader
+            .diagnostics
+            .push(limits.entries_dropped(context, Some(*line), None, "events", events.len()));
+        events.truncate(limits.max_entries);
+    }
     let window = window(context, &events);
     if window.is_none() {
         reader.diagnostics.push(context.warning(
@@ -1364,6 +1367,30 @@ mod tests {
         assert!(parsed.diagnostics.is_empty(), "{:?}", &parsed.diagnostics[..1]);
         assert_eq!(parsed.evidence.len(), 20_000);
         assert_eq!(parsed.evidence[19_999].source.line, Some(2 + 19_999 * 7 + 1));
+    }
+
+    #[test]
+    fn events_past_max_entries_are_refused_at_the_first_one_not_read() {
+        let context = Context {
+            occurred_at: Some(model::time::parse_time("2025-02-01T00:00:00Z").unwrap()),
+            ..Context::default()
+        };
+        let three = Limits {
+            max_entries: 3,
+            ..Limits::default()
+        };
+        let parsed = parse(many_events(5).as_bytes(), &context, &three);
+        assert_eq!(parsed.evidence.len(), 3);
+        assert_eq!(parsed.diagnostics.len(), 1, "{:?}", parsed.diagnostics);
+        let refused = &parsed.diagnostics[0];
+        assert!(!refused.warning);
+        assert_eq!(refused.line, Some(3 + 3 * 7), "the fourth BEGIN:VEVENT");
+        assert_eq!(
+            refused.message,
+            "5 events, more than the limit of 3 per file: the first 3 read, the 2 from here on not read"
+        );
+        let at_limit = parse(many_events(3).as_bytes(), &context, &three);
+        assert_eq!((at_limit.evidence.len(), at_limit.diagnostics.len()), (3, 0));
     }
 
     #[test]
