@@ -430,6 +430,19 @@ pub fn utf8_text<'a>(bytes: &'a [u8], context: &Context, diagnostics: &mut Vec<D
     }
 }
 
+/// The encoding a UTF-16 or UTF-32 byte order mark at the start of `bytes`
+/// announces (`UTF-32` is tested first: its little-endian mark starts with
+/// UTF-16's), or `None`.
+pub fn byte_order_mark_encoding(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(&[0xFF, 0xFE, 0x00, 0x00]) || bytes.starts_with(&[0x00, 0x00, 0xFE, 0xFF]) {
+        Some("UTF-32")
+    } else if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        Some("UTF-16")
+    } else {
+        None
+    }
+}
+
 /// The non-empty, trimmed string at JSON `pointer` in `value`, cut at 1,024
 /// characters (marked with `…`).
 pub fn text_at(value: &serde_json::Value, pointer: &str) -> Option<String> {

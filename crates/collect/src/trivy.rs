@@ -829,11 +829,11 @@ pub(crate) fn read_document<T: DeserializeOwned>(
             ),
         ));
     }
-    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+    if let Some(encoding) = crate::byte_order_mark_encoding(bytes) {
         return Err(context.diagnostic(
             Some(1),
             None,
-            format!("file is UTF-16 (byte order mark); a {what} must be UTF-8; not read"),
+            format!("file is {encoding} (byte order mark); a {what} must be UTF-8; not read"),
         ));
     }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
@@ -1058,6 +1058,26 @@ mod tests {
     }
 
     const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn a_utf16_or_utf32_byte_order_mark_is_named_for_what_it_is() {
+        for (bytes, encoding) in [
+            (&b"\xFF\xFE{\x00}\x00"[..], "UTF-16"),
+            (b"\xFE\xFF\x00{\x00}", "UTF-16"),
+            (b"\xFF\xFE\x00\x00{\x00\x00\x00", "UTF-32"),
+            (b"\x00\x00\xFE\xFF\x00\x00\x00{", "UTF-32"),
+        ] {
+            let parsed = parse(bytes, &context(), &Limits::default());
+            assert_eq!(parsed.diagnostics.len(), 1, "{encoding}");
+            assert!(
+                parsed.diagnostics[0]
+                    .message
+                    .starts_with(&format!("file is {encoding} (byte order mark);")),
+                "{:?}",
+                parsed.diagnostics
+            );
+        }
+    }
 
     fn image_report() -> String {
         format!(
