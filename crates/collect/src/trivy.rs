@@ -962,6 +962,23 @@ pub(crate) fn read_time(value: Option<&String>, pointer: &str, problems: &mut Pr
     }
 }
 
+/// A time from a service's export at `pointer` (code hosts, tickets,
+/// incidents): as [`read_time`], but Go's zero time is not a documented
+/// "no time" of these services, so dropping it gives a warning.
+pub(crate) fn read_service_time(value: Option<&String>, pointer: &str, problems: &mut Problems) -> Option<Timestamp> {
+    if let Some(zero) = value
+        .map(|value| value.trim())
+        .filter(|value| value.starts_with("0001-01-01"))
+    {
+        problems.warn(
+            Some(pointer.to_string()),
+            format!("time `{}` is the zero time (year 1); not used", bounded(zero)),
+        );
+        return None;
+    }
+    read_time(value, pointer, problems)
+}
+
 /// A text from the input, cut at [`MAX_TEXT_CHARS`] characters (marked with `…`).
 pub(crate) fn bounded(text: &str) -> String {
     match text.char_indices().nth(MAX_TEXT_CHARS) {
