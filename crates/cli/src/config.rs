@@ -77,8 +77,14 @@ grade1_above = 0
 max_document_bytes = 268435456
 # Longest line of a line-oriented input (NDJSON), in bytes.
 max_line_bytes = 16777216
-# Deepest JSON/YAML nesting accepted.
+# Deepest JSON/YAML nesting accepted (at most 256).
 max_depth = 64
+# Most documents read from one multi-document YAML file.
+max_yaml_documents = 100000
+# Most YAML nodes in one document.
+max_yaml_nodes = 2000000
+# Most entries (inventory assets, Backstage entities, calendar events) read from one file.
+max_entries = 100000
 "#;
 
 /// The largest `[limits] max_depth` accepted: the JSON and YAML parsers and
@@ -208,6 +214,9 @@ struct RawLimits {
     max_document_bytes: Option<u64>,
     max_line_bytes: Option<usize>,
     max_depth: Option<usize>,
+    max_yaml_documents: Option<usize>,
+    max_yaml_nodes: Option<usize>,
+    max_entries: Option<usize>,
 }
 
 impl Config {
@@ -232,8 +241,17 @@ impl Config {
             max_document_bytes: raw.limits.max_document_bytes.unwrap_or(defaults.max_document_bytes),
             max_line_bytes: raw.limits.max_line_bytes.unwrap_or(defaults.max_line_bytes),
             max_depth: raw.limits.max_depth.unwrap_or(defaults.max_depth),
+            max_yaml_documents: raw.limits.max_yaml_documents.unwrap_or(defaults.max_yaml_documents),
+            max_yaml_nodes: raw.limits.max_yaml_nodes.unwrap_or(defaults.max_yaml_nodes),
+            max_entries: raw.limits.max_entries.unwrap_or(defaults.max_entries),
         };
-        if limits.max_depth == 0 || limits.max_line_bytes == 0 || limits.max_document_bytes == 0 {
+        if limits.max_depth == 0
+            || limits.max_line_bytes == 0
+            || limits.max_document_bytes == 0
+            || limits.max_yaml_documents == 0
+            || limits.max_yaml_nodes == 0
+            || limits.max_entries == 0
+        {
             bail!("{}: [limits] values must be greater than zero", file.display());
         }
         if limits.max_depth > MAX_DEPTH_CEILING {

@@ -875,3 +875,58 @@ fn a_file_name_with_a_newline_cannot_forge_lines_of_the_table_output() {
         "{summary:#}"
     );
 }
+
+/// The `[limits]` entry and YAML limits reach the collectors from the config:
+/// an inventory over `max_entries` lands up to it and the rest is refused
+/// with a diagnostic; a YAML file over `max_yaml_documents` likewise.
+#[test]
+fn entry_and_document_limits_are_set_in_the_config() {
+    let workspace = Workspace::new();
+    let config = std::fs::read_to_string(workspace.path("dsomm-audit.toml")).unwrap();
+    workspace.write(
+        "dsomm-audit.toml",
+        config
+            .replace("max_entries = 100000", "max_entries = 3")
+            .replace("max_yaml_documents = 100000", "max_yaml_documents = 2"),
+    );
+    let rows: String = (0..5)
+        .map(|index| {
+            format!(
+                "svc{index},service,production,team-a,production,2025-01-0{}\n",
+                index + 1
+            )
+        })
+        .collect();
+    workspace.write(
+        "inventory.csv",
+        format!("name,type,environment,owner,lifecycle,last_security_review\n{rows}"),
+    );
+    let outcome = workspace.run(&[
+        "ingest",
+        "--format",
+        "json",
+        "--source",
+        "inventory",
+        "--occurred-at",
+        "2025-02-01",
+        "inventory.csv",
+    ]);
+    check_no_panic(&outcome);
+    assert_eq!(outcome.code, 1, "{outcome:#?}");
+    let summary = outcome.json();
+    assert_eq!(summary["added"], 1, "one snapshot: {summary:#}");
+    let message = summary["diagnostics"][0]["message"].as_str().unwrap();
+    assert!(message.contains("limit of 3"), "{message}");
+    assert_eq!(
+        summary["diagnostics"][0]["line"], 5,
+        "the first row not read: {summary:#}"
+    );
+    let documents: String = (0..3)
+        .map(|index| format!("---\napiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {{name: p{index}}}\nspec:\n  validationFailureAction: Enforce\n  rules: [{{name: r, validate: {{message: m}}}}]\n"))
+        .collect();
+    workspace.write("policies.yaml", documents);
+    let outcome = workspace.run(&["ingest", "--format", "json", "--source", "kubernetes", "policies.yaml"]);
+    check_no_panic(&outcome);
+    assert_eq!(outcome.code, 1, "{outcome:#?}");
+    assert_eq!(outcome.json()["added"], 2, "{:#}", outcome.json());
+}

@@ -412,6 +412,17 @@ fn authorization_details(document: &Value, context: &Context, parsed: &mut Parse
     }
 }
 
+/// The credential report's time columns.
+const TIME_COLUMNS: [&str; 7] = [
+    "user_creation_time",
+    "password_last_used",
+    "password_last_changed",
+    "access_key_1_last_rotated",
+    "access_key_1_last_used_date",
+    "access_key_2_last_rotated",
+    "access_key_2_last_used_date",
+];
+
 fn credential_report(
     text: &str,
     generated: Option<Timestamp>,
@@ -451,6 +462,22 @@ fn credential_report(
             ));
             continue;
         };
+        // A time cell is kept as written when it reads as an RFC 3339 time
+        // with a zone (1970..9999); otherwise a warning names the row and
+        // column, and the attribute is null.
+        let mut unreadable_times: Vec<&str> = Vec::new();
+        for column_name in TIME_COLUMNS {
+            if let Some(value) = cell(&row, column_name)
+                && let Err(error) = model::time::parse_time(&value)
+            {
+                unreadable_times.push(column_name);
+                parsed.diagnostics.push(context.warning(
+                    Some(line),
+                    format!("column `{column_name}`: {error}; recorded without it"),
+                ));
+            }
+        }
+        let cell = |row: &[String], name: &str| cell(row, name).filter(|_| !unreadable_times.contains(&name));
         let arn_text = row.get(arn).cloned().unwrap_or_default();
         let root = name == "<root_account>";
         let mfa = cell(&row, "mfa_active").map(|value| value == "true");
@@ -715,6 +742,42 @@ mod tests {
             reader["permissions_boundary"],
             "arn:aws:iam::111122223333:policy/ReadOnlyBoundary"
         );
+    }
+
+    #[test]
+    fn credential_report_times_that_do_not_read_give_a_warning_and_are_not_stored() {
+        let csv = "user,arn,user_creation_time,password_enabled,password_last_used,access_key_1_active,access_key_1_last_rotated\n\
+                   ann,arn:aws:iam::1:user/ann,2020-01-01T00:00:00+00:00,true,2025-13-45T00:00:00+00:00,true,yesterday\n\
+                   bob,arn:aws:iam::1:user/bob,10000-01-01T00:00:00+00:00,true,2024-02-01T10:00:00,false,N/A\n\
+                   cy,arn:aws:iam::1:user/cy,1969-12-31T23:59:59Z,true,2024-02-01T10:00:00Z,false,N/A\n";
+        let parsed = check(csv);
+        let found: Vec<(Option<u64>, bool, String)> = parsed
+            .diagnostics
+            .iter()
+            .map(|diagnostic| {
+                let column = diagnostic.message.split('`').nth(1).unwrap_or_default().to_string();
+                (diagnostic.line, diagnostic.warning, column)
+            })
+            .collect();
+        let expected = [
+            (2, "password_last_used"),
+            (2, "access_key_1_last_rotated"),
+            (3, "user_creation_time"),
+            (3, "password_last_used"),
+            (4, "user_creation_time"),
+        ]
+        .map(|(line, column)| (Some(line), true, column.to_string()));
+        assert_eq!(found, expected, "{:?}", parsed.diagnostics);
+        assert!(parsed.diagnostics[0].message.ends_with("; recorded without it"));
+        let attrs: Vec<&Value> = parsed.evidence.iter().map(|record| &record.attrs).collect();
+        assert_eq!(attrs.len(), 4, "ann's password and key, bob's and cy's passwords");
+        assert_eq!(attrs[0]["created_at"], "2020-01-01T00:00:00+00:00", "kept as written");
+        assert_eq!(attrs[0]["password_last_used"], Value::Null);
+        assert_eq!(attrs[1]["last_rotated"], Value::Null);
+        assert_eq!(attrs[2]["created_at"], Value::Null);
+        assert_eq!(attrs[2]["password_last_used"], Value::Null);
+        assert_eq!(attrs[3]["created_at"], Value::Null);
+        assert_eq!(attrs[3]["password_last_used"], "2024-02-01T10:00:00Z");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use jiff::Timestamp;
 use model::{EvidenceKind, NewEvidence, Subject};
 use serde_json::{Map, Value};
 
-use crate::trivy::{OrContext, Problems, bounded, read_document, read_time, type_name};
+use crate::trivy::{OrContext, Problems, bounded, read_document, read_service_time, type_name};
 use crate::{Context, Limits, Parsed};
 
 /// Most elements of one list read from an event (pull requests of a run, steps
@@ -258,7 +258,7 @@ impl<'a> Fields<'a> {
     pub(crate) fn time(&self, key: &str, problems: &mut Problems) -> Option<Timestamp> {
         let text = self.text(key, problems)?;
         let normalised = gitlab_time(&text).unwrap_or(text);
-        read_time(Some(&normalised), &self.pointer_of(key), problems)
+        read_service_time(Some(&normalised), &self.pointer_of(key), problems)
     }
 
     /// An object member, with its pointer.

@@ -1105,6 +1105,22 @@ mod tests {
         "url": "https://api.github.com/repos/o/r/actions/runs/1", "pull_requests": []}"#;
 
     #[test]
+    fn a_zero_time_is_dropped_with_a_warning() {
+        let zero = RUN.replace("2025-01-02T03:04:05Z", "0001-01-01T00:00:00Z");
+        let parsed = check(&format!(r#"{{"total_count": 1, "workflow_runs": [{zero}]}}"#));
+        assert_eq!(kinds(&parsed), vec!["ci_run"]);
+        assert_eq!(parsed.evidence[0].occurred_at, None);
+        assert_eq!(
+            problems(&parsed),
+            vec![("/workflow_runs/0/updated_at".to_string(), true)]
+        );
+        assert_eq!(
+            parsed.diagnostics[0].message,
+            "time `0001-01-01T00:00:00Z` is the zero time (year 1); not used"
+        );
+    }
+
+    #[test]
     fn one_bad_run_does_not_lose_the_rest() {
         let parsed = check(&format!(
             r#"{{"total_count": 4, "workflow_runs": [{RUN}, "run", {{"id": 9, "workflow_id": 2, "run_number": [1],

@@ -206,13 +206,19 @@ impl Reader<'_, '_> {
             .and_then(|request| request.fields().number("iid", &mut self.out.problems));
         let user = hook.nested_text("user", "username", &mut self.out.problems);
         self.pipeline(pipeline.fields(), repo.clone(), merge_request, user);
-        for (index, build) in hook
-            .array("builds", &mut self.out.problems)
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-            .take(MAX_LIST_ENTRIES)
-        {
+        let builds = hook.array("builds", &mut self.out.problems).unwrap_or_default();
+        if builds.len() > MAX_LIST_ENTRIES {
+            self.out.problems.refuse(
+                Some(format!("{}/{MAX_LIST_ENTRIES}", hook.pointer_of("builds"))),
+                format!(
+                    "{} jobs in `builds`, more than {MAX_LIST_ENTRIES}: the first {MAX_LIST_ENTRIES} read, the {} \
+                     from here on not read",
+                    builds.len(),
+                    builds.len().saturating_sub(MAX_LIST_ENTRIES)
+                ),
+            );
+        }
+        for (index, build) in builds.iter().enumerate().take(MAX_LIST_ENTRIES) {
             let pointer = format!("{}/{index}", hook.pointer_of("builds"));
             match Owned::new(build, pointer.clone()) {
                 Some(owned) => self.job(owned.fields(), Some(pipeline.fields()), repo.clone(), merge_request),
@@ -597,6 +603,28 @@ mod tests {
         assert_eq!(gate.subject.repo.as_deref(), Some("acme/svc"));
         assert_eq!(kinds(&check(&hook(true, request))), vec!["ci_run", "ci_run", "ci_run"]);
         assert_eq!(kinds(&check(&hook(false, ""))), vec!["ci_run", "ci_run", "ci_run"]);
+    }
+
+    #[test]
+    fn jobs_past_the_limit_of_a_pipeline_hook_are_refused_at_the_first_one_not_read() {
+        let jobs: Vec<String> = (0..MAX_LIST_ENTRIES + 2)
+            .map(|id| format!(r#"{{"id": {id}, "name": "job-{id}", "status": "success"}}"#))
+            .collect();
+        let parsed = check(&format!(
+            r#"{{"object_kind": "pipeline", "project": {{"path_with_namespace": "acme/svc"}},
+            "object_attributes": {{"id": 31, "ref": "main", "sha": "abc1234", "status": "success"}},
+            "builds": [{}]}}"#,
+            jobs.join(",")
+        ));
+        assert_eq!(parsed.evidence.len(), 1 + MAX_LIST_ENTRIES);
+        assert_eq!(parsed.diagnostics.len(), 1, "{:?}", parsed.diagnostics);
+        let refused = &parsed.diagnostics[0];
+        assert!(!refused.warning);
+        assert_eq!(refused.pointer.as_deref(), Some("/builds/200"));
+        assert_eq!(
+            refused.message,
+            "202 jobs in `builds`, more than 200: the first 200 read, the 2 from here on not read"
+        );
     }
 
     #[test]

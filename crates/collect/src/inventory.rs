@@ -40,9 +40,6 @@ pub const INVENTORY: &str = "inventory";
 /// The annotation holding a component's last security review date.
 pub const REVIEW_ANNOTATION: &str = "dsomm-audit.io/last-security-review";
 
-/// Most assets, groups or users kept from one file.
-const MAX_ENTRIES: usize = 100_000;
-
 /// Whether the head of a file is a Backstage catalog.
 pub fn detect_backstage(head: &str) -> bool {
     head.lines().any(|line| {
@@ -194,7 +191,16 @@ pub fn parse_backstage(bytes: &[u8], context: &Context, limits: &Limits) -> Pars
     let mut assets = Vec::new();
     let mut groups: Vec<(Map<String, Value>, Vec<String>)> = Vec::new();
     let mut users: Vec<Map<String, Value>> = Vec::new();
-    for (line, pointer, entity) in entities.into_iter().take(MAX_ENTRIES) {
+    if let Some((line, pointer, _)) = entities.get(limits.max_entries) {
+        parsed.diagnostics.push(limits.entries_dropped(
+            context,
+            Some(*line),
+            (!pointer.is_empty()).then(|| pointer.clone()),
+            "catalog entities",
+            entities.len(),
+        ));
+    }
+    for (line, pointer, entity) in entities.into_iter().take(limits.max_entries) {
         let api_version = text_at(entity, "/apiVersion").unwrap_or_default();
         let kind = text_at(entity, "/kind").unwrap_or_default();
         let Some(name) = text_at(entity, "/metadata/name") else {
@@ -454,6 +460,8 @@ pub fn parse_inventory(bytes: &[u8], context: &Context, limits: &Limits) -> Pars
     let mut parsed = Parsed::default();
     let mut assets = Vec::new();
     let mut time = None;
+    // Entries read, and the total with the first not read (its pointer).
+    let (mut read, mut total, mut first_dropped) = (0usize, 0usize, None);
     let unmarked = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if matches!(unmarked.trim_ascii_start().first(), Some(b'{' | b'[')) {
         let Some(text) = crate::utf8_text(bytes, context, &mut parsed.diagnostics) else {
@@ -481,7 +489,13 @@ pub fn parse_inventory(bytes: &[u8], context: &Context, limits: &Limits) -> Pars
                 },
                 _ => continue,
             };
-            for (index, item) in items.iter().enumerate().take(MAX_ENTRIES) {
+            let room = limits.max_entries.saturating_sub(read);
+            total += items.len();
+            if items.len() > room {
+                first_dropped.get_or_insert_with(|| format!("{base}/{room}"));
+            }
+            read += items.len().min(room);
+            for (index, item) in items.iter().enumerate().take(room) {
                 let pointer = format!("{base}/{index}");
                 let Some(object) = item.as_object() else {
                     parsed
@@ -541,7 +555,12 @@ pub fn parse_inventory(bytes: &[u8], context: &Context, limits: &Limits) -> Pars
             ));
             return parsed;
         }
-        for (line, row) in rows.into_iter().take(MAX_ENTRIES) {
+        if let Some((line, _)) = rows.get(limits.max_entries) {
+            parsed
+                .diagnostics
+                .push(limits.entries_dropped(context, Some(*line), None, "rows", rows.len()));
+        }
+        for (line, row) in rows.into_iter().take(limits.max_entries) {
             let get = |field: &str| -> Option<String> {
                 let synonyms = COLUMNS
                     .iter()
@@ -567,6 +586,11 @@ pub fn parse_inventory(bytes: &[u8], context: &Context, limits: &Limits) -> Pars
                 });
             }
         }
+    }
+    if first_dropped.is_some() {
+        parsed
+            .diagnostics
+            .push(limits.entries_dropped(context, None, first_dropped, "assets", total));
     }
     if assets.is_empty() {
         if parsed.diagnostics.iter().all(|diagnostic| diagnostic.warning) {
@@ -765,6 +789,90 @@ metadata: {name: [broken
             .map(|diagnostic| (diagnostic.line, diagnostic.warning))
             .collect();
         assert_eq!(found, vec![(Some(4), true)]);
+    }
+
+    /// The names of the assets of the one snapshot.
+    fn asset_names(parsed: &Parsed) -> Vec<String> {
+        parsed.evidence[0].attrs["assets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|asset| asset["name"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    /// (line, pointer, warning, message) of each diagnostic.
+    fn found(parsed: &Parsed) -> Vec<(Option<u64>, Option<String>, bool, String)> {
+        parsed
+            .diagnostics
+            .iter()
+            .map(|diagnostic| {
+                (
+                    diagnostic.line,
+                    diagnostic.pointer.clone(),
+                    diagnostic.warning,
+                    diagnostic.message.clone(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn entries_past_max_entries_are_refused_at_the_first_one_not_read() {
+        let three = Limits {
+            max_entries: 3,
+            ..Limits::default()
+        };
+        let refused = |total: usize| {
+            format!(
+                "{total} {}, more than the limit of 3 per file: the first 3 read, the {} from here on not read",
+                if total == 5 { "rows" } else { "assets" },
+                total - 3
+            )
+        };
+        let csv = |names: &[&str]| {
+            let rows: String = names.iter().map(|name| format!("{name},t,prod\n")).collect();
+            format!("name,owner,environment\n{rows}")
+        };
+        let parsed = parse_inventory(csv(&["a", "b", "c", "d", "e"]).as_bytes(), &context(), &three);
+        assert_eq!(asset_names(&parsed), ["a", "b", "c"]);
+        assert_eq!(found(&parsed), [(Some(5), None, false, refused(5))]);
+        // Exactly at the limit: nothing said.
+        let at_limit = parse_inventory(csv(&["a", "b", "c"]).as_bytes(), &context(), &three);
+        assert_eq!(asset_names(&at_limit), ["a", "b", "c"]);
+        assert!(at_limit.diagnostics.is_empty(), "{:?}", at_limit.diagnostics);
+
+        // JSON: the limit counts over every document of the file.
+        let json = r#"{"assets": [{"name": "a"}, {"name": "b"}]}
+            {"assets": [{"name": "c"}, {"name": "d"}]}"#;
+        let parsed = parse_inventory(json.as_bytes(), &context(), &three);
+        assert_eq!(asset_names(&parsed), ["a", "b", "c"]);
+        let refused_json = refused(4).replace("rows", "assets");
+        assert_eq!(found(&parsed), [(None, Some("/assets/1".into()), false, refused_json)]);
+
+        // Backstage: entities of a multi-document YAML, then of a list.
+        let entity = |name: &str| {
+            format!(
+                "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: {name}\nspec: {{owner: t}}\n"
+            )
+        };
+        let yaml = ["a", "b", "c", "d"].map(entity).join("---\n");
+        let parsed = parse_backstage(yaml.as_bytes(), &context(), &three);
+        assert_eq!(asset_names(&parsed), ["a", "b", "c"]);
+        let message =
+            "4 catalog entities, more than the limit of 3 per file: the first 3 read, the 1 from here on not read";
+        assert_eq!(found(&parsed), [(Some(19), None, false, message.to_string())]);
+        let list = format!(
+            "[{}]",
+            ["a", "b", "c", "d", "e"]
+                .map(|name| format!(r#"{{"apiVersion": "backstage.io/v1alpha1", "kind": "Component", "metadata": {{"name": "{name}"}}}}"#))
+                .join(",")
+        );
+        let parsed = parse_backstage(list.as_bytes(), &context(), &three);
+        assert_eq!(asset_names(&parsed), ["a", "b", "c"]);
+        assert_eq!(parsed.diagnostics.len(), 1, "{:?}", parsed.diagnostics);
+        assert_eq!(parsed.diagnostics[0].pointer.as_deref(), Some("/3"));
+        assert!(parsed.diagnostics[0].message.contains("the 2 from here on not read"));
     }
 
     #[test]

@@ -32,9 +32,6 @@ const MAX_TEXT_CHARS: usize = 1024;
 /// only these decide the mode of a constraint with `enforcementAction: scoped`.
 const ADMISSION_POINTS: &[&str] = &["validation.gatekeeper.sh", "vap.k8s.io", "*"];
 
-/// Most documents read from one YAML stream.
-const MAX_DOCUMENTS: usize = 100_000;
-
 /// API groups (the part of `apiVersion` before `/`) this collector reads; used
 /// by format detection.
 pub const API_GROUPS: &[&str] = &[
@@ -167,25 +164,18 @@ fn read_yaml(text: &str, context: &Context, limits: &Limits, parsed: &mut Parsed
         offset += line.len();
     }
     chunks.push((start_line, start, text.len()));
-    let mut count = 0usize;
-    for (line, begin, end) in chunks {
-        let chunk = &text[begin..end];
-        let has_content = chunk.lines().any(|line| {
+    let has_content = |chunk: &str| {
+        chunk.lines().any(|line| {
             let line = line.trim();
             !line.is_empty() && !line.starts_with('#') && line != "..."
-        });
-        if !has_content {
-            continue;
-        }
-        count += 1;
-        if count > MAX_DOCUMENTS {
-            parsed.diagnostics.push(context.diagnostic(
-                Some(line),
-                None,
-                format!("more than {MAX_DOCUMENTS} YAML documents; the rest is not read"),
-            ));
-            break;
-        }
+        })
+    };
+    let mut chunks = chunks
+        .into_iter()
+        .map(|(line, begin, end)| (line, &text[begin..end]))
+        .filter(|(_, chunk)| has_content(chunk));
+    let limit = limits.max_yaml_documents;
+    for (line, chunk) in chunks.by_ref().take(limit) {
         match serde_saphyr::from_str_with_options::<Value>(chunk, budget.options()) {
             Ok(Value::Null) => {}
             Ok(value) => documents.push((line, value)),
@@ -203,6 +193,14 @@ fn read_yaml(text: &str, context: &Context, limits: &Limits, parsed: &mut Parsed
                 ));
             }
         }
+    }
+    if let Some((line, _)) = chunks.next() {
+        let dropped = 1 + chunks.count();
+        parsed.diagnostics.push(context.diagnostic(
+            Some(line),
+            None,
+            format!("more than {limit} YAML documents: the first {limit} read, the {dropped} from here on not read"),
+        ));
     }
     documents
 }
@@ -1110,6 +1108,69 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    #[test]
+    fn documents_past_max_yaml_documents_are_refused_at_the_first_one_not_read() {
+        let policy = |name: &str| {
+            format!(
+                "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {{name: {name}}}\n\
+                 spec: {{validationFailureAction: Enforce, rules: [{{name: r, validate: {{pattern: {{}}}}}}]}}\n"
+            )
+        };
+        let text = ["a", "b", "c", "d"].map(policy).join("---\n# a comment only\n---\n");
+        let two = Limits {
+            max_yaml_documents: 2,
+            ..Limits::default()
+        };
+        let context = Context {
+            origin: "/k8s/input.yaml".into(),
+            ..Context::default()
+        };
+        let parsed = parse(text.as_bytes(), &context, &two);
+        assert_eq!(modes(&parsed).len(), 2);
+        assert_eq!(
+            parsed.lines_and_messages(),
+            [(
+                Some(15),
+                false,
+                "more than 2 YAML documents: the first 2 read, the 2 from here on not read"
+            )]
+        );
+    }
+
+    #[test]
+    fn a_plain_large_document_is_refused_for_its_nodes_without_talk_of_alias_bombs() {
+        let list = format!(
+            "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {{name: p, labels: [{}]}}\n",
+            vec!["x"; 50].join(",")
+        );
+        let small = Limits {
+            max_yaml_nodes: 40,
+            ..Limits::default()
+        };
+        let context = Context::default();
+        let parsed = parse(list.as_bytes(), &context, &small);
+        let messages: Vec<&str> = parsed
+            .diagnostics
+            .iter()
+            .map(|diagnostic| diagnostic.message.as_str())
+            .collect();
+        assert!(
+            messages[0].starts_with("YAML document not read")
+                && messages[0].contains("too many YAML nodes (41, limit 40)"),
+            "{messages:?}"
+        );
+        assert!(!messages[0].contains("alias"), "{messages:?}");
+        let default = parse(list.as_bytes(), &context, &Limits::default());
+        assert!(
+            default
+                .diagnostics
+                .iter()
+                .all(|diagnostic| !diagnostic.message.contains("nodes")),
+            "{:?}",
+            default.diagnostics
+        );
     }
 
     #[test]

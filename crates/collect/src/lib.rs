@@ -136,6 +136,17 @@ pub struct Limits {
     pub max_line_bytes: usize,
     /// Deepest JSON/YAML nesting accepted.
     pub max_depth: usize,
+    /// Most YAML documents read from one multi-document stream (Kubernetes
+    /// admission, Kubernetes RBAC, Backstage); the rest is refused with a
+    /// diagnostic.
+    pub max_yaml_documents: usize,
+    /// Most YAML nodes (mappings, lists and scalars as written, aliases not
+    /// expanded) in one YAML document; a larger document is refused.
+    pub max_yaml_nodes: usize,
+    /// Most entries read from one file: inventory and Backstage assets,
+    /// groups and users, iCalendar events; the rest is refused with a
+    /// diagnostic naming the first entry not read.
+    pub max_entries: usize,
 }
 
 impl Default for Limits {
@@ -144,14 +155,17 @@ impl Default for Limits {
             max_document_bytes: 256 * 1024 * 1024,
             max_line_bytes: 16 * 1024 * 1024,
             max_depth: 64,
+            max_yaml_documents: 100_000,
+            max_yaml_nodes: 2_000_000,
+            max_entries: 100_000,
         }
     }
 }
 
 impl Limits {
     /// The YAML budget for one document of an input under these limits: its
-    /// size and depth, one document, at most 1,000 aliases and 100,000 events
-    /// replayed through them.
+    /// size, depth and nodes, one document, at most 1,000 aliases and 100,000
+    /// events replayed through them.
     pub fn yaml_budget(&self) -> model::yaml::YamlBudget {
         model::yaml::YamlBudget {
             max_bytes: usize::try_from(self.max_document_bytes).unwrap_or(usize::MAX),
@@ -159,7 +173,32 @@ impl Limits {
             max_documents: 1,
             max_aliases: 1_000,
             max_replayed_events: 100_000,
+            max_nodes: self.max_yaml_nodes,
         }
+    }
+
+    /// The diagnostic for the entries of one file past [`Limits::max_entries`]
+    /// (`total` of them were found): an error, so that the file counts as
+    /// partly refused, at the first entry not read (its `line` or `pointer`),
+    /// saying how many were not read. The entries up to the limit land.
+    pub fn entries_dropped(
+        &self,
+        context: &Context,
+        line: Option<u64>,
+        pointer: Option<String>,
+        what: &str,
+        total: usize,
+    ) -> Diagnostic {
+        let limit = self.max_entries;
+        let dropped = total.saturating_sub(limit);
+        context.diagnostic(
+            line,
+            pointer,
+            format!(
+                "{total} {what}, more than the limit of {limit} per file: the first {limit} read, the {dropped} from \
+                 here on not read"
+            ),
+        )
     }
 }
 
@@ -201,6 +240,17 @@ pub struct Parsed {
     pub evidence: Vec<NewEvidence>,
     /// Problems found; each names its position.
     pub diagnostics: Vec<Diagnostic>,
+}
+
+#[cfg(test)]
+impl Parsed {
+    /// (line, warning, message) of each diagnostic, for tests.
+    pub(crate) fn lines_and_messages(&self) -> Vec<(Option<u64>, bool, &str)> {
+        self.diagnostics
+            .iter()
+            .map(|diagnostic| (diagnostic.line, diagnostic.warning, diagnostic.message.as_str()))
+            .collect()
+    }
 }
 
 /// Depth of the deepest nesting of `[`/`{` in a JSON text, counted without
@@ -377,6 +427,19 @@ pub fn utf8_text<'a>(bytes: &'a [u8], context: &Context, diagnostics: &mut Vec<D
             diagnostics.push(context.diagnostic(Some(line), None, "not UTF-8 text; nothing recorded"));
             None
         }
+    }
+}
+
+/// The encoding a UTF-16 or UTF-32 byte order mark at the start of `bytes`
+/// announces (`UTF-32` is tested first: its little-endian mark starts with
+/// UTF-16's), or `None`.
+pub fn byte_order_mark_encoding(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(&[0xFF, 0xFE, 0x00, 0x00]) || bytes.starts_with(&[0x00, 0x00, 0xFE, 0xFF]) {
+        Some("UTF-32")
+    } else if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        Some("UTF-16")
+    } else {
+        None
     }
 }
 

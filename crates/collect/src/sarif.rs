@@ -111,11 +111,11 @@ pub fn parse(bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
         parsed.diagnostics.push(diagnostic);
         return parsed;
     }
-    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+    if let Some(encoding) = crate::byte_order_mark_encoding(bytes) {
         parsed.diagnostics.push(context.diagnostic(
             Some(1),
             None,
-            "file is UTF-16 (byte order mark); SARIF must be UTF-8; not read",
+            format!("file is {encoding} (byte order mark); SARIF must be UTF-8; not read"),
         ));
         return parsed;
     }
@@ -2163,6 +2163,13 @@ mod tests {
         assert_eq!(parse(&with_bom, &context(), &Limits::default()).evidence.len(), 1);
         let parsed = parse(b"\xFF\xFE{\x00", &context(), &Limits::default());
         assert!(parsed.diagnostics[0].message.contains("UTF-16"));
+        for utf32 in [&b"\xFF\xFE\x00\x00{\x00\x00\x00"[..], b"\x00\x00\xFE\xFF\x00\x00\x00{"] {
+            let parsed = parse(utf32, &context(), &Limits::default());
+            assert_eq!(
+                parsed.diagnostics[0].message,
+                "file is UTF-32 (byte order mark); SARIF must be UTF-8; not read"
+            );
+        }
     }
 
     #[test]

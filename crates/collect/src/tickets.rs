@@ -27,7 +27,7 @@ use model::{EvidenceKind, Subject};
 use serde_json::Value;
 
 use crate::events::{Attrs, Collected, Fields, Owned, parse_events, refuse_unknown, walk_events};
-use crate::trivy::{Problems, bounded, read_time};
+use crate::trivy::{Problems, bounded, read_service_time};
 use crate::{Context, Limits, Parsed};
 
 /// The collector id of Jira records.
@@ -393,7 +393,7 @@ fn person_name(fields: Fields<'_>, key: &str, problems: &mut Problems) -> Option
 fn jira_time(fields: Fields<'_>, key: &str, problems: &mut Problems) -> Option<Timestamp> {
     let text = fields.text(key, problems)?;
     let normalised = colon_offset(&text);
-    read_time(Some(&normalised), &fields.pointer_of(key), problems)
+    read_service_time(Some(&normalised), &fields.pointer_of(key), problems)
 }
 
 /// `…+0100` as `…+01:00`; other texts unchanged.
@@ -905,6 +905,30 @@ mod tests {
         assert_eq!(
             record.occurred_at.map(model::time::format_time).as_deref(),
             Some("2025-03-02T12:30:00.000000000Z")
+        );
+    }
+
+    #[test]
+    fn a_jira_zero_time_is_dropped_with_a_warning() {
+        let issue = r#"{"key":"A-1","fields":{"created":"2025-01-01T00:00:00.000+0000","summary":"a",
+            "resolutiondate":"0001-01-01T00:00:00.000+0000"}}"#;
+        let parsed = parse_jira(issue.as_bytes(), &context(), &Limits::default());
+        assert_eq!(parsed.evidence.len(), 1);
+        assert!(
+            parsed.evidence[0]
+                .attrs
+                .get("resolved_at")
+                .is_none_or(serde_json::Value::is_null)
+        );
+        let [warning] = parsed.diagnostics.as_slice() else {
+            panic!("{:?}", parsed.diagnostics)
+        };
+        assert!(warning.warning);
+        assert_eq!(warning.pointer.as_deref(), Some("/fields/resolutiondate"));
+        assert!(
+            warning.message.contains("is the zero time (year 1); not used"),
+            "{}",
+            warning.message
         );
     }
 

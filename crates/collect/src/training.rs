@@ -308,12 +308,35 @@ fn record(
 ) -> Result<model::NewEvidence, String> {
     // `email` is kept as exported; `person` (what matching uses) is it in
     // lower case, else the user name.
-    let exported_email = cell("email").filter(|email| email.contains('@'));
-    let email = exported_email.as_ref().map(|email| email.to_ascii_lowercase());
-    let user = cell("user");
-    let Some(person) = email.clone().or_else(|| user.clone()) else {
-        return Err("row without an e-mail or user; skipped".into());
+    // An e-mail or user name with a control character (a NUL, a line
+    // break) is not used: it would name a person no other source can match.
+    let mut with_control = Vec::new();
+    let mut readable = |field: &str, value: Option<String>| {
+        value.filter(|text| {
+            let clean = !text.chars().any(char::is_control);
+            if !clean {
+                with_control.push(format!(
+                    "{field} `{}` has a control character; not used",
+                    crate::cut_text(&text.escape_debug().to_string(), 256)
+                ));
+            }
+            clean
+        })
     };
+    let exported_email = readable("e-mail", cell("email").filter(|email| email.contains('@')));
+    let user = readable("user", cell("user"));
+    let email = exported_email.as_ref().map(|email| email.to_ascii_lowercase());
+    let Some(person) = email.clone().or_else(|| user.clone()) else {
+        return Err(if with_control.is_empty() {
+            "row without an e-mail or user; skipped".into()
+        } else {
+            format!(
+                "{}; row without another e-mail or user; skipped",
+                with_control.join("; ")
+            )
+        });
+    };
+    warnings.extend(with_control);
     let mut attrs = Map::new();
     attrs.insert("person".into(), person.clone().into());
     attrs.insert("email".into(), json!(exported_email));
@@ -427,6 +450,44 @@ mod tests {
             ..Context::default()
         };
         parse(text.as_bytes(), &context, &Limits::default())
+    }
+
+    #[test]
+    fn an_email_with_a_control_character_is_not_used_with_a_warning() {
+        let parsed = check(
+            "user,email,course,completed\n\
+             Ana,ana@ac\u{0}me.example,Secure coding,2025-03-01\n\
+             ,bo\u{7}b@example.com,Secure coding,2025-03-01\n",
+            None,
+        );
+        assert_eq!(parsed.evidence.len(), 1);
+        let ana = &parsed.evidence[0];
+        assert_eq!(ana.attrs["person"], "Ana", "the user name, not the e-mail");
+        assert_eq!(ana.attrs["email"], Value::Null);
+        assert!(
+            parsed.evidence.iter().all(|record| !record
+                .subject
+                .person
+                .as_deref()
+                .unwrap_or_default()
+                .contains('\u{0}'))
+        );
+        assert_eq!(
+            parsed.lines_and_messages(),
+            [
+                (
+                    Some(2),
+                    true,
+                    "e-mail `ana@ac\\0me.example` has a control character; not used"
+                ),
+                (
+                    Some(3),
+                    false,
+                    "e-mail `bo\\u{7}b@example.com` has a control character; not used; row without another e-mail or \
+                     user; skipped"
+                ),
+            ]
+        );
     }
 
     #[test]

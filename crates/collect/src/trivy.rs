@@ -829,11 +829,11 @@ pub(crate) fn read_document<T: DeserializeOwned>(
             ),
         ));
     }
-    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+    if let Some(encoding) = crate::byte_order_mark_encoding(bytes) {
         return Err(context.diagnostic(
             Some(1),
             None,
-            format!("file is UTF-16 (byte order mark); a {what} must be UTF-8; not read"),
+            format!("file is {encoding} (byte order mark); a {what} must be UTF-8; not read"),
         ));
     }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
@@ -962,6 +962,23 @@ pub(crate) fn read_time(value: Option<&String>, pointer: &str, problems: &mut Pr
     }
 }
 
+/// A time from a service's export at `pointer` (code hosts, tickets,
+/// incidents): as [`read_time`], but Go's zero time is not a documented
+/// "no time" of these services, so dropping it gives a warning.
+pub(crate) fn read_service_time(value: Option<&String>, pointer: &str, problems: &mut Problems) -> Option<Timestamp> {
+    if let Some(zero) = value
+        .map(|value| value.trim())
+        .filter(|value| value.starts_with("0001-01-01"))
+    {
+        problems.warn(
+            Some(pointer.to_string()),
+            format!("time `{}` is the zero time (year 1); not used", bounded(zero)),
+        );
+        return None;
+    }
+    read_time(value, pointer, problems)
+}
+
 /// A text from the input, cut at [`MAX_TEXT_CHARS`] characters (marked with `…`).
 pub(crate) fn bounded(text: &str) -> String {
     match text.char_indices().nth(MAX_TEXT_CHARS) {
@@ -1058,6 +1075,26 @@ mod tests {
     }
 
     const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn a_utf16_or_utf32_byte_order_mark_is_named_for_what_it_is() {
+        for (bytes, encoding) in [
+            (&b"\xFF\xFE{\x00}\x00"[..], "UTF-16"),
+            (b"\xFE\xFF\x00{\x00}", "UTF-16"),
+            (b"\xFF\xFE\x00\x00{\x00\x00\x00", "UTF-32"),
+            (b"\x00\x00\xFE\xFF\x00\x00\x00{", "UTF-32"),
+        ] {
+            let parsed = parse(bytes, &context(), &Limits::default());
+            assert_eq!(parsed.diagnostics.len(), 1, "{encoding}");
+            assert!(
+                parsed.diagnostics[0]
+                    .message
+                    .starts_with(&format!("file is {encoding} (byte order mark);")),
+                "{:?}",
+                parsed.diagnostics
+            );
+        }
+    }
 
     fn image_report() -> String {
         format!(

@@ -1409,3 +1409,26 @@ fn gha_local_action() {
         linted.diagnostics
     );
 }
+
+#[test]
+fn a_workflow_with_a_utf8_byte_order_mark_is_recognised_by_its_content() {
+    let workflow =
+        "on: pull_request\njobs:\n  scan:\n    runs-on: ubuntu-latest\n    steps:\n      - run: semgrep ci\n";
+    let marked = format!("\u{feff}{workflow}");
+    assert_eq!(
+        dsomm_audit_collect::pipelines::platform_of("ci/build.yml", &marked),
+        Some(Platform::GithubActions)
+    );
+    let context = dsomm_audit_collect::Context {
+        origin: "ci/build.yml".into(),
+        ..dsomm_audit_collect::Context::default()
+    };
+    let mut refuse = |name: &str| -> Result<(String, Vec<u8>), String> { Err(format!("{name} not read")) };
+    let parsed = dsomm_audit_collect::pipelines::parse(marked.as_bytes(), &context, &Limits::default(), &mut refuse);
+    assert!(!parsed.evidence.is_empty(), "{:?}", parsed.diagnostics);
+    assert!(
+        parsed.diagnostics.iter().all(|diagnostic| diagnostic.warning),
+        "{:?}",
+        parsed.diagnostics
+    );
+}

@@ -30,6 +30,7 @@ fn collector(name: &str, bytes: &[u8]) {
             max_document_bytes: 1 << 20,
             max_line_bytes: 1 << 16,
             max_depth: 64,
+            ..Limits::default()
         };
         let _ = parse_document(collector, bytes, &context, &limits);
         if collector == Collector::Falco {

@@ -468,6 +468,7 @@ const BUDGET: crate::yaml::YamlBudget = crate::yaml::YamlBudget {
     max_documents: MAX_DOCUMENTS,
     max_aliases: MAX_ALIASES,
     max_replayed_events: MAX_REPLAYED_EVENTS,
+    max_nodes: 2_000_000,
 };
 
 /// 1-based line and column (in bytes) of byte `offset`.

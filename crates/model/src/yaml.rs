@@ -18,6 +18,9 @@ pub struct YamlBudget {
     pub max_aliases: usize,
     /// Most events replayed through aliases in total.
     pub max_replayed_events: usize,
+    /// Most nodes (mappings, sequences and scalars as written; aliases are
+    /// counted by `max_aliases` and `max_replayed_events`) in one document.
+    pub max_nodes: usize,
 }
 
 /// What went wrong reading YAML: where, and whether a budget stopped it.
@@ -45,8 +48,8 @@ impl YamlBudget {
                 max_documents: self.max_documents,
                 max_aliases: self.max_aliases,
                 max_anchors: self.max_aliases,
-                max_nodes: 2_000_000,
-                max_events: 4_000_000,
+                max_nodes: self.max_nodes,
+                max_events: self.max_nodes.saturating_mul(2),
             },
             alias_limits: serde_saphyr::alias_limits! {
                 max_total_replayed_events: self.max_replayed_events,
@@ -118,11 +121,16 @@ impl YamlBudget {
             BudgetBreach::Documents { documents } => {
                 format!("too many YAML documents ({documents}, limit {})", self.max_documents)
             }
+            // Nodes and events are counted as written: aliases are refused
+            // by their own budgets, so these are plain large documents.
             BudgetBreach::Nodes { nodes } => {
-                format!("too many YAML nodes ({nodes}; possible alias bomb)")
+                format!("too many YAML nodes ({nodes}, limit {})", self.max_nodes)
             }
             BudgetBreach::Events { events } => {
-                format!("too many YAML events ({events}; possible alias bomb)")
+                format!(
+                    "too many YAML events ({events}, limit {})",
+                    self.max_nodes.saturating_mul(2)
+                )
             }
             other => format!("YAML too large or too complex ({other:?})"),
         }

@@ -186,7 +186,9 @@ pub fn platform_of(path: &str, text: &str) -> Option<Platform> {
         return Some(Platform::AzurePipelines);
     }
     // By content: a workflow has `jobs:` with `runs-on:`, Azure has `- task:`/`pool:`,
-    // GitLab has `script:` jobs or `include: - template:`.
+    // GitLab has `script:` jobs or `include: - template:`. A UTF-8 byte order
+    // mark would hide the first line's key.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let has = |needle: &str| text.lines().any(|line| line.trim_start().starts_with(needle));
     if has("runs-on:")
         && text.lines().any(|line| line.starts_with("jobs:"))
