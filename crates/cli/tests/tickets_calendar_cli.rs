@@ -107,3 +107,35 @@ fn a_calendar_expands_over_the_occurred_at_window() {
     assert_eq!(owned.code, 0, "{owned:#?}");
     assert_eq!(owned.json()["added"], 11, "{}", owned.stdout);
 }
+
+/// `--occurred-at` given as a date ends a calendar's window with that whole
+/// day (a period "ending with March" is `--occurred-at 2025-03-31`); given as
+/// a time, it ends at that instant.
+#[test]
+fn a_date_as_the_window_end_includes_that_whole_day() {
+    let workspace = Workspace::new();
+    workspace.write(
+        "last-day.ics",
+        "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:d1\nORGANIZER:mailto:ana@acme.example\nDTSTART:20250331T090000Z\n\
+         DTEND:20250331T110000Z\nSUMMARY:Security champion time\nEND:VEVENT\nEND:VCALENDAR\n",
+    );
+    let at_midnight = workspace.run(&[
+        "ingest",
+        "--format",
+        "json",
+        "--occurred-at",
+        "2025-03-31T00:00:00Z",
+        "last-day.ics",
+    ]);
+    assert_eq!(at_midnight.json()["added"], 0, "{}", at_midnight.stdout);
+    let whole_day = workspace.run(&[
+        "ingest",
+        "--format",
+        "json",
+        "--occurred-at",
+        "2025-03-31",
+        "last-day.ics",
+    ]);
+    assert_eq!(whole_day.code, 0, "{whole_day:#?}");
+    assert_eq!(whole_day.json()["added"], 1, "{}", whole_day.stdout);
+}
