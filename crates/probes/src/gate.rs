@@ -778,43 +778,14 @@ fn targets_default_branch(record: &Evidence) -> bool {
     text(record, "pattern").is_none_or(matches)
 }
 
-/// Whether a branch name matches a GitHub branch pattern (`*` within a path
-/// segment, `**` across segments, `?` one character; as fnmatch does).
+/// Whether a branch name matches a GitHub branch pattern (fnmatch: `*`
+/// within a path segment, `**` across segments, `?` one character). A
+/// pattern that is not a valid glob matches nothing.
 fn glob_matches(pattern: &str, name: &str) -> bool {
-    let pattern: Vec<char> = pattern.chars().collect();
-    let name: Vec<char> = name.chars().collect();
-    // Positions in the pattern reachable after each prefix of the name.
-    let mut states = vec![false; pattern.len() + 1];
-    states[0] = true;
-    let close = |states: &mut Vec<bool>| {
-        for index in 0..pattern.len() {
-            if states[index] && pattern[index] == '*' {
-                states[index + 1] = true;
-            }
-        }
-    };
-    close(&mut states);
-    for &character in &name {
-        let mut next = vec![false; pattern.len() + 1];
-        for index in 0..pattern.len() {
-            if !states[index] {
-                continue;
-            }
-            match pattern[index] {
-                '*' => {
-                    let across = pattern.get(index + 1) == Some(&'*');
-                    if character != '/' || across {
-                        next[index] = true;
-                    }
-                }
-                '?' => next[index + 1] = character != '/',
-                literal => next[index + 1] = literal == character,
-            }
-        }
-        close(&mut next);
-        states = next;
-    }
-    states[pattern.len()]
+    globset::GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .build()
+        .is_ok_and(|glob| glob.compile_matcher().is_match(name))
 }
 
 fn protection_probe(id: &'static str, view: &View<'_>, holds: fn(&Evidence) -> bool, what: &str) -> Fact {
