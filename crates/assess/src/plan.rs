@@ -357,18 +357,11 @@ fn order_by_dependencies(actions: &mut Vec<Action>, depends_on: &BTreeMap<String
     if depends_on.is_empty() {
         return;
     }
-    // Before crediting, `prepares` holds every activity an action is needed for.
-    let touched = |action: &Action| -> Vec<String> {
-        action
-            .raises
-            .iter()
-            .map(|raise| raise.uuid.clone())
-            .chain(action.prepares.iter().cloned())
-            .collect()
-    };
+    // Ordering runs before crediting: `prepares` then holds every activity an
+    // action is needed for (`raises` is still empty).
     let needs = |action: &Action, other: &Action| {
-        let others = touched(other);
-        touched(action).iter().any(|uuid| {
+        let others = &other.prepares;
+        action.prepares.iter().any(|uuid| {
             depends_on.get(uuid).is_some_and(|prerequisites| {
                 others
                     .iter()

@@ -445,6 +445,18 @@ pub fn kinds(question: &str) -> &'static [Kind] {
     }
 }
 
+/// The kinds to load to answer `questions`: what each reads ([`kinds`]) and
+/// the inventory (teams and their members), each once.
+pub fn kinds_for(questions: &[&str]) -> Vec<Kind> {
+    let mut kinds = vec![Kind::AssetSnapshot];
+    for question in questions {
+        kinds.extend_from_slice(self::kinds(question));
+    }
+    kinds.sort_by_key(|kind| kind.as_str());
+    kinds.dedup();
+    kinds
+}
+
 /// Answer one question (`inventory_at` is the date for `inventory`, default 30 days before as-of).
 pub fn ask(question: &str, view: &View<'_>, inventory_at: Option<Timestamp>) -> Option<Answer> {
     Some(match question {

@@ -166,10 +166,10 @@ proptest! {
         let thresholds = Thresholds::default();
         let view = probes::View::new(&records, as_of, &teams[0], &thresholds);
         for question in dsomm_audit_assess::questions::QUESTIONS {
-            let kinds = dsomm_audit_assess::questions::kinds(question);
+            let kinds = dsomm_audit_assess::questions::kinds_for(&[question]);
             let some: Vec<Evidence> = records
                 .iter()
-                .filter(|record| record.kind == EvidenceKind::AssetSnapshot || kinds.contains(&record.kind))
+                .filter(|record| kinds.contains(&record.kind))
                 .cloned()
                 .collect();
             let narrow = probes::View::new(&some, as_of, &teams[0], &thresholds);

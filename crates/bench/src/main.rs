@@ -320,12 +320,7 @@ fn ask_bench(dir: &Path, question: &str, as_of: Option<&str>) -> Result<()> {
     };
     let config = dsomm_audit::config::Config::find(Some(&dir.join("dsomm-audit.toml")))?;
     let as_of = dsomm_audit::assessment::as_of(as_of, jiff::Timestamp::now())?;
-    let mut kinds = vec![model::EvidenceKind::AssetSnapshot];
-    for question in &questions {
-        kinds.extend_from_slice(assess::questions::kinds(question));
-    }
-    kinds.sort_by_key(|kind| kind.as_str());
-    kinds.dedup();
+    let kinds = assess::questions::kinds_for(&questions);
     let started = Instant::now();
     let loaded = dsomm_audit::assessment::load(config, None, None, None, None, as_of, &kinds)?;
     let load_seconds = started.elapsed().as_secs_f64();

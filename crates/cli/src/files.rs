@@ -84,7 +84,7 @@ pub fn read_input_text(path: &Path, what: &str, limit: u64) -> Result<String, St
 }
 
 /// Why [`read_capped`] refused a file.
-enum Problem {
+pub enum Problem {
     /// Not a regular file, or the system refused.
     Io(std::io::Error),
     /// Its size (bytes) is over the limit.
@@ -93,7 +93,9 @@ enum Problem {
     Grew,
 }
 
-fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, Problem> {
+/// A regular file's bytes, refused when over `limit` (from its size, before
+/// reading) or when it grows past it: at most `limit + 1` bytes are read.
+pub fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, Problem> {
     let file = open_regular(path).map_err(Problem::Io)?;
     let size = file.metadata().map(|metadata| metadata.len()).unwrap_or(0);
     if size > limit {

@@ -165,28 +165,18 @@ fn walk(directory: &Path, files: &mut Vec<PathBuf>, diagnostics: &mut Vec<Diagno
     }
 }
 
-fn hash_file(path: &Path) -> std::io::Result<([u8; 32], u64)> {
-    let file = crate::files::open_regular(path)?;
-    hash_reader_sized(file)
-}
-
-fn hash_reader(file: File) -> std::io::Result<[u8; 32]> {
-    hash_reader_sized(file).map(|(digest, _)| digest)
-}
-
-fn hash_reader_sized(mut file: File) -> std::io::Result<([u8; 32], u64)> {
+/// SHA-256 of everything `file` holds (read in 1 MiB pieces).
+fn hash_reader(mut file: File) -> std::io::Result<[u8; 32]> {
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 1 << 20];
-    let mut total = 0u64;
     loop {
         let read = file.read(&mut buffer)?;
         if read == 0 {
             break;
         }
-        total += read as u64;
         hasher.update(&buffer[..read]);
     }
-    Ok((hasher.finalize().into(), total))
+    Ok(hasher.finalize().into())
 }
 
 /// Ingest `paths` into `ledger`. `on_batch` is called after every committed
@@ -326,14 +316,25 @@ fn ingest_file(
     // Lossless (`files::path_text`): two files whose names differ only in bytes
     // that are not UTF-8 are two origins, not one.
     let origin = crate::files::path_text(path);
+    // The first bytes, read once: for detection, and to tell a Falco log in
+    // JSON lines (streamed) from a Falco document (read whole).
+    let head = || -> std::io::Result<Vec<u8>> {
+        let mut head = vec![0u8; collect::DETECTION_HEAD_BYTES];
+        let length = crate::files::open_regular(path).and_then(|mut file| read_up_to(&mut file, &mut head))?;
+        head.truncate(length);
+        Ok(head)
+    };
+    let mut detection_head = None;
     let collector = match options.source {
         Some(collector) => collector,
         None => {
-            let mut head = vec![0u8; collect::DETECTION_HEAD_BYTES];
-            let read = crate::files::open_regular(path).and_then(|mut file| read_up_to(&mut file, &mut head));
+            let read = head();
             match read {
-                Ok(length) => match collect::detect(&origin, &head[..length]) {
-                    Some(collector) => collector,
+                Ok(head) => match collect::detect(&origin, &head) {
+                    Some(collector) => {
+                        detection_head = Some(head);
+                        collector
+                    }
                     None => {
                         reject(
                             summary,
@@ -376,10 +377,10 @@ fn ingest_file(
     let streamed: Option<BlockParser> = if collector.is_streamed() {
         Some(ndjson_block)
     } else if collector == Collector::Falco {
-        let mut head = vec![0u8; 64 * 1024];
-        let read = crate::files::open_regular(path).and_then(|mut file| read_up_to(&mut file, &mut head));
-        read.ok()
-            .filter(|length| collect::falco::is_json_lines(&head[..*length]))
+        detection_head
+            .map_or_else(head, Ok)
+            .ok()
+            .filter(|head| collect::falco::is_json_lines(head))
             .map(|_| collect::falco::parse_block as BlockParser)
     } else {
         None
@@ -388,17 +389,16 @@ fn ingest_file(
         summary.files += 1;
         return ingest_streamed(ledger, path, context, options, batch_size, summary, on_batch, parse);
     }
-    let (digest, size) = match hash_file(path) {
-        Ok(hashed) => hashed,
-        Err(error) => {
+    // Read once, bounded: an over-limit file is refused from its size before
+    // any byte is read; the digest is of exactly the bytes parsed and stored.
+    let bytes = match crate::files::read_capped(path, options.limits.max_document_bytes) {
+        Ok(bytes) => bytes,
+        Err(crate::files::Problem::Io(error)) => {
             reject(summary, path, format!("cannot read: {error}"));
             return Ok(());
         }
-    };
-    summary.files += 1;
-    context.sha256 = hex::encode(digest);
-    {
-        if size > options.limits.max_document_bytes {
+        Err(crate::files::Problem::TooLarge(size)) => {
+            summary.files += 1;
             reject(
                 summary,
                 path,
@@ -409,19 +409,16 @@ fn ingest_file(
             );
             return Ok(());
         }
-        let bytes = match crate::files::read_limited(path, options.limits.max_document_bytes) {
-            Ok(bytes) => bytes,
-            Err(error) => {
-                let prefix = format!("{}: ", crate::files::path_text(path));
-                let error = error.strip_prefix(&prefix).unwrap_or(&error);
-                reject(summary, path, format!("cannot read: {error}"));
-                return Ok(());
-            }
-        };
-        if Sha256::digest(&bytes).as_slice() != digest.as_slice() {
+        Err(crate::files::Problem::Grew) => {
+            summary.files += 1;
             reject(summary, path, "the file changed while it was being read".into());
             return Ok(());
         }
+    };
+    summary.files += 1;
+    let digest: [u8; 32] = Sha256::digest(&bytes).into();
+    context.sha256 = hex::encode(digest);
+    {
         let parsed = if collector == Collector::Pipelines {
             // GitLab `include: local:` files are read relative to the configuration's directory.
             // Local includes, templates and actions are read from the

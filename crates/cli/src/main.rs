@@ -880,12 +880,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .map(|text| dsomm_audit::assessment::as_of(Some(text), jiff::Timestamp::now()))
                 .transpose()?;
             // Only what the questions read, and the inventory (teams, members).
-            let mut kinds = vec![model::EvidenceKind::AssetSnapshot];
-            for question in &questions {
-                kinds.extend_from_slice(assess::questions::kinds(question));
-            }
-            kinds.sort_by_key(|kind| kind.as_str());
-            kinds.dedup();
+            let kinds = assess::questions::kinds_for(&questions);
             let loaded = load_kinds(cli.config.as_deref(), &args, &kinds)?;
             let mut answers = Vec::new();
             for scope in &loaded.teams {

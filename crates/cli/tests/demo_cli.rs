@@ -167,6 +167,25 @@ fn the_demo_plants_a_known_truth_and_the_assessment_finds_it() {
     );
     assert_eq!(html.matches("class=\"headline\"").count(), 4);
     assert_eq!(html.matches("<svg").count(), 8, "a chart and a plan timeline per team");
+    // Evidence lists that are cut say how many ids they do not show: the
+    // Markdown table shows 10 per activity, the HTML table 6.
+    let markdown = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let assessment: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("assessment.json")).unwrap()).unwrap();
+    let longest = assessment["teams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|team| team["activities"].as_array().unwrap())
+        .map(|activity| activity["evidence"].as_array().unwrap().len())
+        .max()
+        .unwrap();
+    assert!(longest > 10, "some activity cites more than 10 records");
+    assert!(markdown.contains(&format!("and {} more", longest - 10)), "report.md");
+    assert!(
+        html.contains(&format!("and {} more</summary>", longest - 6)),
+        "report.html"
+    );
 
     // The same seed again (the previous demo is replaced): the same assessment, byte for byte.
     let again = run_in(dir.path(), &["demo", "--out", "acme", "--seed", "3"]);

@@ -535,7 +535,7 @@ fn credential_report(
             push(parsed, context, COLLECTOR, grant, generated, Some(line), None);
         }
     }
-    if parsed.evidence.len() == before && parsed.diagnostics.is_empty() {
+    if parsed.evidence.len() == before && !parsed.refused_any() {
         parsed.diagnostics.push(context.diagnostic(
             Some(last_line),
             None,

@@ -70,7 +70,7 @@ pub fn parse(bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
         walker.object(&document, String::new(), line);
     }
     let (recognised, skipped_audit_events) = (walker.recognised, walker.skipped_audit_events);
-    if recognised == 0 && parsed.diagnostics.iter().all(|diagnostic| diagnostic.warning) {
+    if recognised == 0 && !parsed.refused_any() {
         // Nothing in the file is a resource this collector reads: the wrong
         // file, or the wrong `--source`.
         parsed.diagnostics.push(context.diagnostic(

@@ -94,7 +94,7 @@ pub fn parse(bytes: &[u8], context: &Context, limits: &Limits) -> Parsed {
     }
     // A file with no binding (the wrong file, or the wrong `--source`) is
     // refused, whatever warnings it gave.
-    if bindings == 0 && parsed.diagnostics.iter().all(|diagnostic| diagnostic.warning) {
+    if bindings == 0 && !parsed.refused_any() {
         parsed.diagnostics.push(context.diagnostic(
             None,
             None,

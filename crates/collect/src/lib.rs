@@ -242,6 +242,14 @@ pub struct Parsed {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+impl Parsed {
+    /// Whether some input was refused (a diagnostic that is not a warning).
+    /// A collector that found nothing and refused nothing says so itself.
+    pub fn refused_any(&self) -> bool {
+        self.diagnostics.iter().any(|diagnostic| !diagnostic.warning)
+    }
+}
+
 #[cfg(test)]
 impl Parsed {
     /// (line, warning, message) of each diagnostic, for tests.

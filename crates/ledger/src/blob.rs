@@ -247,10 +247,14 @@ impl Ledger {
             ledger: self.verifier.name().to_string(),
         })?;
         let note = signer.sign_note(&manifest.body());
-        self.conn
+        // The signed manifest replaces the pending mark in one transaction: a
+        // kill between the two never leaves chunks with neither (which
+        // `verify` reports as a removed manifest).
+        let transaction = self.conn.unchecked_transaction().map_err(&sql)?;
+        transaction
             .execute("DELETE FROM blob_pending WHERE sha256 = ?1", [hex::encode(sha256)])
             .map_err(&sql)?;
-        self.conn
+        transaction
             .execute(
                 "INSERT INTO blob (sha256, size, compression, chunks, stored_sha256, note) \
                  VALUES (?1, ?2, 'zstd', ?3, ?4, ?5) ON CONFLICT DO NOTHING",
@@ -263,6 +267,7 @@ impl Ledger {
                 ],
             )
             .map_err(&sql)?;
+        transaction.commit().map_err(&sql)?;
         Ok(())
     }
 

@@ -46,30 +46,31 @@ fn shorten(text: &str) -> String {
 /// tool never guesses a zone.
 pub fn parse_time(text: &str) -> Result<Timestamp, TimeError> {
     let trimmed = text.trim();
-    let parsed = if trimmed.len() == 10 && trimmed.as_bytes().get(4) == Some(&b'-') {
-        trimmed
-            .parse::<jiff::civil::Date>()
-            .map_err(|error| error.to_string())
-            .and_then(|date| {
-                date.to_zoned_datetime(jiff::tz::TimeZone::UTC)
-                    .map(|zoned| zoned.timestamp())
-                    .map_err(|error| error.to_string())
-            })
-    } else {
-        trimmed.parse::<Timestamp>().map_err(|error| error.to_string())
+    let out_of_range = || TimeError::OutOfRange { text: shorten(text) };
+    let unparsable = |reason: String| TimeError::Unparsable {
+        text: shorten(text),
+        reason,
     };
-    let timestamp = parsed.map_err(|reason| {
-        // A well-formed time past the library's range (late on 9999-12-31) is
-        // out of range, not unreadable.
-        if reason.contains("overflow") || reason.contains("not in the required range") {
-            TimeError::OutOfRange { text: shorten(text) }
-        } else {
-            TimeError::Unparsable {
-                text: shorten(text),
-                reason,
+    let timestamp = if trimmed.len() == 10 && trimmed.as_bytes().get(4) == Some(&b'-') {
+        let date = trimmed
+            .parse::<jiff::civil::Date>()
+            .map_err(|error| unparsable(error.to_string()))?;
+        // A valid date whose midnight the library cannot hold (9999-12-31).
+        date.to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .map_err(|_| out_of_range())?
+            .timestamp()
+    } else {
+        trimmed.parse::<Timestamp>().map_err(|error| {
+            // Well-formed, with a zone, yet not a timestamp the library can
+            // hold (late on 9999-12-31): out of range, not unreadable.
+            let well_formed = jiff::fmt::temporal::Pieces::parse(trimmed).is_ok_and(|pieces| pieces.offset().is_some());
+            if well_formed {
+                out_of_range()
+            } else {
+                unparsable(error.to_string())
             }
-        }
-    })?;
+        })?
+    };
     check_range(timestamp).map_err(|_| TimeError::OutOfRange { text: shorten(text) })
 }
 

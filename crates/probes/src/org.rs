@@ -357,16 +357,12 @@ pub fn last_training(view: &View<'_>) -> BTreeMap<String, (Timestamp, u64)> {
     last
 }
 
-/// People with grants: person -> (elevated?, grant ids). When the inventory
-/// names the team's members, only they count for the team.
+/// People with grants: person -> (elevated?, grant ids). (The view holds
+/// only the team members' grants when the inventory names them: `View::new`.)
 pub fn grantees(view: &View<'_>) -> BTreeMap<String, (bool, Vec<u64>)> {
-    let members = team_members(view);
     let mut people: BTreeMap<String, (bool, Vec<u64>)> = BTreeMap::new();
     for record in view.all(Kind::IamGrant) {
         if let Some(person) = person(record) {
-            if members.as_ref().is_some_and(|members| !members.contains(&person)) {
-                continue;
-            }
             let entry = people.entry(person).or_default();
             entry.0 |= record.attrs.get("elevated") == Some(&Value::Bool(true));
             entry.1.push(record.id);
@@ -682,17 +678,13 @@ pub static ELEVATED_ACCESS_REVIEWED: Probe = Probe {
 fn blocks_by_week<'a>(view: &View<'a>) -> BTreeMap<String, BTreeMap<i64, Vec<&'a Evidence>>> {
     let mut weeks: BTreeMap<String, BTreeMap<i64, Vec<&'a Evidence>>> = BTreeMap::new();
     let start = view.window_start();
-    // When the inventory names the team's members, only their calendars count
-    // for the team: one champion's blocks are not every team's.
-    let members = team_members(view);
+    // Only the team members' calendars are in the view when the inventory
+    // names them (`View::new`): one champion's blocks are not every team's.
     for record in view.in_window(Kind::CalendarBlock) {
         if matches!(text(record, "status"), Some("cancelled" | "declined")) {
             continue;
         }
         let person = person(record).unwrap_or_else(|| "unknown".into());
-        if members.as_ref().is_some_and(|members| !members.contains(&person)) {
-            continue;
-        }
         let week = record.occurred_at.duration_since(start).as_hours() / (24 * 7);
         weeks.entry(person).or_default().entry(week).or_default().push(record);
     }
