@@ -1397,6 +1397,29 @@ fn gha_local_action() {
         "gitleaks",
         Blocking,
     );
+    // A step's `continue-on-error:` is read as the workflow's own steps read it:
+    // literal, or an expression evaluated for pull requests.
+    let continues = |value: &str| {
+        format!(
+            "name: scan\nruns:\n  using: composite\n  steps:\n    - name: gitleaks\n      shell: bash\n      run: gitleaks detect --source .\n      continue-on-error: {value}\n"
+        )
+    };
+    for (value, mode) in [
+        ("true", Advisory),
+        ("false", Blocking),
+        ("${{ github.event_name == 'pull_request' }}", Advisory),
+        ("${{ github.event_name == 'push' }}", Blocking),
+        ("${{ inputs.soft }}", Unknown),
+    ] {
+        rule_with(
+            "gha-local-action",
+            Gha,
+            &workflow,
+            &[(".github/actions/scan/action.yml", &continues(value))],
+            "gitleaks",
+            mode,
+        );
+    }
     // Not found: a warning that its scanners are not reported.
     let linted = run(Gha, &workflow, &[]);
     assert!(linted.steps.is_empty());

@@ -1,6 +1,6 @@
 //! Azure Pipelines: pipelines and step templates.
 
-use super::shell::{self, Propagation, Shell};
+use super::shell::{self, Shell};
 use super::tools::Category;
 use super::yaml::Node;
 use super::{Lint, Platform, Reason, ScannerStep, decide, find_line, locate_lines, tool_reason};
@@ -349,11 +349,7 @@ pub fn lint(shown: &str, text: &str, root: &Node, result: &mut Lint) {
                     .to_string();
                 for invocation in shell::analyse_in(script, &shell, &step_env) {
                     let at = |index: usize| lines.get(index).copied().unwrap_or(script_key.line);
-                    let effect = match invocation.propagation {
-                        Propagation::Fails => "blocks",
-                        Propagation::Lost => "advisory",
-                        Propagation::Unknown => "unknown",
-                    };
+                    let effect = invocation.propagation.effect();
                     let mut reasons = vec![tool_reason(
                         &invocation.scanner.exit,
                         find_line(&file_lines, at(invocation.line), &invocation.scanner.exit.text),

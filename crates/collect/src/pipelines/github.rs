@@ -1,7 +1,7 @@
 //! GitHub Actions workflows.
 
 use super::expr::{self, Scope};
-use super::shell::{self, Propagation, Shell};
+use super::shell::{self, Shell};
 use super::tools::{self, Env, EnvVar};
 use super::yaml::Node;
 use super::{Lint, Platform, Reason, ScannerStep, decide, find_line, locate_lines, tool_reason};
@@ -586,6 +586,7 @@ pub fn lint(
                         (shown, step_line, uses),
                         local,
                         windows,
+                        &triggers.pull_request,
                         &step_env,
                         limits,
                         resolve,
@@ -630,27 +631,21 @@ pub fn lint(
                             at(fact.line),
                             fact.text.clone(),
                             fact.why.clone(),
-                            match invocation.propagation {
-                                _ if differs.is_some() => "unknown",
-                                Propagation::Fails => "blocks",
-                                Propagation::Lost => "advisory",
-                                Propagation::Unknown => "unknown",
+                            if differs.is_some() {
+                                "unknown"
+                            } else {
+                                invocation.propagation.effect()
                             },
                         ));
                     }
                     if let Some(((line, text, legs), on_windows)) = differs {
-                        let verdict = |propagation: Propagation| match propagation {
-                            Propagation::Fails => "blocking",
-                            Propagation::Lost => "advisory",
-                            Propagation::Unknown => "unknown",
-                        };
                         reasons.push(reason(
                             *line,
                             text.clone(),
                             format!(
                                 "the matrix runs this job on `{legs}`: the default shell is bash on one and pwsh on Windows, where the step is {} instead of {}",
-                                verdict(on_windows),
-                                verdict(invocation.propagation)
+                                on_windows.verdict(),
+                                invocation.propagation.verdict()
                             ),
                             "unknown",
                         ));
@@ -708,6 +703,7 @@ fn composite_action(
     (shown, step_line, uses): (&str, u64, &str),
     local: &str,
     windows: bool,
+    events: &[(String, u64)],
     env: &super::tools::Env,
     limits: &crate::Limits,
     resolve: super::Resolver<'_>,
@@ -764,9 +760,19 @@ fn composite_action(
         let script = run.as_str().unwrap_or_default();
         let shell = shell_for(step.get("shell").and_then(Node::as_str), windows);
         let lines = located(&file_lines, run_key.line, run.line, script);
-        let continues = step
-            .entry("continue-on-error")
-            .filter(|(_, value)| value.as_bool() == Some(true) || value.as_str() == Some("true"));
+        let continues = step.get("continue-on-error").and_then(|node| {
+            let mut found = continue_on_error(node, events)?;
+            found.why = if node.as_bool() == Some(true) {
+                "the composite action's step continues on error: its failure never fails the action".into()
+            } else {
+                found.why.replace(
+                    "a failing step does not fail the job",
+                    "a failing step does not fail the action",
+                )
+            };
+            found.file = Some(name.clone());
+            Some(found)
+        });
         for invocation in shell::analyse_in(script, &shell, env) {
             let at = |index: usize| lines.get(index).copied().unwrap_or(run.line);
             let mut first = tool_reason(
@@ -781,25 +787,12 @@ fn composite_action(
                     at(fact.line),
                     fact.text.clone(),
                     fact.why.clone(),
-                    match invocation.propagation {
-                        Propagation::Fails => "blocks",
-                        Propagation::Lost => "advisory",
-                        Propagation::Unknown => "unknown",
-                    },
+                    invocation.propagation.effect(),
                 );
                 fact.file = Some(name.clone());
                 reasons.push(fact);
             }
-            if let Some((key, _)) = continues {
-                let mut fact = reason(
-                    key.line,
-                    "continue-on-error: true",
-                    "the composite action's step continues on error: its failure never fails the action",
-                    "advisory",
-                );
-                fact.file = Some(name.clone());
-                reasons.push(fact);
-            }
+            reasons.extend(continues.clone());
             found.push((invocation.scanner, reasons));
         }
     }

@@ -2,7 +2,7 @@
 //! security templates.
 
 use super::expr::{self, Scope, Val};
-use super::shell::{self, Propagation, Shell};
+use super::shell::{self, Shell};
 use super::tools::Category;
 use super::yaml::{self, Node, Value};
 use super::{Lint, Platform, Reason, Resolver, ScannerStep, decide, tool_reason};
@@ -1064,11 +1064,7 @@ fn lint_jobs(shown: &str, config: &Config, result: &mut Lint) {
                     file: source.clone(),
                     ..tool_reason(&invocation.scanner.exit, line, &invocation.text)
                 }];
-                let effect = match invocation.propagation {
-                    Propagation::Fails => "blocks",
-                    Propagation::Lost => "advisory",
-                    Propagation::Unknown => "unknown",
-                };
+                let effect = invocation.propagation.effect();
                 for fact in &invocation.reasons {
                     let (fact_line, fact_source) = at(fact.line);
                     reasons.push(reason(

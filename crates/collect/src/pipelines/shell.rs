@@ -60,6 +60,27 @@ pub enum Propagation {
     Unknown,
 }
 
+impl Propagation {
+    /// The effect of a reason about this invocation: `blocks`, `advisory`
+    /// or `unknown`.
+    pub fn effect(self) -> &'static str {
+        match self {
+            Propagation::Fails => "blocks",
+            Propagation::Lost => "advisory",
+            Propagation::Unknown => "unknown",
+        }
+    }
+
+    /// The step's verdict in prose: `blocking`, `advisory` or `unknown`.
+    pub fn verdict(self) -> &'static str {
+        match self {
+            Propagation::Fails => "blocking",
+            Propagation::Lost => "advisory",
+            Propagation::Unknown => "unknown",
+        }
+    }
+}
+
 /// One reason, at a 0-based line of the script.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScriptReason {

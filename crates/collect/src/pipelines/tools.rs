@@ -196,16 +196,23 @@ fn is_true(value: &str) -> bool {
 /// and switches. `-v` means `--version` only for the tools listed in
 /// `version_short`; for gitleaks and bandit it is `--verbose`.
 fn not_a_scan(args: &[String], subcommands: &[&str], switches: &[&str], version_short: &[&str]) -> bool {
+    let first = args.first().map(String::as_str).unwrap_or("");
+    not_a_scan_of(args, first, subcommands, switches, version_short)
+}
+
+/// [`not_a_scan`] with the subcommand given: for tools whose subcommand may
+/// follow global flags, `sub` is what [`subcommand`] resolves, so `trivy
+/// --cache-dir DIR server` is not a scan either. A subcommand is never a flag,
+/// so for `sub` = the first word this is [`not_a_scan`].
+fn not_a_scan_of(args: &[String], sub: &str, subcommands: &[&str], switches: &[&str], version_short: &[&str]) -> bool {
+    if matches!(sub, "help" | "version" | "completion") || subcommands.contains(&sub) {
+        return true;
+    }
     let words: Vec<&str> = args
         .iter()
         .map(String::as_str)
         .take_while(|word| *word != "--")
         .collect();
-    if let Some(first) = words.first()
-        && (matches!(*first, "help" | "version" | "completion") || subcommands.contains(first))
-    {
-        return true;
-    }
     words.iter().any(|word| {
         let name = word.split('=').next().unwrap_or(word);
         matches!(name, "--help" | "-h" | "-help" | "--version" | "-version")
@@ -291,8 +298,9 @@ pub fn recognise_command_in(command: &str, args: &[String], env: &Env) -> Option
                 ],
             );
             if args.is_empty()
-                || not_a_scan(
+                || not_a_scan_of(
                     args,
+                    sub,
                     &[
                         "server", "plugin", "module", "clean", "convert", "registry", "auth", "login", "vex",
                     ],
@@ -304,10 +312,6 @@ pub fn recognise_command_in(command: &str, args: &[String], env: &Env) -> Option
                         "--reset-checks-bundle",
                     ],
                     &["-v"],
-                )
-                || matches!(
-                    sub,
-                    "server" | "plugin" | "module" | "clean" | "convert" | "registry" | "vex"
                 )
             {
                 return None;
@@ -831,14 +835,9 @@ fn sonar_exit(args: &[String]) -> ExitRule {
 pub type Inputs<'a> = &'a dyn Fn(&str) -> Option<(String, u64)>;
 
 /// Recognise a scanner from a GitHub Actions `uses:` reference (step or
-/// reusable workflow) and its `with:` inputs. `line` is given back in the
-/// rule's text when an input decides.
-pub fn recognise_action(uses: &str, inputs: Inputs<'_>) -> Option<(Recognised, Option<u64>)> {
-    recognise_action_in(uses, inputs, &Env::new())
-}
-
-/// [`recognise_action`] for a step whose environment the file sets
-/// (trivy-action passes `TRIVY_*` variables on to trivy).
+/// reusable workflow) and its `with:` inputs, in a step whose environment the
+/// file sets (trivy-action passes `TRIVY_*` variables on to trivy). `line` is
+/// given back in the rule's text when an input decides.
 pub fn recognise_action_in(uses: &str, inputs: Inputs<'_>, env: &Env) -> Option<(Recognised, Option<u64>)> {
     let lower = uses.to_ascii_lowercase();
     let path = lower.split('@').next().unwrap_or(&lower);
@@ -1344,6 +1343,11 @@ mod tests {
         for not_a_scan in [
             "trivy image --help",
             "trivy image --download-db-only",
+            // A non-scan subcommand after global flags (their values skipped).
+            "trivy server",
+            "trivy --cache-dir /tmp/trivy server",
+            "trivy -q --timeout 5m plugin list",
+            "trivy --cache-dir /tmp/trivy login ghcr.io",
             "semgrep --help",
             "govulncheck -version",
             "checkov --list",
@@ -1388,23 +1392,23 @@ mod tests {
         assert_eq!(found.as_ref().and_then(|exit| exit.fails_on_findings), Some(true));
         assert_eq!(found.and_then(|exit| exit.located), Some((4, None)));
         let none = |_: &str| None;
-        assert!(recognise_action("fossas/fossa-action@v1", &none).is_some());
+        assert!(recognise_action_in("fossas/fossa-action@v1", &none, &Env::new()).is_some());
     }
 
     #[test]
     fn action_inputs_and_defaults() {
         let none = |_: &str| None;
-        let found =
-            recognise_action("aquasecurity/trivy-action@0.20.0", &none).map(|(found, _)| found.exit.fails_on_findings);
+        let found = recognise_action_in("aquasecurity/trivy-action@0.20.0", &none, &Env::new())
+            .map(|(found, _)| found.exit.fails_on_findings);
         assert_eq!(found, Some(Some(false)));
         let one = |name: &str| (name == "exit-code").then(|| ("1".to_string(), 9));
-        let found = recognise_action("aquasecurity/trivy-action@v1", &one);
+        let found = recognise_action_in("aquasecurity/trivy-action@v1", &one, &Env::new());
         assert_eq!(
             found.map(|(found, line)| (found.exit.fails_on_findings, line)),
             Some((Some(true), Some(9)))
         );
-        assert!(recognise_action("actions/checkout@v4", &none).is_none());
-        assert!(recognise_action("github/codeql-action/init@v3", &none).is_none());
-        assert!(recognise_action("snyk/actions/setup@master", &none).is_none());
+        assert!(recognise_action_in("actions/checkout@v4", &none, &Env::new()).is_none());
+        assert!(recognise_action_in("github/codeql-action/init@v3", &none, &Env::new()).is_none());
+        assert!(recognise_action_in("snyk/actions/setup@master", &none, &Env::new()).is_none());
     }
 }
