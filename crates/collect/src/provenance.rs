@@ -24,7 +24,7 @@ use model::{EvidenceKind, NewEvidence, Subject};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::sigstore::{self, PublicKey, TrustRoot};
+use crate::sigstore::{self, HashAlgorithm, PublicKey, TrustRoot};
 use crate::{Context, Limits, Parsed, json_depth_exceeds, text_at};
 
 /// The collector id recorded in every record's source.
@@ -302,12 +302,8 @@ fn read_message_signature(
     let digest_text = text_at(signature, "/messageDigest/digest").ok_or("messageSignature without messageDigest")?;
     let digest = base64_decode(&digest_text, "messageDigest")?;
     // The algorithm as Rekor's hashedrekord names it, and its digest length.
-    let (algorithm, length) = match stated.as_str() {
-        "SHA2_256" => ("sha256", 32),
-        "SHA2_384" => ("sha384", 48),
-        "SHA2_512" => ("sha512", 64),
-        _ => ("unknown", digest.len()),
-    };
+    let hash = HashAlgorithm::from_bundle_name(&stated);
+    let (algorithm, length) = hash.map_or(("unknown", digest.len()), |hash| (hash.rekor_name(), hash.digest_len()));
     if digest.len() != length {
         return Err(format!(
             "messageDigest is {} bytes, not a {} digest ({length} bytes); skipped",
@@ -316,7 +312,10 @@ fn read_message_signature(
         ));
     }
     let signature_text = text_at(signature, "/signature").ok_or("messageSignature without signature")?;
-    let check = |key: &PublicKey, signature: &[u8]| key.verify_digest(&digest, signature);
+    let check = |key: &PublicKey, signature: &[u8]| match hash {
+        Some(hash) => key.verify_digest_with(hash, &digest, signature),
+        None => key.verify_digest(&digest, signature),
+    };
     let (outcome, facts, key_source, key_type, log) = verify(
         &signature_text,
         check,
@@ -678,7 +677,7 @@ fn check_entry(
     let logged = sigstore::check_log_entry(root, entry, body).inspect_err(|_| {
         checks.insert("transparency_log".into(), "failed".into());
     })?;
-    checks.insert("transparency_log".into(), logged.method.into());
+    checks.insert("transparency_log".into(), logged.method().into());
     let method = logged.describe();
     let Signer::Certificate(leaf) = signer else {
         return Ok(format!(

@@ -51,6 +51,45 @@ pub enum HashAlgorithm {
 }
 
 impl HashAlgorithm {
+    /// The hash a Sigstore bundle's `messageDigest.algorithm` names
+    /// (`SHA2_256`, `SHA2_384`, `SHA2_512`), if supported.
+    pub fn from_bundle_name(name: &str) -> Option<HashAlgorithm> {
+        match name {
+            "SHA2_256" => Some(HashAlgorithm::Sha256),
+            "SHA2_384" => Some(HashAlgorithm::Sha384),
+            "SHA2_512" => Some(HashAlgorithm::Sha512),
+            _ => None,
+        }
+    }
+
+    /// The hash whose digests are `length` bytes long, if any.
+    fn from_len(length: usize) -> Option<HashAlgorithm> {
+        match length {
+            32 => Some(HashAlgorithm::Sha256),
+            48 => Some(HashAlgorithm::Sha384),
+            64 => Some(HashAlgorithm::Sha512),
+            _ => None,
+        }
+    }
+
+    /// The length of a digest, in bytes.
+    pub fn digest_len(self) -> usize {
+        match self {
+            HashAlgorithm::Sha256 => 32,
+            HashAlgorithm::Sha384 => 48,
+            HashAlgorithm::Sha512 => 64,
+        }
+    }
+
+    /// The name Rekor's hashedrekord entries give the hash.
+    pub fn rekor_name(self) -> &'static str {
+        match self {
+            HashAlgorithm::Sha256 => "sha256",
+            HashAlgorithm::Sha384 => "sha384",
+            HashAlgorithm::Sha512 => "sha512",
+        }
+    }
+
     fn digest(self, message: &[u8]) -> Vec<u8> {
         match self {
             HashAlgorithm::Sha256 => Sha256::digest(message).to_vec(),
@@ -58,6 +97,17 @@ impl HashAlgorithm {
             HashAlgorithm::Sha512 => Sha512::digest(message).to_vec(),
         }
     }
+}
+
+/// The paddings an RSA signature is checked under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RsaPadding {
+    /// PKCS #1 v1.5 only (a certificate signed `sha*WithRSAEncryption`).
+    Pkcs1v15,
+    /// PSS only (a certificate signed `RSASSA-PSS`).
+    Pss,
+    /// Either: a signature whose padding nothing names (DSSE, key signatures).
+    Either,
 }
 
 const ID_ED25519: &str = "1.3.101.112";
@@ -142,16 +192,14 @@ impl PublicKey {
         match self {
             PublicKey::Ed25519(key) => ed25519_dalek::Signature::from_slice(signature)
                 .is_ok_and(|signature| key.verify_strict(message, &signature).is_ok()),
-            _ => self.verify_digest(&self.default_hash().digest(message), signature),
+            _ => self.verify_digest_with(self.default_hash(), &self.default_hash().digest(message), signature),
         }
     }
 
-    /// Check `signature` over `message` hashed with `hash` (ECDSA only; Ed25519 signs the message).
+    /// Check `signature` over `message` hashed with `hash` (ECDSA and RSA,
+    /// either padding; Ed25519 signs the message).
     pub fn verify_with(&self, hash: HashAlgorithm, message: &[u8], signature: &[u8]) -> bool {
-        match self {
-            PublicKey::Ed25519(_) => self.verify(message, signature),
-            _ => self.verify_digest(&hash.digest(message), signature),
-        }
+        self.verify_hashed(hash, RsaPadding::Either, message, signature)
     }
 
     /// Check an ECDSA `signature` (DER or fixed-size) or an RSA one (PKCS #1
@@ -159,41 +207,91 @@ impl PublicKey {
     /// over a precomputed digest; the digest's length names the hash.
     pub fn verify_digest(&self, digest: &[u8], signature: &[u8]) -> bool {
         match self {
+            PublicKey::Rsa(key) => HashAlgorithm::from_len(digest.len())
+                .is_some_and(|hash| verify_rsa(key, hash, RsaPadding::Either, digest, signature)),
+            _ => self.verify_ecdsa_digest(digest, signature),
+        }
+    }
+
+    /// [`PublicKey::verify_digest`] over a digest made with `hash`: an RSA
+    /// signature is checked under that hash (and refused when the digest is
+    /// not that hash's length); ECDSA signs the digest whatever made it.
+    pub fn verify_digest_with(&self, hash: HashAlgorithm, digest: &[u8], signature: &[u8]) -> bool {
+        self.verify_prehashed(hash, RsaPadding::Either, digest, signature)
+    }
+
+    /// Check `signature` over `message` hashed with `hash`, an RSA one under `padding` only.
+    fn verify_hashed(&self, hash: HashAlgorithm, padding: RsaPadding, message: &[u8], signature: &[u8]) -> bool {
+        match self {
+            PublicKey::Ed25519(_) => self.verify(message, signature),
+            _ => self.verify_prehashed(hash, padding, &hash.digest(message), signature),
+        }
+    }
+
+    fn verify_prehashed(&self, hash: HashAlgorithm, padding: RsaPadding, digest: &[u8], signature: &[u8]) -> bool {
+        match self {
+            PublicKey::Rsa(key) => verify_rsa(key, hash, padding, digest, signature),
+            _ => self.verify_ecdsa_digest(digest, signature),
+        }
+    }
+
+    /// An ECDSA `signature` (DER or fixed-size) over `digest`; false for other keys.
+    fn verify_ecdsa_digest(&self, digest: &[u8], signature: &[u8]) -> bool {
+        match self {
             PublicKey::P256(key) => p256::ecdsa::Signature::from_der(signature)
                 .or_else(|_| p256::ecdsa::Signature::from_slice(signature))
                 .is_ok_and(|signature| key.verify_prehash(digest, &signature).is_ok()),
             PublicKey::P384(key) => p384::ecdsa::Signature::from_der(signature)
                 .or_else(|_| p384::ecdsa::Signature::from_slice(signature))
                 .is_ok_and(|signature| key.verify_prehash(digest, &signature).is_ok()),
-            PublicKey::Ed25519(_) => false,
-            PublicKey::Rsa(key) => match digest.len() {
-                32 => verify_rsa::<Sha256>(key, digest, signature),
-                48 => verify_rsa::<Sha384>(key, digest, signature),
-                64 => verify_rsa::<Sha512>(key, digest, signature),
-                _ => false,
-            },
+            PublicKey::Ed25519(_) | PublicKey::Rsa(_) => false,
         }
     }
 }
 
-/// An RSA signature over a digest made with `D`: PKCS #1 v1.5, else PSS with
-/// the salt lengths signers use (the hash's length: Go's and OpenSSL's
-/// default; the largest possible: Python's `PSS.MAX_LENGTH`).
-fn verify_rsa<D>(key: &rsa::RsaPublicKey, digest: &[u8], signature: &[u8]) -> bool
+/// An RSA signature over a `hash` digest under `padding` (refused when the
+/// digest is not that hash's length).
+fn verify_rsa(
+    key: &rsa::RsaPublicKey,
+    hash: HashAlgorithm,
+    padding: RsaPadding,
+    digest: &[u8],
+    signature: &[u8],
+) -> bool {
+    if digest.len() != hash.digest_len() {
+        return false;
+    }
+    match hash {
+        HashAlgorithm::Sha256 => verify_rsa_with::<Sha256>(key, padding, digest, signature),
+        HashAlgorithm::Sha384 => verify_rsa_with::<Sha384>(key, padding, digest, signature),
+        HashAlgorithm::Sha512 => verify_rsa_with::<Sha512>(key, padding, digest, signature),
+    }
+}
+
+/// An RSA signature over a digest made with `D`: PKCS #1 v1.5 and/or (as
+/// `padding` allows) PSS with the salt lengths signers use (the hash's
+/// length: Go's and OpenSSL's default; the largest possible: Python's
+/// `PSS.MAX_LENGTH`).
+fn verify_rsa_with<D>(key: &rsa::RsaPublicKey, padding: RsaPadding, digest: &[u8], signature: &[u8]) -> bool
 where
     D: 'static + sha2::Digest + sha2::digest::DynDigest + sha2::digest::const_oid::AssociatedOid + Send + Sync,
 {
     use rsa::traits::PublicKeyParts as _;
-    if key.verify(rsa::Pkcs1v15Sign::new::<D>(), digest, signature).is_ok() {
-        return true;
+    let pkcs1 = || key.verify(rsa::Pkcs1v15Sign::new::<D>(), digest, signature).is_ok();
+    let pss = || {
+        let hash_length = <D as sha2::Digest>::output_size();
+        let encoded_length = (key.n().bits() - 1).div_ceil(8);
+        let longest = encoded_length.saturating_sub(hash_length + 2);
+        [hash_length, longest].into_iter().any(|salt| {
+            key.verify(rsa::Pss::new_with_salt::<D>(salt), digest, signature)
+                .is_ok()
+        })
+    };
+    match padding {
+        RsaPadding::Pkcs1v15 => pkcs1(),
+        RsaPadding::Pss => pss(),
+        RsaPadding::Either => pkcs1() || pss(),
     }
-    let hash_length = <D as sha2::Digest>::output_size();
-    let encoded_length = (key.n().bits() - 1).div_ceil(8);
-    let longest = encoded_length.saturating_sub(hash_length + 2);
-    [hash_length, longest].into_iter().any(|salt| {
-        key.verify(rsa::Pss::new_with_salt::<D>(salt), digest, signature)
-            .is_ok()
-    })
 }
 
 /// The DER inside a PEM block labelled `label`.
@@ -388,24 +486,23 @@ fn signed_by(child: &Certificate, issuer: &Certificate) -> bool {
     let signature = child.signature.raw_bytes();
     // The algorithm's family must be the key's: no RSA signature checked
     // against an ECDSA key's rules, or the reverse.
+    // The padding is the one the algorithm names.
     let rsa_key = matches!(key, PublicKey::Rsa(_));
-    let hash = match algorithm.as_str() {
-        ECDSA_WITH_SHA256 if !rsa_key => HashAlgorithm::Sha256,
-        ECDSA_WITH_SHA384 if !rsa_key => HashAlgorithm::Sha384,
-        ECDSA_WITH_SHA512 if !rsa_key => HashAlgorithm::Sha512,
-        RSA_WITH_SHA256 if rsa_key => HashAlgorithm::Sha256,
-        RSA_WITH_SHA384 if rsa_key => HashAlgorithm::Sha384,
-        RSA_WITH_SHA512 if rsa_key => HashAlgorithm::Sha512,
+    let check = |hash, padding| key.verify_hashed(hash, padding, &tbs, signature);
+    match algorithm.as_str() {
+        ECDSA_WITH_SHA256 if !rsa_key => key.verify_with(HashAlgorithm::Sha256, &tbs, signature),
+        ECDSA_WITH_SHA384 if !rsa_key => key.verify_with(HashAlgorithm::Sha384, &tbs, signature),
+        ECDSA_WITH_SHA512 if !rsa_key => key.verify_with(HashAlgorithm::Sha512, &tbs, signature),
+        RSA_WITH_SHA256 if rsa_key => check(HashAlgorithm::Sha256, RsaPadding::Pkcs1v15),
+        RSA_WITH_SHA384 if rsa_key => check(HashAlgorithm::Sha384, RsaPadding::Pkcs1v15),
+        RSA_WITH_SHA512 if rsa_key => check(HashAlgorithm::Sha512, RsaPadding::Pkcs1v15),
         // PSS names its hash in parameters; the signature decides among them.
-        RSASSA_PSS if rsa_key => {
-            return [HashAlgorithm::Sha256, HashAlgorithm::Sha384, HashAlgorithm::Sha512]
-                .into_iter()
-                .any(|hash| key.verify_with(hash, &tbs, signature));
-        }
-        ID_ED25519 if matches!(key, PublicKey::Ed25519(_)) => return key.verify(&tbs, signature),
-        _ => return false,
-    };
-    key.verify_with(hash, &tbs, signature)
+        RSASSA_PSS if rsa_key => [HashAlgorithm::Sha256, HashAlgorithm::Sha384, HashAlgorithm::Sha512]
+            .into_iter()
+            .any(|hash| check(hash, RsaPadding::Pss)),
+        ID_ED25519 if matches!(key, PublicKey::Ed25519(_)) => key.verify(&tbs, signature),
+        _ => false,
+    }
 }
 
 /// What RFC 5280 path validation refuses in a path (leaf first, trust anchor
@@ -691,9 +788,8 @@ pub fn inclusion_root(index: u64, size: u64, leaf: [u8; 32], proof: &[[u8; 32]])
 /// The outcome of checking one transparency log entry.
 #[derive(Debug, Clone)]
 pub struct LogCheck {
-    /// What verified the entry: `inclusion_proof_and_signed_entry_timestamp`,
-    /// `inclusion_proof` or `signed_entry_timestamp`.
-    pub method: &'static str,
+    /// Whether a verified inclusion proof backs the entry.
+    pub has_proof: bool,
     /// The entry's integrated time when a verified signed entry timestamp
     /// signs it. `None` when only an inclusion proof backs the entry: the
     /// integrated time is in neither the Merkle leaf nor the checkpoint, so it
@@ -702,14 +798,22 @@ pub struct LogCheck {
 }
 
 impl LogCheck {
+    /// What verified the entry, as recorded: `inclusion_proof_and_signed_entry_timestamp`,
+    /// `inclusion_proof` or `signed_entry_timestamp`.
+    pub fn method(&self) -> &'static str {
+        match (self.has_proof, self.signed_time.is_some()) {
+            (true, true) => "inclusion_proof_and_signed_entry_timestamp",
+            (true, false) => "inclusion_proof",
+            (false, _) => "signed_entry_timestamp",
+        }
+    }
+
     /// How the entry was verified, in words.
     pub fn describe(&self) -> &'static str {
-        match self.method {
-            "inclusion_proof_and_signed_entry_timestamp" => {
-                "inclusion proof under a signed checkpoint and signed entry timestamp"
-            }
-            "inclusion_proof" => "inclusion proof under a signed checkpoint",
-            _ => "signed entry timestamp",
+        match (self.has_proof, self.signed_time.is_some()) {
+            (true, true) => "inclusion proof under a signed checkpoint and signed entry timestamp",
+            (true, false) => "inclusion proof under a signed checkpoint",
+            (false, _) => "signed entry timestamp",
         }
     }
 }
@@ -776,11 +880,7 @@ pub fn check_log_entry(root: &TrustRoot, entry: &Value, body: &[u8]) -> Result<L
         check_inclusion_proof(log, entry, body, &decode, &number)?;
     }
     Ok(LogCheck {
-        method: match (has_proof, has_set) {
-            (true, true) => "inclusion_proof_and_signed_entry_timestamp",
-            (true, false) => "inclusion_proof",
-            _ => "signed_entry_timestamp",
-        },
+        has_proof,
         signed_time: has_set.then_some(integrated),
     })
 }

@@ -1127,4 +1127,17 @@ fn rsa_keys_and_authorities_verify() {
     }
     let error = trust.chain(&certificate("leaf_other.pem"), &[], signed_at).unwrap_err();
     assert!(error.contains("trusted"), "{error}");
+    // The padding is the one the certificate's signature algorithm names: a
+    // PKCS #1 v1.5 signature labelled RSASSA-PSS, or a PSS one labelled
+    // sha256WithRSAEncryption, does not verify.
+    let (pkcs1_leaf, pss_leaf) = (certificate("leaf_pkcs1.pem"), certificate("leaf_pss.pem"));
+    for (leaf, algorithm) in [
+        (&pkcs1_leaf, &pss_leaf.signature_algorithm),
+        (&pss_leaf, &pkcs1_leaf.signature_algorithm),
+    ] {
+        let mut relabelled = leaf.clone();
+        relabelled.signature_algorithm = algorithm.clone();
+        let error = trust.chain(&relabelled, &[], signed_at).unwrap_err();
+        assert!(error.contains("trusted"), "{error}");
+    }
 }
